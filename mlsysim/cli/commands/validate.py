@@ -1,0 +1,41 @@
+"""``mlsysim validate``: the validation suite, every anchor and its error."""
+from __future__ import annotations
+
+import json
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("validate")
+    def validate_command(
+        category: str = typer.Option(None, "--category", "-c", help="Only this category"),
+        output: str = typer.Option("text", "--output", "-o", help="text or json"),
+    ):
+        """Compare predictions with published measurements.  Example: mlsysim validate -c single_device_inference"""
+        from ...errors import InputError
+        from ...validation import run, summarize
+
+        if output not in ("text", "json"):
+            raise InputError(f"unknown output format '{output}'; use text or json")
+        results = run(category)
+        if category and not results:
+            raise InputError(f"no anchors in category '{category}'")
+        summary = summarize(results)
+        if output == "json":
+            print(json.dumps({"status": "ok", "anchors": [
+                {"id": r.id, "category": r.category, "model": r.model, "hardware": r.hardware, "metric": r.metric,
+                 "config": r.config, "unit": r.unit, "measured_si": r.measured, "predicted_si": r.predicted,
+                 "error": r.error, "bound": r.bound, "failure": r.failure, "source": r.source, "url": r.url}
+                for r in results], "summary": summary}))
+            return
+        for r in results:
+            err = f"{r.error:+.0%}" if r.error is not None else f"n/a ({r.failure})"
+            cfg = ", ".join(f"{k}={v}" for k, v in r.config.items())
+            print(f"{r.id}\n  {r.model} on {r.hardware} [{cfg}] {r.metric}: measured {r.shown(r.measured)}, "
+                  f"predicted {r.shown(r.predicted)}, error {err}\n  source: {r.source}")
+        print()
+        for cat, s in summary.items():
+            med = f"{s['median_abs_error']:.1%}" if s["median_abs_error"] is not None else "-"
+            print(f"{cat}: {s['predicted']}/{s['anchors']} predicted, median |error| {med}, "
+                  f"within 25%: {s['within_25pct'] or 0:.0%}")

@@ -1,0 +1,77 @@
+"""The base of every typed record, and pydantic field types that read units into SI.
+
+A field declared ``Bytes`` accepts ``"80 GiB"``, a pint Quantity, an ``SIValue`` or a bare
+number in bytes, and stores an :class:`~mlsysim.units.SIValue` (a float in SI that
+remembers the unit it was given in). Records are frozen and reject unknown keys.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, WithJsonSchema
+
+from ..units import SIValue, parse, unit_factor
+
+
+def _si_field(unit: str, description: str, positive: bool = False):
+    def validate(value: Any) -> SIValue:
+        if isinstance(value, SIValue) and value.dim == unit_factor(unit)[1]:
+            return value
+        si = parse(value, unit, description, positive=positive)
+        shown = unit
+        if isinstance(value, str):
+            rest = value.strip().split(None, 1)
+            if len(rest) == 2:
+                shown = rest[1]
+        elif hasattr(value, "units") and not isinstance(value, SIValue):
+            shown = format(value.units, "~").replace(" ", "")
+            try:
+                unit_factor(shown)
+            except Exception:
+                shown = unit
+        return SIValue(si, shown)
+
+    schema = {"anyOf": [{"type": "number"}, {"type": "string"}],
+              "description": f"{description}: a number in {unit} or a string with units, e.g. '10 {unit}'"}
+    return Annotated[SIValue, PlainValidator(validate), PlainSerializer(lambda v: repr(v), return_type=str),
+                     WithJsonSchema(schema)]
+
+
+Bytes = _si_field("B", "a data size")
+Bandwidth = _si_field("B/s", "a bandwidth")
+FlopRate = _si_field("FLOP/s", "a compute rate")
+Flops = _si_field("FLOP", "a FLOP count")
+Seconds = _si_field("s", "a duration")
+Watts = _si_field("W", "a power")
+Joules = _si_field("J", "an energy")
+Dollars = _si_field("USD", "a price")
+Hertz = _si_field("Hz", "a frequency")
+Count = _si_field("count", "a count")
+
+
+class Record(BaseModel):
+    """Frozen, strict base of every zoo entry and user-built record."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True,
+                              protected_namespaces=(), ignored_types=(cached_property,))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other) -> bool:
+        return self is other or (type(self) is type(other) and self.__dict__ == other.__dict__)
+
+
+class Metadata(Record):
+    """Where a record's figures come from."""
+
+    source: str = ""
+    sources: dict[str, str] = {}
+    url: str | None = None
+    description: str | None = None
+    last_verified: str | None = None
+
+    @property
+    def source_url(self) -> str | None:
+        return self.url

@@ -1,0 +1,268 @@
+"""``Engine.solve``: one step of a workload on one device, operator by operator."""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from functools import lru_cache
+
+import numpy as np
+
+from ..errors import InputError, OOMError
+from ..hardware.types import HardwareNode, normalize_precision
+from ..models.graph import PHASES, Precisions, lower
+from ..models.types import SSMWorkload, TransformerWorkload, Workload
+from ..units import format_si
+from . import timing
+from .memory import footprint
+from .profile import OperatorTime, PerformanceProfile
+
+STACKS = ("eager", "graph", "compiled")
+#: a busy accelerator draws its TDP; an idle one this fraction of it (the published 0.1.x convention)
+IDLE_POWER_FRACTION = 0.3
+
+
+def resolve_model(model) -> Workload:
+    if isinstance(model, Workload):
+        return model
+    if isinstance(model, str):
+        from ..models.registry import Models
+
+        return Models.get(model)
+    raise InputError(f"model must be a Workload or a model name, got {type(model).__name__}")
+
+
+def resolve_hardware(hardware) -> HardwareNode:
+    if isinstance(hardware, HardwareNode):
+        return hardware
+    if isinstance(hardware, str):
+        from ..hardware.registry import Hardware
+
+        return Hardware.get(hardware)
+    accel = getattr(hardware, "accelerator", None) or getattr(getattr(hardware, "node", None), "accelerator", None)
+    if isinstance(accel, HardwareNode):
+        return accel
+    raise InputError(f"hardware must be a HardwareNode or a hardware name, got {type(hardware).__name__}")
+
+
+def check_sizes(name: str, value, minimum: float = 1.0):
+    """A positive, finite size (scalar or array); arrays come back as float arrays."""
+    if isinstance(value, bool) or value is None:
+        raise InputError(f"{name} must be a number >= {minimum:g}, got {value!r}")
+    arr = np.asarray(value, dtype=float) if not isinstance(value, (int, float)) else None
+    if arr is None:
+        if not math.isfinite(value) or value < minimum:
+            raise InputError(f"{name} must be a finite number >= {minimum:g}, got {value!r}")
+        return value
+    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < minimum):
+        raise InputError(f"{name} must be finite and >= {minimum:g} everywhere")
+    return arr if arr.ndim else float(arr)
+
+
+def default_phase(model: Workload, is_training: bool) -> str:
+    if is_training:
+        return "train"
+    if isinstance(model, SSMWorkload) or (isinstance(model, TransformerWorkload) and model.is_decoder):
+        return "decode"
+    return "forward"
+
+
+@lru_cache(maxsize=256)
+def _device_for(hw: HardwareNode, working_set: float) -> timing.Device:
+    """The timing view of ``hw``; devices that keep weights in SRAM or flash read at that speed."""
+    dev = hw.timing_device
+    mem = hw.memory
+    if mem.sram_capacity and mem.sram_bandwidth and working_set <= float(mem.sram_capacity):
+        return replace(dev, mem_bw=float(mem.sram_bandwidth))
+    if mem.flash_bandwidth and working_set > float(mem.sram_capacity or 0.0):
+        return replace(dev, mem_bw=min(dev.mem_bw, float(mem.flash_bandwidth)))
+    return dev
+
+
+class Engine:
+    """The single-device performance model (walls 1 and 2: compute and memory)."""
+
+    @staticmethod
+    def solve(model, hardware, batch_size=1, precision="fp16", efficiency=None, raise_errors=False,
+              is_training=False, seq_len=None, zero_stage=0, dp_size=1, is_lora=False,
+              activation_recomputation=False, *, phase=None, stack=None, weight_precision=None,
+              kv_precision=None, optimizer="adam") -> PerformanceProfile:
+        """Latency, throughput, bottleneck, memory and energy of one step.
+
+        ``batch_size`` and ``seq_len`` may be NumPy arrays (a sweep): every figure of the
+        profile is then an array of the broadcast shape. ``efficiency`` overrides the
+        calibrated compute efficiency when given. ``phase`` is ``forward``, ``prefill``,
+        ``decode`` or ``train`` (default: ``decode`` for language models, ``forward`` for the
+        rest, ``train`` when ``is_training``); ``stack`` is ``eager``, ``graph`` or ``compiled``.
+        """
+        model, hw = resolve_model(model), resolve_hardware(hardware)
+        B = check_sizes("batch_size", batch_size)
+        if efficiency is not None:
+            if isinstance(efficiency, bool) or not isinstance(efficiency, (int, float)) \
+                    or not (0.0 < efficiency <= 1.0):
+                raise InputError(f"efficiency must be in (0, 1], got {efficiency!r}")
+        phase = phase or default_phase(model, is_training)
+        if phase not in PHASES:
+            raise InputError(f"unknown phase '{phase}'; use one of {', '.join(PHASES)}")
+        is_lm = isinstance(model, (TransformerWorkload, SSMWorkload))
+        if phase in ("prefill", "decode") and not is_lm:
+            raise InputError(f"phase '{phase}' needs a language model; {model.name} is not one")
+        if seq_len is None:
+            seq_len = 2048 if (is_lm and getattr(model, "is_decoder", True)) else 128
+        S = check_sizes("seq_len", seq_len)
+        context = getattr(model, "context_length", None)
+        if context and np.any(np.asarray(S) > context):
+            raise InputError(f"seq_len {np.max(S):g} exceeds {model.name}'s context window of {context} tokens")
+        stack = stack or ("eager" if phase == "train" else "compiled")
+        if stack not in STACKS:
+            raise InputError(f"unknown stack '{stack}'; use one of {', '.join(STACKS)}")
+        if optimizer not in ("adam", "sgd"):
+            raise InputError(f"unknown optimizer '{optimizer}'; use adam or sgd")
+        if zero_stage not in (0, 1, 2, 3):
+            raise InputError(f"zero_stage must be 0, 1, 2 or 3, got {zero_stage!r}")
+        dp_size = int(check_sizes("dp_size", dp_size))
+
+        prec = normalize_precision(precision)
+        wprec = normalize_precision(weight_precision or prec)
+        kvprec = normalize_precision(kv_precision or ("fp16" if prec in ("int4", "fp4") else prec))
+        compute_prec = prec if hw.compute.rate(prec) else None
+        if compute_prec is None and prec in ("int4", "fp4") and hw.compute.rate("fp16"):
+            compute_prec = "fp16"                      # weight-only quantization: dequantize, compute in fp16
+        if compute_prec is None:
+            hw.peak_at(prec)                           # raises the unsupported-precision sentence
+        act = "fp16" if compute_prec in ("int4", "fp4") else compute_prec
+        if act in ("fp8", "int8"):
+            act = "fp16" if phase == "train" else act
+        p = Precisions(wprec, act, kvprec, compute_prec)
+
+        # memory first: it decides where the weights are read from
+        parts = footprint(model, phase, B, S, p, recompute=activation_recomputation, optimizer=optimizer,
+                          zero_stage=zero_stage, dp_size=dp_size, is_lora=is_lora)
+        total_mem = sum(parts.values())
+        capacity = float(hw.memory.capacity)
+        feasible = total_mem <= capacity
+        trace = [_memory_line(model, hw, total_mem, capacity)]
+        worst = float(np.max(total_mem))
+        if raise_errors and worst > capacity:
+            raise OOMError(f"{model.name} needs {format_si(worst, 'B')} but {hw.name} has "
+                           f"{format_si(capacity, 'B')}", required_bytes=worst, available_bytes=capacity)
+
+        dev = _device_for(hw, float(np.min(parts["weights"])))
+        ops = _lowered(model, phase, B, S, p, stack == "compiled", activation_recomputation, optimizer)
+        t_c, t_m, t_l = timing.op_times(dev, ops.kind, ops.prec, ops.flops, ops.bytes, ops.M, ops.N, ops.K, ops.G,
+                                        stack=stack, efficiency=efficiency)
+        c = ops.count
+        t_busy = np.maximum(t_c, t_m)
+        compute_bound = t_c >= t_m
+        lat_c = (np.where(compute_bound, t_busy, 0.0) * c).sum(axis=0)
+        lat_m = (np.where(compute_bound, 0.0, t_busy) * c).sum(axis=0)
+        lat_o = (t_l * c).sum(axis=0)
+        spill = np.maximum(total_mem - capacity, 0.0)
+        offload_bw = float(hw.interconnect.bandwidth) if hw.interconnect else 64e9
+        lat_m = lat_m + np.where(spill > 0, np.minimum(parts["weights"], spill) / offload_bw, 0.0)
+        latency = lat_c + lat_m + lat_o
+
+        flops = ops.total_flops
+        model_flops = _model_flops(ops, activation_recomputation)
+        peak = float(dev.peak[ops.prec.flat[0]]) if dev.peak[ops.prec.flat[0]] else hw.peak_at(compute_prec)
+        mfu = np.clip(model_flops / (latency * peak), 0.0, 1.0)
+        hfu = np.clip(flops / (latency * peak), 0.0, 1.0)
+        busy = lat_c + lat_m
+        tdp = float(hw.tdp or 0.0)
+        energy = tdp * (IDLE_POWER_FRACTION * latency + (1.0 - IDLE_POWER_FRACTION) * busy)
+
+        bottleneck = np.where(lat_o > np.maximum(lat_c, lat_m), "Overhead",
+                              np.where(lat_m > lat_c, "Memory", "Compute"))
+        op_class = _binding_class(ops, t_busy, t_l)
+        samples = B if phase != "train" or not is_lm else B * S
+        if phase == "prefill":
+            samples = B
+        if _is_scalar(latency):
+            bottleneck, latency, lat_c, lat_m, lat_o = str(bottleneck), float(latency), float(lat_c), float(lat_m), \
+                float(lat_o)
+            mfu, hfu, energy, feasible = float(mfu), float(hfu), float(energy), bool(feasible)
+            trace.append(f"Bound: {bottleneck} ({op_class} operators take the most time).")
+            operators = _operator_times(ops, t_c, t_m, t_l)
+        else:
+            operators = ()
+        return PerformanceProfile(
+            model_name=model.name, hardware_name=hw.name, phase=phase, batch_size=B, seq_len=S, precision=prec,
+            stack=stack, latency_s=latency, latency_compute_s=lat_c, latency_memory_s=lat_m,
+            latency_overhead_s=lat_o, flops_total=flops, bytes_total=ops.total_bytes, samples_per_step=samples,
+            bottleneck=bottleneck, bottleneck_op=op_class, memory_parts=parts, memory_capacity_b=capacity,
+            peak_flops_b=peak if efficiency is None else peak * efficiency, peak_bw_b=dev.mem_bw, mfu=mfu, hfu=hfu,
+            energy_j=energy, feasible=feasible, constraint_trace=trace, operators=operators,
+            offload_spill_bytes=float(np.max(spill)))
+
+    @staticmethod
+    def sweep(model, hardware_list, batch_sizes=(1,), precisions=("fp16",), efficiency=None) -> list[dict]:
+        """Every (hardware, batch size, precision) combination; unsupported precisions are skipped."""
+        from ..errors import UnsupportedPrecisionError
+
+        out = []
+        for hw in hardware_list:
+            for prec in precisions:
+                for b in batch_sizes:
+                    try:
+                        prof = Engine.solve(model, hw, batch_size=b, precision=prec, efficiency=efficiency)
+                    except UnsupportedPrecisionError:
+                        continue
+                    out.append({"hardware": resolve_hardware(hw).name, "batch_size": b, "precision": prec,
+                                "profile": prof})
+        return out
+
+
+@lru_cache(maxsize=2048)
+def _lowered_cached(model, phase, B, S, names, fuse, recompute, optimizer):
+    return lower(model, phase, B, S, Precisions(*names), fuse_epilogues=fuse, recompute=recompute,
+                 optimizer=optimizer)
+
+
+def _lowered(model, phase, B, S, p: Precisions, fuse, recompute, optimizer):
+    """Lowering is pure; scalar configurations are cached so a repeated solve skips it."""
+    if isinstance(B, np.ndarray) or isinstance(S, np.ndarray):
+        return lower(model, phase, B, S, p, fuse_epilogues=fuse, recompute=recompute, optimizer=optimizer)
+    return _lowered_cached(model, phase, B, S, p.names, fuse, recompute, optimizer)
+
+
+def _is_scalar(x) -> bool:
+    return not (isinstance(x, np.ndarray) and x.ndim)
+
+
+def _model_flops(ops, recompute: bool):
+    if not recompute:
+        return ops.total_flops
+    keep = np.array([not n.endswith("_recompute") for n in ops.names])
+    mask = keep.reshape((-1,) + (1,) * (ops.flops.ndim - 1))
+    return (ops.flops * ops.count * mask).sum(axis=0)
+
+
+def _binding_class(ops, t_busy, t_launch) -> str:
+    """The operator class that takes the most time (at the first configuration of a sweep)."""
+    total = (t_busy + t_launch) * ops.count
+    if total.ndim > 1:
+        total = total[:, 0]
+    by_class: dict[str, float] = {}
+    for cls, t in zip(ops.classes, total):
+        by_class[cls] = by_class.get(cls, 0.0) + float(t)
+    return max(by_class, key=by_class.get)
+
+
+def _operator_times(ops, t_c, t_m, t_l) -> tuple:
+    out = []
+    for i, name in enumerate(ops.names):
+        busy = max(float(t_c[i]), float(t_m[i]))
+        bound = "overhead" if float(t_l[i]) > busy else ("compute" if t_c[i] >= t_m[i] else "memory")
+        out.append(OperatorTime(name, ops.classes[i], float(ops.count[i]), float(ops.flops[i]), float(ops.bytes[i]),
+                                (busy + float(t_l[i])) * float(ops.count[i]), bound))
+    return tuple(out)
+
+
+def _memory_line(model, hw, need, capacity) -> str:
+    worst = float(np.max(need))
+    if worst <= capacity:
+        return f"Memory Wall: Passed. Required {format_si(worst, 'B')} <= Available {format_si(capacity, 'B')} " \
+               f"on {hw.name}."
+    return f"Memory Wall: FAILED. Required {format_si(worst, 'B')} > Available {format_si(capacity, 'B')} on {hw.name}."
+
+
+__all__ = ["Engine"]

@@ -1,0 +1,123 @@
+"""The result of one solve: times, bounds, memory and energy, in SI with units on read."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..units import SIValue, format_si
+
+
+def _q(value, unit: str):
+    """A scalar as an SIValue; a sweep stays an ndarray of SI values."""
+    if isinstance(value, np.ndarray) and value.ndim:
+        return value
+    return SIValue(float(value), unit)
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorTime:
+    """One operator's share of the step (for explanations and roofline plots)."""
+
+    name: str
+    op_class: str
+    count: float
+    flops: float
+    bytes: float
+    time_s: float
+    bound: str            # "compute", "memory" or "overhead"
+
+
+@dataclass(frozen=True)
+class PerformanceProfile:
+    """What one step of a workload costs on one device (SI floats; properties add units)."""
+
+    model_name: str
+    hardware_name: str
+    phase: str
+    batch_size: object
+    seq_len: object
+    precision: str
+    stack: str
+    latency_s: object
+    latency_compute_s: object
+    latency_memory_s: object
+    latency_overhead_s: object
+    flops_total: object
+    bytes_total: object
+    samples_per_step: object
+    bottleneck: object
+    bottleneck_op: object
+    memory_parts: dict
+    memory_capacity_b: float
+    peak_flops_b: float
+    peak_bw_b: float
+    mfu: object
+    hfu: object
+    energy_j: object
+    feasible: object
+    constraint_trace: list = field(default_factory=list)
+    operators: tuple = ()
+    offload_spill_bytes: float = 0.0
+
+    # -- figures with units ------------------------------------------------------------------
+    @property
+    def latency(self): return _q(self.latency_s, "ms")
+    @property
+    def latency_compute(self): return _q(self.latency_compute_s, "ms")
+    @property
+    def latency_memory(self): return _q(self.latency_memory_s, "ms")
+    @property
+    def latency_overhead(self): return _q(self.latency_overhead_s, "ms")
+
+    @property
+    def throughput(self):
+        """Samples (images, sequences, or tokens for decode) per second."""
+        return _q(self.samples_per_step / self.latency_s, "samples/s")
+
+    @property
+    def arithmetic_intensity(self):
+        return _q(self.flops_total / np.maximum(self.bytes_total, 1e-30), "FLOP/B")
+
+    @property
+    def memory_footprint(self):
+        return _q(sum(self.memory_parts.values()), "GB")
+
+    @property
+    def memory_utilization(self):
+        return sum(self.memory_parts.values()) / self.memory_capacity_b
+
+    @property
+    def energy(self): return _q(self.energy_j, "J")
+
+    @property
+    def energy_per_inference(self): return self.energy
+
+    @property
+    def power(self): return _q(self.energy_j / self.latency_s, "W")
+
+    @property
+    def peak_flops_actual(self): return SIValue(self.peak_flops_b, "TFLOP/s")
+
+    @property
+    def peak_bw_actual(self): return SIValue(self.peak_bw_b, "GB/s")
+
+    @property
+    def offload_effective_bw(self): return self.peak_bw_actual
+
+    def summary(self) -> str:
+        lines = [f"Feasible:          {self.feasible}",
+                 f"Bottleneck:        {self.bottleneck} (binding operators: {self.bottleneck_op})",
+                 f"Latency:           {self.latency}",
+                 f"  Compute:         {self.latency_compute}",
+                 f"  Memory:          {self.latency_memory}",
+                 f"  Overhead:        {self.latency_overhead}",
+                 f"Throughput:        {self.throughput}",
+                 f"MFU:               {np.round(self.mfu, 3)}",
+                 f"HFU:               {np.round(self.hfu, 3)}",
+                 "Memory Footprint:  " + ", ".join(f"{k} {format_si(v, 'B')}" for k, v in self.memory_parts.items()
+                                                   if np.any(np.asarray(v) > 0))]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return f"PerformanceProfile({self.model_name} on {self.hardware_name}, {self.phase})\n" + self.summary()

@@ -1,0 +1,63 @@
+"""The hardware zoo, built from ``zoo/data/hardware.yaml``."""
+from __future__ import annotations
+
+from ..zoo.registry import Registry, load_data
+from ..core.types import Metadata
+from .types import ComputeCore, HardwareNode, IOInterconnect, MemoryHierarchy, StorageHierarchy
+
+TIERS = {"cloud": "Cloud", "workstation": "Workstation", "mobile": "Mobile", "edge": "Edge", "tiny": "Tiny"}
+
+
+def _link(spec: dict | None) -> IOInterconnect | None:
+    if not spec:
+        return None
+    name = spec.get("name") or (f"PCIe Gen{spec['generation']}" if "generation" in spec else "link")
+    return IOInterconnect(name=name, bandwidth=spec.get("per_direction") or spec["bandwidth"],
+                          generation=spec.get("generation"), lanes=spec.get("lanes"), links=spec.get("links"),
+                          latency=spec.get("latency"))
+
+
+def hardware_from_fact(fact: dict) -> HardwareNode:
+    """A datasheet entry of hardware.yaml as a validated HardwareNode."""
+    compute, memory = fact["compute"], fact["memory"]
+    rates = {p: float(v) * 1e12 for p, v in compute["peak_tflops"].items()}
+    peak = rates.get("fp16") or rates.get("bf16") or max(rates.values())
+    onchip, flash = fact.get("onchip") or {}, fact.get("flash") or {}
+    links, power = fact.get("links") or {}, fact.get("power") or {}
+    storage = fact.get("storage")
+    return HardwareNode(
+        name=fact["name"], release_year=fact["release_year"], vendor=fact.get("vendor"),
+        form_factor=fact.get("form_factor"),
+        compute=ComputeCore(peak_flops=peak, precision_flops=rates, units=compute.get("units"),
+                            clock_ghz=compute.get("clock_ghz")),
+        memory=MemoryHierarchy(capacity=memory["capacity"], bandwidth=memory["bandwidth"], type=memory.get("type"),
+                               l2_cache=onchip.get("l2"), sram_capacity=onchip.get("sram"),
+                               sram_bandwidth=onchip.get("sram_bandwidth"),
+                               flash_capacity=flash.get("capacity"), flash_bandwidth=flash.get("bandwidth")),
+        storage=StorageHierarchy(**storage) if storage else None,
+        interconnect=_link(links.get("pcie")), nvlink=_link(links.get("nvlink") or links.get("scale_up")),
+        weight_streaming=_link(links.get("weight_streaming")),
+        tdp=power.get("tdp"), tdp_min=power.get("tdp_min"), tdp_max=power.get("tdp_max"),
+        battery_capacity=power.get("battery"),
+        unit_cost=fact.get("price_usd"), embodied_carbon_kg=fact.get("embodied_carbon_kg"),
+        accelerator_count=fact.get("accelerators"),
+        metadata=Metadata(source=fact.get("source", ""), sources=fact.get("sources") or {}, url=fact.get("url")),
+    )
+
+
+def _build() -> Registry:
+    data = load_data("hardware")
+    tiers, aliases = {}, {}
+    for tier_key, entries in data.items():
+        built = {}
+        for key, fact in entries.items():
+            built[key] = hardware_from_fact(fact)
+            for alias in fact.get("aliases") or ():
+                aliases[alias] = key
+        tiers[TIERS.get(tier_key, tier_key.title())] = Registry(TIERS.get(tier_key, tier_key), "hardware", built)
+    if "iPhone15Pro" in tiers.get("Mobile", Registry("", "")):
+        aliases.setdefault("Generic_Phone", "iPhone15Pro")
+    return Registry("Hardware", "hardware", children=tiers, aliases=aliases)
+
+
+Hardware = _build()

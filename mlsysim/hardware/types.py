@@ -1,0 +1,147 @@
+"""Accelerators as datasheets describe them: compute per precision, memory, links, power, price."""
+from __future__ import annotations
+
+from functools import cached_property
+
+from ..core.types import Bandwidth, Bytes, Dollars, FlopRate, Joules, Metadata, Record, Seconds, Watts
+from ..errors import InputError, UnsupportedPrecisionError
+
+#: bytes per element of each precision the package knows
+PRECISION_BYTES = {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0,
+                   "int8": 1.0, "fp6": 0.75, "fp4": 0.5, "int4": 0.5}
+#: precisions whose tensor rate stands in for each other when a datasheet lists only one
+_SAME_RATE = {"fp16": "bf16", "bf16": "fp16", "int8": "fp8", "fp8": "int8", "int4": "fp4", "fp4": "int4"}
+
+
+def normalize_precision(precision) -> str:
+    """'FP16', 'bfloat16', 'float16' -> canonical key; unknown -> InputError listing the known ones."""
+    if not isinstance(precision, str):
+        raise InputError(f"precision must be a string such as 'fp16', got {precision!r}")
+    p = precision.strip().lower().replace("float", "fp").replace("bfloat", "bf").replace("-", "").replace("_", "")
+    p = {"half": "fp16", "single": "fp32", "double": "fp64", "fp8e4m3": "fp8", "fp8e5m2": "fp8"}.get(p, p)
+    if p not in PRECISION_BYTES:
+        raise InputError(f"unknown precision '{precision}'; use one of {', '.join(PRECISION_BYTES)}")
+    return p
+
+
+class ComputeCore(Record):
+    """Dense peak rates. ``peak_flops`` is the default (FP16/BF16 tensor) rate."""
+
+    peak_flops: FlopRate
+    precision_flops: dict[str, FlopRate] = {}
+    units: int | None = None
+    clock_ghz: float | None = None
+
+    def rate(self, precision: str) -> float | None:
+        """Dense FLOP/s at ``precision`` from the datasheet, or None when the chip lists none."""
+        table = self.precision_flops
+        if precision in table:
+            return float(table[precision])
+        twin = _SAME_RATE.get(precision)
+        if twin in table:
+            return float(table[twin])
+        if precision in ("fp16", "bf16") or not table:
+            return float(self.peak_flops)
+        return None
+
+
+class MemoryHierarchy(Record):
+    capacity: Bytes
+    bandwidth: Bandwidth
+    type: str | None = None
+    l2_cache: Bytes | None = None
+    sram_capacity: Bytes | None = None
+    sram_bandwidth: Bandwidth | None = None
+    flash_capacity: Bytes | None = None
+    flash_bandwidth: Bandwidth | None = None
+
+
+class StorageHierarchy(Record):
+    capacity: Bytes
+    bandwidth: Bandwidth
+    latency: Seconds | None = None
+
+
+class IOInterconnect(Record):
+    """A link; ``bandwidth`` is per direction."""
+
+    name: str
+    bandwidth: Bandwidth
+    generation: int | None = None
+    lanes: int | None = None
+    links: int | None = None
+    latency: Seconds | None = None
+
+    @property
+    def bandwidth_per_direction(self) -> Bandwidth:
+        return self.bandwidth
+
+
+class HardwareNode(Record):
+    """One accelerator (or one wafer / rack that acts as one)."""
+
+    name: str
+    release_year: int
+    compute: ComputeCore
+    memory: MemoryHierarchy
+    storage: StorageHierarchy | None = None
+    interconnect: IOInterconnect | None = None
+    nvlink: IOInterconnect | None = None
+    weight_streaming: IOInterconnect | None = None
+    tdp: Watts | None = None
+    tdp_min: Watts | None = None
+    tdp_max: Watts | None = None
+    battery_capacity: Joules | None = None
+    unit_cost: Dollars | None = None
+    embodied_carbon_kg: float | None = None
+    accelerator_count: int | None = None
+    vendor: str | None = None
+    form_factor: str | None = None
+    dispatch_tax: Seconds | None = None
+    metadata: Metadata = Metadata()
+
+    def __repr__(self) -> str:
+        return f"HardwareNode({self.name}, {self.release_year})"
+
+    __str__ = __repr__
+
+    # -- derived figures --------------------------------------------------------------------
+    def peak_at(self, precision: str = "fp16") -> float:
+        """Dense FLOP/s at ``precision``; raises when the chip has no rate for it."""
+        p = normalize_precision(precision)
+        rate = self.compute.rate(p)
+        if rate is None or rate <= 0:
+            known = ", ".join(sorted(self.compute.precision_flops)) or "fp16"
+            raise UnsupportedPrecisionError(
+                f"{self.name} has no datasheet rate for {p}; it supports {known}")
+        return rate
+
+    def ridge_point(self, precision: str | None = None) -> float:
+        """FLOP per byte at which compute and memory time are equal."""
+        return self.peak_at(precision or "fp16") / float(self.memory.bandwidth)
+
+    @property
+    def supported_precisions(self) -> list[str]:
+        return [p for p in PRECISION_BYTES if self.compute.rate(p)]
+
+    @cached_property
+    def timing_device(self):
+        """The plain-float view the timing layer reads (built once per record)."""
+        from ..engine.timing import Device
+
+        return Device(peak=tuple(self.compute.rate(p) or 0.0 for p in ("fp32", "tf32", "fp16", "fp8", "int8", "int4")),
+                      mem_bw=float(self.memory.bandwidth), units=int(self.compute.units or 0),
+                      clock_hz=float(self.compute.clock_ghz or 0.0) * 1e9,
+                      l2_bytes=float(self.memory.l2_cache or 0.0))
+
+    # -- 0.1.0 convenience names ------------------------------------------------------------
+    @property
+    def peak_flops(self): return self.compute.peak_flops
+    @property
+    def memory_bw(self): return self.memory.bandwidth
+    @property
+    def memory_capacity(self): return self.memory.capacity
+    @property
+    def ram(self): return self.memory.capacity
+    @property
+    def power_budget(self): return self.tdp

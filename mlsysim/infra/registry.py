@@ -1,0 +1,36 @@
+"""Grids, datacenters, cooling classes and prices, built from ``zoo/data/infra.yaml``."""
+from __future__ import annotations
+
+from ..core.types import Metadata
+from ..zoo.registry import Registry, load_data
+from .types import CoolingProfile, Datacenter, GridProfile
+
+_GRID_KEYS = {"wue_l_kwh": "wue"}
+
+
+def _meta(fact: dict) -> Metadata:
+    return Metadata(source=fact.get("source", ""), sources=fact.get("sources") or {}, url=fact.get("url"))
+
+
+def _grid(fact: dict) -> GridProfile:
+    fields = {_GRID_KEYS.get(k, k): v for k, v in fact.items() if k not in ("source", "sources", "url", "notes")}
+    return GridProfile(**fields, metadata=_meta(fact))
+
+
+def _build():
+    data = load_data("infra")
+    grids = {k: _grid(f) for k, f in (data.get("grids") or {}).items()}
+    datacenters = {k: Datacenter(name=f["name"], grid=grids[f["grid"]], pue_override=f.get("pue"), metadata=_meta(f))
+                   for k, f in (data.get("datacenters") or {}).items()}
+    cooling = {k: CoolingProfile(name=f.get("name", k), pue=f["pue"], wue=f.get("wue_l_kwh", 0.0), metadata=_meta(f))
+               for k, f in (data.get("cooling") or {}).items()}
+    grid_ns = Registry("Grids", "grid", grids)
+    infra = Registry("Infra", "infrastructure", children={
+        "Grids": grid_ns, "Datacenters": Registry("Datacenters", "datacenter", datacenters),
+        "FacilityCooling": Registry("FacilityCooling", "cooling class", cooling)})
+    infra._entries["Pricing"] = dict(data.get("pricing") or {})
+    return infra, grid_ns
+
+
+Infra, Grids = _build()
+Infrastructure = Infra
