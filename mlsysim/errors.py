@@ -16,8 +16,11 @@ class UnitError(InputError):
     """A quantity of the wrong dimension, or a unit that cannot be read."""
 
 
-class UnknownNameError(InputError, KeyError):
-    """A registry name that does not exist; the message suggests the closest names."""
+class UnknownNameError(InputError, KeyError, AttributeError):
+    """A registry name that does not exist; the message suggests the closest names.
+
+    Also a ``KeyError`` and an ``AttributeError``, so ``hasattr(Hardware, name)`` still works.
+    """
 
     def __init__(self, kind: str, name: str, choices):
         self.kind, self.name = kind, name

@@ -138,12 +138,27 @@ def _r(x, sig=4):
     return float(f"{x:.{sig}g}")
 
 
+def yf(x, sig=4):
+    """A float as YAML 1.1 reads a float (always a dot; a signed exponent when there is one)."""
+    x = _r(x, sig)
+    if x != 0 and abs(x) < 1e-3:
+        return f"{x:.{sig - 1}e}"
+    s = f"{x:.{sig}g}"
+    return s if ("." in s or "e" in s) else s + ".0"
+
+
+def yus(x):
+    """Seconds written as microseconds (e.g. 12.5e-6)."""
+    x = x * 1e6 if abs(x) >= 1e-9 else 0.0
+    s = f"{_r(x, 3):.3g}"
+    return (s if "." in s else s + ".0") + "e-6"
+
+
 def write_yaml(cal: T.Calibration, path, data_path, meta, summ):
     d = cal.to_dict()
     c, m, lch = d["compute"], d["memory"], d["launch"]
-    us = lambda s: _r(s * 1e6, 4)  # noqa: E731
     n, med, p90 = summ["overall"]
-    pp = lambda x, s=4: "{" + ", ".join(f"{k}: {_r(v, s)}" for k, v in x.items()) + "}"  # noqa: E731
+    pp = lambda x, s=4: "{" + ", ".join(f"{k}: {yf(v, s)}" for k, v in x.items()) + "}"  # noqa: E731
     lines = [
         "# Operator timing model constants (mlsysim.engine.timing).",
         "# Written by scripts/fit_calibration.py -- do not edit by hand; re-run the fit instead.",
@@ -168,23 +183,23 @@ def write_yaml(cal: T.Calibration, path, data_path, meta, summ):
         f"  tile_n: {c['tile_n']:g}",
         "  # convolution (cuDNN implicit GEMM): max fraction relative to a GEMM of the same precision,",
         "  # its short-K constant (in K steps at fp16; scaled per precision like k_half)",
-        f"  conv_fraction: {_r(c['conv_fraction'])}",
-        f"  conv_k_half: {_r(c['conv_k_half'], 3)}",
+        f"  conv_fraction: {yf(c['conv_fraction'])}",
+        f"  conv_k_half: {yf(c['conv_k_half'], 3)}",
         "  # factor when the reduction dim is not 16-byte aligned (e.g. 3 input channels of an RGB stem)",
-        f"  misaligned_fraction: {_r(c['misaligned_fraction'])}",
+        f"  misaligned_fraction: {yf(c['misaligned_fraction'])}",
         "  # flash attention: max fraction relative to GEMM; query tile rows; keys per query at which a",
         "  # tile's fixed cost halves efficiency (efficiency x L / (L + attn_kv_half), L = mean keys per query)",
-        f"  attn_fraction: {_r(c['attn_fraction'])}",
+        f"  attn_fraction: {yf(c['attn_fraction'])}",
         f"  attn_tile_q: {c['attn_tile_q']:g}",
-        f"  attn_kv_half: {_r(c['attn_kv_half'], 3)}",
+        f"  attn_kv_half: {yf(c['attn_kv_half'], 3)}",
         "  # decode attention: query rows (tokens x query heads per KV head) per MMA tile",
         f"  decode_tile_rows: {c['decode_tile_rows']:g}",
         "  # depthwise conv and memory-bound kernels compute on vector units: fraction of the fp32 peak",
         "  # (not fitted: no measured row is bound by it)",
-        f"  vector_fraction: {_r(c['vector_fraction'])}",
+        f"  vector_fraction: {yf(c['vector_fraction'])}",
         "  # a workload known only by flops and bytes: fraction of max_fraction (median achieved over",
         "  # the compute-bound GEMM, conv and attention rows)",
-        f"  fused_fraction: {_r(c['fused_fraction'], 3)}",
+        f"  fused_fraction: {yf(c['fused_fraction'], 3)}",
         "",
         "memory:",
         "  # achievable fraction of datasheet bandwidth per op kind (memory = elementwise/copy;",
@@ -193,22 +208,22 @@ def write_yaml(cal: T.Calibration, path, data_path, meta, summ):
         f"  fraction: {pp(m['fraction'])}",
         "  # small-transfer ramp: time = (bytes + bw x ramp_latency_s) / (bw x fraction); a transfer of",
         "  # bw x ramp_latency_s bytes reaches half the bandwidth (about 1.7 MB on an H100)",
-        f"  ramp_latency_s: {_r(m['ramp_latency_s'], 3)}",
+        f"  ramp_latency_s: {yf(m['ramp_latency_s'], 3)}",
         "",
         "launch:",
         "  # per-kernel launch cost of the software stack (measured rows launch_eager / launch_graph):",
         "  # eager = a framework launching each kernel from Python; graph = CUDA graphs / compiled engine",
-        f"  per_kernel_s: {{eager: {_r(lch['per_kernel_s']['eager'])}, graph: {_r(lch['per_kernel_s']['graph'])}}}",
+        f"  per_kernel_s: {{eager: {yf(lch['per_kernel_s']['eager'])}, graph: {yf(lch['per_kernel_s']['graph'])}}}",
         "  # kernels launched per op (structural)",
         "  kernels: {" + ", ".join(f"{k}: {v:g}" for k, v in lch["kernels"].items()) + "}",
         "  # eager only: host work per op beyond one kernel launch (library heuristics, backend",
         "  # selection); in microseconds below, stored in seconds",
-        "  eager_dispatch_s: {" + ", ".join(f"{k}: {us(v)}e-6" for k, v in lch["eager_dispatch_s"].items()) + "}",
+        "  eager_dispatch_s: {" + ", ".join(f"{k}: {yus(v)}" for k, v in lch["eager_dispatch_s"].items()) + "}",
         "",
         "measurement:",
         "  # latency an isolated, CUDA-event-timed eager op adds to its own time (GPU launch latency and",
         "  # event overhead); used only to compare with the measured rows, never by op_times",
-        f"  event_latency_s: {us(d['measurement']['event_latency_s'])}e-6",
+        f"  event_latency_s: {yus(d['measurement']['event_latency_s'])}",
         "",
     ]
     os.makedirs(os.path.dirname(path), exist_ok=True)

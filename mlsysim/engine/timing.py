@@ -186,14 +186,62 @@ def load_calibration(path: str | None = None) -> Calibration:
     return Calibration.from_dict(d, source=p)
 
 
-@functools.lru_cache(maxsize=64)
-def _device_arrays(dev: Device):
-    peak = np.array([float(x) for x in dev.peak] + [0.0] * (N_PRECS - len(dev.peak)), dtype=float)[:N_PRECS]
-    peak = np.where(peak > 0, peak, 1e-9)  # unsupported precision: effectively infinite time
-    return peak, float(dev.units), float(dev.mem_bw)
+class _Tables:
+    """Per (device, calibration) lookup tables, so that op_times is a handful of ufunc calls."""
+
+    __slots__ = ("dev", "cal", "peak", "ramp_bytes", "inv_bw", "launch", "units", "pre", "dec", "nsel", "tm",
+                 "tn", "tmn", "gmul", "kbase", "rate", "rhalf", "amod", "apen")
+
+    def __init__(self, dev: Device, cal: Calibration):
+        self.dev, self.cal = dev, cal
+        peak = np.zeros(N_PRECS)
+        vals = [float(x) for x in tuple(dev.peak)[:N_PRECS]]
+        peak[:len(vals)] = vals
+        peak = np.where(peak > 0, peak, 1e-9)  # unsupported precision: effectively infinite time
+        bw = float(dev.mem_bw)
+        kt = cal._kt
+        self.peak = peak
+        self.ramp_bytes = np.array(bw * cal.ramp_latency_s)
+        self.inv_bw = 1.0 / (bw * kt[9])
+        self.launch = cal._launch
+        units = float(dev.units) if dev.units and dev.units > 0 else 0.0
+        self.units = np.array(units) if units > 0 else None
+        self.pre, self.dec, self.nsel = kt[4].copy(), kt[5].copy(), kt[10].copy()
+        self.tm, self.tn = kt[1].copy(), kt[2].copy()
+        self.tmn = kt[1] * kt[2]
+        # tiles of kinds without wave quantization are scaled by `units` so that they fill whole waves
+        self.gmul = np.where(kt[6] > 0, 1.0, units if units > 0 else 1.0)
+        self.kbase = np.arange(N_KINDS, dtype=np.intp) * N_PRECS
+        # per (kind, precision), flat index kind * N_PRECS + prec
+        vec = kt[7][:, None] > 0
+        pidx = np.where(vec, FP32, np.arange(N_PRECS)[None, :])
+        pt = cal._pt
+        self.rate = (peak[pidx] * pt[0][pidx] * kt[0][:, None]).ravel()
+        self.rhalf = (kt[3][:, None] * pt[1][pidx]).ravel()
+        self.amod = np.broadcast_to(16.0 / pt[2][None, :], pidx.shape).ravel().copy()
+        self.apen = np.broadcast_to(kt[8][:, None] * (cal.misaligned_fraction - 1.0), pidx.shape).ravel().copy()
 
 
-_F = np.float64
+_TABLES: dict = {}
+_LAST: list = [None]
+
+
+def _tables(dev: Device, cal: Calibration) -> _Tables:
+    tb = _LAST[0]
+    if tb is not None and tb.dev is dev and tb.cal is cal:
+        return tb
+    key = (dev, id(cal))
+    tb = _TABLES.get(key)
+    if tb is None or tb.cal is not cal:
+        if len(_TABLES) > 256:
+            _TABLES.clear()
+        tb = _TABLES[key] = _Tables(dev, cal)
+    _LAST[0] = tb
+    return tb
+
+
+_ONE = np.array(1.0)
+_QUARTER = np.array(0.25)
 
 
 def op_times(dev: Device, kind, prec, flops, bytes_, M, N, K, G, *, stack="eager", efficiency=None, cal=None):
@@ -206,57 +254,47 @@ def op_times(dev: Device, kind, prec, flops, bytes_, M, N, K, G, *, stack="eager
       ATTN_DECODE: M query tokens per sequence, N KV length, K head_dim, G = batch*kv_heads
       MEMORY / NORM / SOFTMAX: shape unused; bytes_ moved
       FUSED: a whole workload known only by flops and bytes
+    stack: "eager" (a framework launching each kernel) or "graph" (CUDA graphs / a compiled
+    engine; also accepted: "cuda_graph", "compiled", "engine", "tensorrt").
     efficiency: None for the calibrated compute efficiency, or a float in (0, 1] that replaces it
-    (compute time = flops / (peak * efficiency)); the memory side stays calibrated.
+    (compute time = flops / (peak[prec] * efficiency)); the memory side stays calibrated.
     The op time is ``max(t_compute, t_memory) + t_launch``.
     """
     if cal is None:
         cal = load_calibration()
-    peak, units, bw = _device_arrays(dev)
-    kind = np.asarray(kind, dtype=np.intp)
-    prec = np.asarray(prec, dtype=np.intp)
-    flops = np.asarray(flops, dtype=float)
-    bytes_ = np.asarray(bytes_, dtype=float)
-    kt = cal._kt[:, kind]
+    tb = _tables(dev, cal)
     try:
         s = STACKS[stack]
     except KeyError:
         raise ValueError(f"stack {stack!r} is not one of {sorted(STACKS)}") from None
-
-    # memory side
-    t_mem = (bytes_ + bw * cal.ramp_latency_s) / (bw * kt[9])
-    t_launch = cal._launch[s][kind]
-
+    kind = np.asarray(kind, dtype=np.intp)
+    flops = np.asarray(flops, dtype=float)
+    t_mem = (np.asarray(bytes_, dtype=float) + tb.ramp_bytes) * tb.inv_bw[kind]
+    t_launch = tb.launch[s][kind]
+    prec = np.asarray(prec, dtype=np.intp)
     if efficiency is not None:
-        t_comp = flops / (peak[prec] * float(efficiency))
+        t_comp = flops / (tb.peak[prec] * float(efficiency))
     else:
-        vec = kt[7]
-        pidx = (prec * (1 - vec.astype(np.intp)))  # vector-unit kinds use the FP32 (non-tensor) peak
-        pt = cal._pt[:, pidx]
-        one = _F(1.0)
-        Mq = np.maximum(np.asarray(M, dtype=float), one)
-        Kq = np.maximum(np.asarray(K, dtype=float), one)
-        Gq = np.maximum(np.asarray(G, dtype=float), one)
-        Nq = np.maximum(np.asarray(N, dtype=float), one)
-        # prefill: mean keys per query from the flops; decode: query rows per KV head from the flops
-        pre, dec = kt[4], kt[5]
-        red = Kq + pre * (flops / (4.0 * Mq * Kq * Gq) - Kq)
-        Mt = Mq + dec * (flops / (4.0 * Nq * Kq * Gq) - Mq)
-        Nt = one + kt[10] * (Nq - one)
-        tm, tn = kt[1], kt[2]
-        cm = np.ceil(Mt / tm)
-        cn = np.ceil(Nt / tn)
-        eff = pt[0] * kt[0] * (Mt * Nt) / (cm * cn * tm * tn) * red / (red + kt[3] * pt[1])
-        if units > 0:
-            tiles = cm * cn * Gq
-            eff = eff * (1.0 - kt[6] * (1.0 - tiles / (np.ceil(tiles / units) * units)))
-        if cal.misaligned_fraction != 1.0:
-            mis = np.fmod(Kq * pt[2], 16.0) != 0.0
-            eff = eff * (1.0 - kt[8] * mis * (1.0 - cal.misaligned_fraction))
-        t_comp = flops / (peak[pidx] * eff)
-    t_comp = t_comp + 0.0 * t_mem
-    t_mem = t_mem + 0.0 * t_comp
-    t_launch = t_launch + 0.0 * t_comp
+        kp = tb.kbase[kind] + prec
+        Kq = np.maximum(K, _ONE)
+        Mq = np.maximum(M, _ONE)
+        Nq = np.maximum(N, _ONE)
+        q = flops * _QUARTER / (Kq * np.maximum(G, _ONE))
+        # flash attention: reduction = mean keys per query; decode: tile rows = query rows per KV head
+        red = Kq + tb.pre[kind] * (q / Mq - Kq)
+        Mt = Mq + tb.dec[kind] * (q / Nq - Mq)
+        Nt = np.maximum(Nq * tb.nsel[kind], _ONE)
+        cmn = np.ceil(Mt / tb.tm[kind]) * np.ceil(Nt / tb.tn[kind])
+        rate = (tb.rate[kp] / tb.tmn[kind]) * (Mt * Nt / cmn)     # tile-quantized rate
+        rate = rate * (red / (red + tb.rhalf[kp]))                # short-reduction penalty
+        rate = rate * (np.sign(np.fmod(Kq, tb.amod[kp])) * tb.apen[kp] + _ONE)  # misaligned K (conv)
+        if tb.units is not None:
+            tiles = cmn * (np.maximum(G, _ONE) * tb.gmul[kind])
+            rate = rate * (tiles / (np.ceil(tiles / tb.units) * tb.units))   # wave quantization
+        t_comp = flops / rate
+    if t_comp.shape != t_mem.shape or t_comp.shape != t_launch.shape:
+        shape = np.broadcast_shapes(t_comp.shape, t_mem.shape, t_launch.shape)
+        t_comp, t_mem, t_launch = (np.broadcast_to(x, shape).copy() for x in (t_comp, t_mem, t_launch))
     return t_comp, t_mem, t_launch
 
 

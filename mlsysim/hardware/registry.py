@@ -5,6 +5,8 @@ from ..zoo.registry import Registry, load_data
 from ..core.types import Metadata
 from .types import ComputeCore, HardwareNode, IOInterconnect, MemoryHierarchy, StorageHierarchy
 
+#: the rate that stands for a chip's "peak": its 16-bit tensor rate, else the nearest it has
+DEFAULT_ORDER = ("fp16", "bf16", "fp8", "int8", "tf32", "fp32", "fp4", "int4")
 TIERS = {"cloud": "Cloud", "workstation": "Workstation", "mobile": "Mobile", "edge": "Edge", "tiny": "Tiny"}
 
 
@@ -21,7 +23,7 @@ def hardware_from_fact(fact: dict) -> HardwareNode:
     """A datasheet entry of hardware.yaml as a validated HardwareNode."""
     compute, memory = fact["compute"], fact["memory"]
     rates = {p: float(v) * 1e12 for p, v in compute["peak_tflops"].items()}
-    peak = rates.get("fp16") or rates.get("bf16") or max(rates.values())
+    peak = next((rates[p] for p in DEFAULT_ORDER if p in rates), max(rates.values()))
     onchip, flash = fact.get("onchip") or {}, fact.get("flash") or {}
     links, power = fact.get("links") or {}, fact.get("power") or {}
     storage = fact.get("storage")

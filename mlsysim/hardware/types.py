@@ -9,8 +9,8 @@ from ..errors import InputError, UnsupportedPrecisionError
 #: bytes per element of each precision the package knows
 PRECISION_BYTES = {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0,
                    "int8": 1.0, "fp6": 0.75, "fp4": 0.5, "int4": 0.5}
-#: precisions whose tensor rate stands in for each other when a datasheet lists only one
-_SAME_RATE = {"fp16": "bf16", "bf16": "fp16", "int8": "fp8", "fp8": "int8", "int4": "fp4", "fp4": "int4"}
+#: 16-bit formats share one tensor rate when a datasheet lists only one of them
+_SAME_RATE = {"fp16": "bf16", "bf16": "fp16"}
 
 
 def normalize_precision(precision) -> str:
@@ -40,9 +40,7 @@ class ComputeCore(Record):
         twin = _SAME_RATE.get(precision)
         if twin in table:
             return float(table[twin])
-        if precision in ("fp16", "bf16") or not table:
-            return float(self.peak_flops)
-        return None
+        return None if table else float(self.peak_flops)
 
 
 class MemoryHierarchy(Record):
@@ -117,8 +115,9 @@ class HardwareNode(Record):
         return rate
 
     def ridge_point(self, precision: str | None = None) -> float:
-        """FLOP per byte at which compute and memory time are equal."""
-        return self.peak_at(precision or "fp16") / float(self.memory.bandwidth)
+        """FLOP per byte at which compute and memory time are equal (default: at the chip's peak)."""
+        peak = self.peak_at(precision) if precision else float(self.compute.peak_flops)
+        return peak / float(self.memory.bandwidth)
 
     @property
     def supported_precisions(self) -> list[str]:

@@ -536,7 +536,10 @@ def _yolov8(res: int, classes: int, depth: float = 0.33, width: float = 0.25, ma
 # =====================================================================================
 
 # name: (builder(resolution, width, classes) -> _Net, default resolution or None when the
-#        input size is fixed, supports width, default classes)
+#        input size is fixed, supports width, default classes (0: headless feature extractor))
+# mobilenet_v1_vww is the MLPerf Tiny visual-wake-words reference (MobileNetV1 x0.25 at
+# 96x96, 2 classes; its width multiplies the 0.25); mobilenet_v2_features is MobileNetV2
+# without global pool and classifier (Keras include_top=False).
 _REGISTRY = {
     "resnet18": (lambda r, w, c: _resnet(r, 18, c), 224, False, 1000),
     "resnet34": (lambda r, w, c: _resnet(r, 34, c), 224, False, 1000),
@@ -544,7 +547,9 @@ _REGISTRY = {
     "resnet101": (lambda r, w, c: _resnet(r, 101, c), 224, False, 1000),
     "resnet8": (lambda r, w, c: _resnet8(r, c), 32, False, 10),
     "mobilenet_v1": (lambda r, w, c: _mobilenet_v1(r, w, c), 224, True, 1000),
+    "mobilenet_v1_vww": (lambda r, w, c: _mobilenet_v1(r, 0.25 * w, c), 96, True, 2),
     "mobilenet_v2": (lambda r, w, c: _mobilenet_v2(r, w, c), 224, True, 1000),
+    "mobilenet_v2_features": (lambda r, w, c: _mobilenet_v2(r, w, c), 224, True, 0),
     "mobilenet_v3_large": (lambda r, w, c: _mobilenet_v3(r, w, c, "large"), 224, True, 1000),
     "mobilenet_v3_small": (lambda r, w, c: _mobilenet_v3(r, w, c, "small"), 224, True, 1000),
     "efficientnet_b0": (lambda r, w, c: _efficientnet(r, 1.0, 1.0, c), 224, False, 1000),
@@ -602,7 +607,8 @@ def _layers(key: str, resolution: int | None, width: float, classes: int | None)
             raise ValueError(f"resolution {res} is not valid for {key}")
     if classes is not None and classes < 0:
         raise ValueError(f"classes must be a non-negative integer (got {classes})")
-    out = build(res, width, classes or default_classes).out
+    classes = default_classes if classes is None else classes
+    out = build(res, width, classes or 1000).out
     if classes == 0:  # feature extractor: everything before the global pool and classifier
         cut = next((i for i, x in enumerate(out) if x.name == "avgpool"), None)
         if cut is None:

@@ -53,14 +53,18 @@ def load_anchors(category: str | None = None, path: Path = DATA) -> list[dict]:
 
 def predict(anchor: dict) -> tuple[float, str]:
     """The package's default prediction of one anchor, in SI, and the bound it found."""
-    from ..engine.engine import Engine
+    from ..engine.engine import Engine, resolve_model
 
     cfg = dict(anchor.get("config") or {})
-    cfg.pop("accelerators", None)
-    prof = Engine.solve(anchor["model"], anchor["hardware"], batch_size=cfg.pop("batch_size", 1),
-                        precision=cfg.pop("precision", "fp16"), seq_len=cfg.pop("seq_len", None),
-                        stack=cfg.pop("stack", None), phase=cfg.pop("phase", None),
-                        is_training=cfg.pop("training", False))
+    if cfg.pop("accelerators", 1) != 1:
+        raise ValueError("multi-accelerator anchors belong to the distributed categories")
+    model = resolve_model(anchor["model"])
+    if "image_size" in cfg:
+        model = model.model_copy(update={"resolution": cfg.pop("image_size")})
+    kwargs = {k: cfg.pop(k) for k in ("batch_size", "precision", "seq_len", "stack", "phase") if k in cfg}
+    if cfg:
+        raise ValueError(f"anchor configuration keys the runner does not understand: {', '.join(cfg)}")
+    prof = Engine.solve(model, anchor["hardware"], **kwargs)
     if anchor["metric"] == "throughput":
         return float(prof.throughput), prof.bottleneck
     if anchor["metric"] == "latency":

@@ -1,0 +1,68 @@
+"""Speed budgets of DESIGN.md §5, measured on this machine; prints one table.
+
+Run: python benchmarks/bench.py
+"""
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+import timeit
+
+
+def _best_process_time(code: list[str], runs: int = 7) -> float:
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(code, check=True, capture_output=True)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def bench_import() -> float:
+    return _best_process_time([sys.executable, "-c", "import mlsysim"])
+
+
+def bench_warm_solve() -> tuple[float, float]:
+    import mlsysim
+
+    m, hw = mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100
+    r50 = mlsysim.Models.ResNet50
+    mlsysim.Engine.solve(m, hw)
+    mlsysim.Engine.solve(r50, hw, batch_size=32)
+    n = 2000
+    llm = min(timeit.repeat(lambda: mlsysim.Engine.solve(m, hw, batch_size=8), number=n, repeat=5)) / n
+    cnn = min(timeit.repeat(lambda: mlsysim.Engine.solve(r50, hw, batch_size=32), number=n, repeat=5)) / n
+    return llm, cnn
+
+
+def bench_sweep(n: int = 100_000) -> float:
+    import numpy as np
+
+    import mlsysim
+
+    batches = np.arange(1, n + 1)
+    mlsysim.Engine.solve("Llama3_8B", "H100", batch_size=batches[:10])
+    t = time.perf_counter()
+    mlsysim.Engine.solve("Llama3_8B", "H100", batch_size=batches)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    imp = bench_import()
+    llm, cnn = bench_warm_solve()
+    sweep = bench_sweep()
+    rows = [("import mlsysim (whole process)", f"{imp * 1e3:.0f} ms", "300 ms", imp <= 0.3),
+            ("warm Engine.solve, Llama3_8B decode on H100", f"{llm * 1e6:.1f} us", "50 us", llm <= 50e-6),
+            ("warm Engine.solve, ResNet50 b=32 on H100", f"{cnn * 1e6:.1f} us", "50 us", cnn <= 50e-6),
+            ("vectorized solve, 100,000 batch sizes", f"{sweep * 1e3:.0f} ms ({1e5 / sweep:,.0f} configs/s)",
+             ">= 1,000,000 configs/s", 1e5 / sweep >= 1e6)]
+    width = max(len(r[0]) for r in rows)
+    print(f"{'benchmark':<{width}}  {'measured':>30}  {'budget':>22}  ok")
+    for name, got, budget, ok in rows:
+        print(f"{name:<{width}}  {got:>30}  {budget:>22}  {'yes' if ok else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()
