@@ -5,7 +5,7 @@ Facts do not live here; they live in ``mlsysim/zoo/data``.
 from .. import units as _units
 from ..units import Q_
 
-__all__ = ["Q_", "ureg"]
+__all__ = ["Q_"]  # and ureg, created on first access
 
 
 def __getattr__(name: str):

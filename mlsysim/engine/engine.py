@@ -14,7 +14,7 @@ from ..models.types import SSMWorkload, TransformerWorkload, Workload
 from ..units import format_si
 from . import timing
 from .memory import footprint
-from .profile import OperatorTime, PerformanceProfile
+from .profile import PerformanceProfile
 
 STACKS = ("eager", "graph", "compiled")
 #: a busy accelerator draws its TDP; an idle one this fraction of it (the published 0.1.x convention)
@@ -139,8 +139,6 @@ class Engine:
                           zero_stage=zero_stage, dp_size=dp_size, is_lora=is_lora)
         total_mem = sum(parts.values())
         capacity = float(hw.memory.capacity)
-        feasible = total_mem <= capacity
-        trace = [_memory_line(model, hw, total_mem, capacity)]
         worst = float(np.max(total_mem))
         if raise_errors and worst > capacity:
             raise OOMError(f"{model.name} needs {format_si(worst, 'B')} but {hw.name} has "
@@ -151,47 +149,42 @@ class Engine:
         t_c, t_m, t_l = timing.op_times(dev, ops.kind, ops.prec, ops.flops, ops.bytes, ops.M, ops.N, ops.K, ops.G,
                                         stack=stack, efficiency=efficiency)
         c = ops.count
-        t_busy = np.maximum(t_c, t_m)
         compute_bound = t_c >= t_m
-        lat_c = (np.where(compute_bound, t_busy, 0.0) * c).sum(axis=0)
-        lat_m = (np.where(compute_bound, 0.0, t_busy) * c).sum(axis=0)
-        lat_o = (t_l * c).sum(axis=0)
-        spill = np.maximum(total_mem - capacity, 0.0)
-        offload_bw = float(hw.interconnect.bandwidth) if hw.interconnect else 64e9
-        lat_m = lat_m + np.where(spill > 0, np.minimum(parts["weights"], spill) / offload_bw, 0.0)
+        busy_c = np.where(compute_bound, t_c, 0.0) * c
+        busy_m = np.where(compute_bound, 0.0, t_m) * c
+        launch = t_l * c
+        lat_c, lat_m, lat_o = busy_c.sum(axis=0), busy_m.sum(axis=0), launch.sum(axis=0)
+        spill = total_mem - capacity
+        if worst > capacity:       # what does not fit streams over the host link every step
+            offload_bw = float(hw.interconnect.bandwidth) if hw.interconnect else 64e9
+            lat_m = lat_m + np.clip(np.minimum(parts["weights"], spill), 0.0, None) / offload_bw
         latency = lat_c + lat_m + lat_o
 
         flops = ops.total_flops
         model_flops = _model_flops(ops, activation_recomputation)
-        peak = float(dev.peak[ops.prec.flat[0]]) if dev.peak[ops.prec.flat[0]] else hw.peak_at(compute_prec)
-        mfu = np.clip(model_flops / (latency * peak), 0.0, 1.0)
-        hfu = np.clip(flops / (latency * peak), 0.0, 1.0)
-        busy = lat_c + lat_m
-        tdp = float(hw.tdp or 0.0)
-        energy = tdp * (IDLE_POWER_FRACTION * latency + (1.0 - IDLE_POWER_FRACTION) * busy)
-
-        bottleneck = np.where(lat_o > np.maximum(lat_c, lat_m), "Overhead",
-                              np.where(lat_m > lat_c, "Memory", "Compute"))
-        op_class = _binding_class(ops, t_busy, t_l)
-        samples = B if phase != "train" or not is_lm else B * S
-        if phase == "prefill":
-            samples = B
-        if _is_scalar(latency):
-            bottleneck, latency, lat_c, lat_m, lat_o = str(bottleneck), float(latency), float(lat_c), float(lat_m), \
-                float(lat_o)
-            mfu, hfu, energy, feasible = float(mfu), float(hfu), float(energy), bool(feasible)
-            trace.append(f"Bound: {bottleneck} ({op_class} operators take the most time).")
-            operators = _operator_times(ops, t_c, t_m, t_l)
+        peak = dev.peak[int(ops.prec.flat[0])] or hw.peak_at(compute_prec)
+        time_peak = latency * peak
+        mfu = np.minimum(model_flops / time_peak, 1.0)
+        hfu = np.minimum(flops / time_peak, 1.0)
+        energy = float(hw.tdp or 0.0) * (IDLE_POWER_FRACTION * latency + (1.0 - IDLE_POWER_FRACTION) * (lat_c + lat_m))
+        if lat_c.ndim:
+            bottleneck = np.where(lat_o > np.maximum(lat_c, lat_m), "Overhead",
+                                  np.where(lat_m > lat_c, "Memory", "Compute"))
         else:
-            operators = ()
+            bottleneck = "Overhead" if lat_o > max(lat_c, lat_m) else ("Memory" if lat_m > lat_c else "Compute")
+            latency, lat_c, lat_m, lat_o = float(latency), float(lat_c), float(lat_m), float(lat_o)
+            mfu, hfu, energy = float(mfu), float(hfu), float(energy)
+        per_op = busy_c + busy_m + launch
+        by_class = np.bincount(ops.class_index, weights=per_op if per_op.ndim == 1 else per_op[:, 0])
+        samples = B * S if (phase == "train" and is_lm) else B
         return PerformanceProfile(
             model_name=model.name, hardware_name=hw.name, phase=phase, batch_size=B, seq_len=S, precision=prec,
             stack=stack, latency_s=latency, latency_compute_s=lat_c, latency_memory_s=lat_m,
             latency_overhead_s=lat_o, flops_total=flops, bytes_total=ops.total_bytes, samples_per_step=samples,
-            bottleneck=bottleneck, bottleneck_op=op_class, memory_parts=parts, memory_capacity_b=capacity,
-            peak_flops_b=peak if efficiency is None else peak * efficiency, peak_bw_b=dev.mem_bw, mfu=mfu, hfu=hfu,
-            energy_j=energy, feasible=feasible, constraint_trace=trace, operators=operators,
-            offload_spill_bytes=float(np.max(spill)))
+            bottleneck=bottleneck, bottleneck_op=ops.class_names[int(by_class.argmax())], memory_parts=parts,
+            memory_capacity_b=capacity, peak_flops_b=peak if efficiency is None else peak * efficiency,
+            peak_bw_b=dev.mem_bw, mfu=mfu, hfu=hfu, energy_j=energy, feasible=total_mem <= capacity,
+            offload_spill_bytes=max(worst - capacity, 0.0), op_table=ops, op_times=(t_c, t_m, t_l))
 
     @staticmethod
     def sweep(model, hardware_list, batch_sizes=(1,), precisions=("fp16",), efficiency=None) -> list[dict]:
@@ -224,45 +217,12 @@ def _lowered(model, phase, B, S, p: Precisions, fuse, recompute, optimizer):
     return _lowered_cached(model, phase, B, S, p.names, fuse, recompute, optimizer)
 
 
-def _is_scalar(x) -> bool:
-    return not (isinstance(x, np.ndarray) and x.ndim)
-
-
 def _model_flops(ops, recompute: bool):
     if not recompute:
         return ops.total_flops
     keep = np.array([not n.endswith("_recompute") for n in ops.names])
     mask = keep.reshape((-1,) + (1,) * (ops.flops.ndim - 1))
     return (ops.flops * ops.count * mask).sum(axis=0)
-
-
-def _binding_class(ops, t_busy, t_launch) -> str:
-    """The operator class that takes the most time (at the first configuration of a sweep)."""
-    total = (t_busy + t_launch) * ops.count
-    if total.ndim > 1:
-        total = total[:, 0]
-    by_class: dict[str, float] = {}
-    for cls, t in zip(ops.classes, total):
-        by_class[cls] = by_class.get(cls, 0.0) + float(t)
-    return max(by_class, key=by_class.get)
-
-
-def _operator_times(ops, t_c, t_m, t_l) -> tuple:
-    out = []
-    for i, name in enumerate(ops.names):
-        busy = max(float(t_c[i]), float(t_m[i]))
-        bound = "overhead" if float(t_l[i]) > busy else ("compute" if t_c[i] >= t_m[i] else "memory")
-        out.append(OperatorTime(name, ops.classes[i], float(ops.count[i]), float(ops.flops[i]), float(ops.bytes[i]),
-                                (busy + float(t_l[i])) * float(ops.count[i]), bound))
-    return tuple(out)
-
-
-def _memory_line(model, hw, need, capacity) -> str:
-    worst = float(np.max(need))
-    if worst <= capacity:
-        return f"Memory Wall: Passed. Required {format_si(worst, 'B')} <= Available {format_si(capacity, 'B')} " \
-               f"on {hw.name}."
-    return f"Memory Wall: FAILED. Required {format_si(worst, 'B')} > Available {format_si(capacity, 'B')} on {hw.name}."
 
 
 __all__ = ["Engine"]

@@ -1,6 +1,8 @@
 """What a step keeps resident: weights, KV cache, activations, gradients, optimizer state."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..models.types import CNNWorkload, SSMWorkload, TransformerWorkload
 
 #: Adam keeps an fp32 master copy and two fp32 moments; SGD with momentum, master + one
@@ -45,10 +47,17 @@ def _activations(model, phase, B, S, p, recompute) -> float:
         ffn = model.ffn_dim or model.dense_ffn_dim()
         return tokens * (4 * h + 3 * ffn) * p.a + B * model.vocab_size * 4.0   # live buffers + fp32 logits
     if isinstance(model, CNNWorkload) and model.arch:
-        sizes = [layer.cout * layer.h_out * layer.w_out if layer.kind == "conv" else layer.elements
-                 for layer in model.layer_list()]
+        total, widest = _output_elements(model)
         if phase == "train":
-            return B * sum(sizes) * p.a * 2.0          # outputs and pre-activations kept for backward
-        return B * 2 * max(sizes) * p.a               # input and output of the widest layer
+            return B * total * p.a * 2.0               # outputs and pre-activations kept for backward
+        return B * 2 * widest * p.a                    # input and output of the widest layer
     return 0.0
+
+
+@lru_cache(maxsize=256)
+def _output_elements(model: CNNWorkload) -> tuple[int, int]:
+    """(sum, max) over layers of the elements each layer outputs per image."""
+    sizes = [layer.cout * layer.h_out * layer.w_out if layer.kind == "conv" else layer.elements
+             for layer in model.layer_list()]
+    return sum(sizes), max(sizes)
 

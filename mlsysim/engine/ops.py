@@ -20,6 +20,8 @@ PREC_CODE = {"fp64": FP32, "fp32": FP32, "tf32": TF32, "fp16": FP16, "bf16": FP1
 class OpTable(NamedTuple):
     names: tuple[str, ...]
     classes: tuple[str, ...]      # what a person calls it: gemm, attention, conv, norm, elementwise, ...
+    class_names: tuple[str, ...]  # the distinct classes, in order of first appearance
+    class_index: np.ndarray       # each op's position in class_names
     kind: np.ndarray
     prec: np.ndarray
     flops: np.ndarray             # per instance
@@ -65,10 +67,12 @@ class OpBuilder:
 
     def table(self) -> OpTable:
         names, classes, kind, prec, *num = zip(*self.rows)
+        class_names = tuple(dict.fromkeys(classes))
+        index = np.array([class_names.index(c) for c in classes])
         cols = [np.array(kind), np.array(prec)] + [_column(c) for c in num]
         if any(c.ndim > 1 for c in cols):  # a sweep: every column becomes (n_ops, n_configs)-broadcastable
             cols = [c if c.ndim > 1 else c[:, None] for c in cols]
-        return OpTable(names, classes, *cols)
+        return OpTable(names, classes, class_names, index, *cols)
 
 
 def _column(values) -> np.ndarray:

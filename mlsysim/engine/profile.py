@@ -15,6 +15,10 @@ def _q(value, unit: str):
     return SIValue(float(value), unit)
 
 
+def _first_config(a: np.ndarray) -> np.ndarray:
+    return a if a.ndim == 1 else a[:, 0]
+
+
 @dataclass(frozen=True, slots=True)
 class OperatorTime:
     """One operator's share of the step (for explanations and roofline plots)."""
@@ -56,9 +60,42 @@ class PerformanceProfile:
     hfu: object
     energy_j: object
     feasible: object
-    constraint_trace: list = field(default_factory=list)
-    operators: tuple = ()
     offload_spill_bytes: float = 0.0
+    op_table: object = field(default=None, repr=False)
+    op_times: tuple = field(default=(), repr=False)
+
+    def __post_init__(self):
+        if isinstance(self.feasible, np.bool_):
+            object.__setattr__(self, "feasible", bool(self.feasible))
+
+    # -- explanations (built on request) -------------------------------------------------------
+    @property
+    def constraint_trace(self) -> list[str]:
+        """The checks the solve made, in words."""
+        need, cap = float(np.max(sum(self.memory_parts.values()))), self.memory_capacity_b
+        verdict = "Passed" if need <= cap else "FAILED"
+        sign = "<=" if need <= cap else ">"
+        lines = [f"Memory Wall: {verdict}. Required {format_si(need, 'B')} {sign} Available "
+                 f"{format_si(cap, 'B')} on {self.hardware_name}."]
+        if isinstance(self.bottleneck, str):
+            lines.append(f"Bound: {self.bottleneck} ({self.bottleneck_op} operators take the most time).")
+        return lines
+
+    @property
+    def operators(self) -> tuple[OperatorTime, ...]:
+        """Each operator's time in the step (the first configuration of a sweep)."""
+        ops = self.op_table
+        if ops is None:
+            return ()
+        t_c, t_m, t_l, count, flops, nbytes = (_first_config(np.asarray(a)) for a in
+                                               (*self.op_times, ops.count, ops.flops, ops.bytes))
+        out = []
+        for i, name in enumerate(ops.names):
+            busy = max(float(t_c[i]), float(t_m[i]))
+            bound = "overhead" if float(t_l[i]) > busy else ("compute" if t_c[i] >= t_m[i] else "memory")
+            out.append(OperatorTime(name, ops.classes[i], float(count[i]), float(flops[i]), float(nbytes[i]),
+                                    (busy + float(t_l[i])) * float(count[i]), bound))
+        return tuple(out)
 
     # -- figures with units ------------------------------------------------------------------
     @property

@@ -1,8 +1,8 @@
 """The hardware zoo, built from ``zoo/data/hardware.yaml``."""
 from __future__ import annotations
 
-from ..zoo.registry import Registry, load_data
 from ..core.types import Metadata
+from ..zoo.registry import Registry, load_data
 from .types import ComputeCore, HardwareNode, IOInterconnect, MemoryHierarchy, StorageHierarchy
 
 #: the rate that stands for a chip's "peak": its 16-bit tensor rate, else the nearest it has

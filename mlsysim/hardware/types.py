@@ -1,7 +1,7 @@
 """Accelerators as datasheets describe them: compute per precision, memory, links, power, price."""
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from ..core.types import Bandwidth, Bytes, Dollars, FlopRate, Joules, Metadata, Record, Seconds, Watts
 from ..errors import InputError, UnsupportedPrecisionError
@@ -13,6 +13,7 @@ PRECISION_BYTES = {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2
 _SAME_RATE = {"fp16": "bf16", "bf16": "fp16"}
 
 
+@lru_cache(maxsize=64)
 def normalize_precision(precision) -> str:
     """'FP16', 'bfloat16', 'float16' -> canonical key; unknown -> InputError listing the known ones."""
     if not isinstance(precision, str):

@@ -4,8 +4,15 @@ from __future__ import annotations
 from ..core.types import Metadata
 from ..errors import InputError
 from ..zoo.registry import Registry, load_data
-from .types import (CNNWorkload, DiffusionWorkload, SparseTransformerWorkload, SSMWorkload, TrainingRecord,
-                    TransformerWorkload, Workload)
+from .types import (
+    CNNWorkload,
+    DiffusionWorkload,
+    SparseTransformerWorkload,
+    SSMWorkload,
+    TrainingRecord,
+    TransformerWorkload,
+    Workload,
+)
 
 FAMILIES = {"language": "Language", "vision": "Vision", "tiny": "Tiny", "recommendation": "Recommendation",
             "state_space": "StateSpace", "generative_vision": "GenerativeVision", "embodied": "Embodied"}
