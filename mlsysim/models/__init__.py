@@ -2,8 +2,9 @@
 
 
 def __getattr__(name: str):
-    from . import registry
+    import importlib
 
-    if hasattr(registry, name):
+    registry = importlib.import_module(".registry", __name__)
+    if name != "registry" and hasattr(registry, name):
         return getattr(registry, name)
     raise AttributeError(f"module 'mlsysim.models' has no attribute '{name}'")

@@ -191,7 +191,7 @@ def _vision(ops: OpBuilder, m: CNNWorkload, B, p: Precisions, fuse_epilogues: bo
         if kind == "conv":
             hw_out = layer.h_out * layer.w_out
             depthwise = layer.groups > 1 and layer.groups == layer.cin
-            K = layer.cin // layer.groups * layer.k * layer.k
+            K = layer.cin // layer.groups * layer.k * (layer.kw or layer.k)
             nbytes = B * (layer.cin * layer.h_in * layer.w_in + layer.cout * hw_out) * a + layer.params * w
             ops.add(layer.name, "conv", DWCONV if depthwise else CONV, 2.0 * B * layer.macs, nbytes,
                     B * hw_out, layer.cout // layer.groups, K, layer.groups)
