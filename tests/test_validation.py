@@ -1,0 +1,53 @@
+"""The validation suite reports every anchor honestly, with its source and error."""
+import math
+
+import pytest
+import yaml
+
+from mlsysim.validation import load_anchors, run, summarize
+from mlsysim.validation.runner import DATA
+
+
+@pytest.fixture(scope="module")
+def results():
+    return run()
+
+
+def test_every_anchor_is_reported(results):
+    assert len(results) == len(load_anchors()) >= 20
+    assert {r.id for r in results} == {a["id"] for a in load_anchors()}
+
+
+def test_every_anchor_is_a_sourced_measurement():
+    for a in yaml.safe_load(open(DATA))["anchors"]:
+        assert a["source"] and a["category"] and a["metric"] in ("throughput", "latency"), a["id"]
+        assert a["measured"]["value"] > 0, a["id"]
+
+
+def test_errors_follow_the_convention(results):
+    for r in results:
+        if r.predicted is not None:
+            assert r.error == pytest.approx((r.predicted - r.measured) / r.measured)
+            assert math.isfinite(r.error)
+
+
+def test_summary_counts_every_category(results):
+    summary = summarize(results)
+    assert sum(s["anchors"] for s in summary.values()) == len(results)
+    for s in summary.values():
+        assert s["predicted"] <= s["anchors"]
+        if s["predicted"]:
+            assert 0 <= s["median_abs_error"] <= s["max_abs_error"]
+
+
+def test_an_unpredictable_anchor_is_reported_not_dropped(tmp_path):
+    bad = {"anchors": [{"id": "x", "category": "c", "model": "NoSuchModel", "hardware": "H100", "config": {},
+                        "metric": "latency", "measured": {"value": 1.0, "unit": "ms"}, "source": "test"},
+                       {"id": "y", "category": "c", "model": "ResNet50", "hardware": "H100",
+                        "config": {"warp_drive": 9}, "metric": "latency", "measured": {"value": 1.0, "unit": "ms"},
+                        "source": "test"}]}
+    path = tmp_path / "anchors.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    res = run(path=path)
+    assert [r.predicted for r in res] == [None, None]
+    assert "NoSuchModel" in res[0].failure and "warp_drive" in res[1].failure
