@@ -1,35 +1,42 @@
-"""Calibrated operator timing: roofline per operator, with structural efficiencies.
+"""Calibrated operator timing: a roofline per operator, with structural efficiencies.
 
 Every operator costs ``max(t_compute, t_memory) + t_launch``:
 
-* ``t_compute = flops / (peak[prec] * eff)`` where ``eff`` is the product of
+* ``t_compute = flops / (peak[prec] * eff)``, ``eff`` the product of
 
-  - a maximum achievable fraction per precision class (what a tuned kernel reaches on a big
-    problem) and per operator class (convolution, flash attention, vector units);
-  - tile quantization: the output is cut into ``tile_m x tile_n`` tiles, a partly filled
-    tile costs a full one (``M / (ceil(M/tm) tm)``, same for N);
-  - wave quantization: tiles run in waves of ``units`` (SMs); the last wave is partly idle
-    (``tiles / (ceil(tiles/units) units)``); a device with ``units == 0`` skips it;
-  - a reduction-length term ``R / (R + r_half)``: every tile pays a fixed prologue/epilogue
-    worth ``r_half`` reduction steps (R = K for a GEMM or convolution, the mean number of
-    keys per query for flash attention);
-  - for convolutions, a penalty when the reduction dimension is not 16-byte aligned (tiny
-    input-channel counts such as an RGB stem cannot use the aligned tensor-core path).
+  - a maximum achievable fraction per precision class (what a tuned kernel sustains on a big
+    problem at the power limit) and per operator class (convolution, flash attention; vector
+    units for depthwise conv and memory-bound kernels, on the fp32 peak);
+  - tile quantization: the output is cut into ``tile_m x tile_n`` tiles and a partly filled tile
+    costs a full one (``M / (ceil(M/tm) tm)``, same for N);
+  - wave quantization over the device's ``units`` (SMs): ``tiles / (ceil(tiles/units) units)``;
+    with fewer tiles than units, K is split (split-K / stream-K) into up to ``units/tiles``
+    parts of at least ``split_k_min``; a device with ``units == 0`` skips both;
+  - a reduction-length term ``R / (R + r_half)``: each tile (or K split) pays a fixed
+    prologue/epilogue worth ``r_half`` reduction steps (R = K for GEMM and convolution; for
+    flash attention the mean number of keys per query, ``flops / (4 M K G)``);
+  - decode attention: the MMA tile rows filled by the query rows of one KV head
+    (``flops / (4 N K G)`` = query tokens x query heads per KV head);
+  - convolutions: a penalty when K is not 16-byte aligned (tiny input-channel counts such as
+    an RGB stem miss the aligned tensor-core path).
 
 * ``t_memory = (bytes + bw * ramp_latency) / (bw * mem_fraction[kind])``: the achievable
   fraction of datasheet bandwidth per operator class, with a ramp for small transfers (a
   transfer of ``bw * ramp_latency`` bytes reaches half of it).
 
-* ``t_launch = kernels[kind] * per_kernel[stack] + (stack == eager) * dispatch[kind]``:
-  the per-kernel launch cost of the software stack (measured: eager framework launches and
-  CUDA-graph replay) plus, in eager mode, the framework's extra host work for heavier
-  operators (library heuristics, SDPA backend selection).
+* ``t_launch = kernels[kind] * per_kernel[stack] + (stack == eager) * dispatch[kind]``: the
+  per-kernel launch cost of the software stack (measured: a framework launching kernels one by
+  one, and CUDA-graph replay, which compiled engines share) plus, when eager, the framework's
+  extra host work for heavier operators (library heuristics, SDPA backend selection).
 
-All constants live in ``data/calibration.yaml`` (fitted by ``scripts/fit_calibration.py`` on
-operator microbenchmarks of one H100 SXM) and are device independent: another device enters
-only through its datasheet figures (peak per precision, bandwidth, compute units).
+The constants live in ``data/calibration.yaml``, fitted by ``scripts/fit_calibration.py`` on
+operator microbenchmarks of one H100 SXM (``scripts/calibration_report.py`` shows the fit row by
+row). They are device independent: another device enters only through its datasheet figures
+(peak per precision, bandwidth, compute units). No per-model factors.
 
-Everything is NumPy-vectorized: any argument may be a scalar or an array; arrays broadcast.
+Vectorized: any argument may be a scalar or an array; arrays broadcast (an op table of shape
+``(n_ops,)`` or ``(n_ops, n_configs)``). Lookup tables are cached per (device, calibration) and
+per op-code pattern, so a warm call is a few dozen ufunc calls.
 """
 from __future__ import annotations
 
@@ -80,6 +87,7 @@ class Calibration:
     conv_fraction: float = 0.85
     conv_k_half: float = 400.0
     misaligned_fraction: float = 0.35
+    split_k_min: float = 512.0
     attn_fraction: float = 0.85
     attn_tile_q: float = 128.0
     attn_kv_half: float = 500.0
@@ -92,10 +100,17 @@ class Calibration:
     # launch: per-kernel cost of each stack, kernels per op kind, eager-only host work per kind
     launch_eager_s: float = 7.97e-6
     launch_graph_s: float = 1.21e-6
-    kernels: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
+    kernels: tuple[float, ...] = (1.0, 1.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
     eager_dispatch_s: tuple[float, ...] = (10e-6, 25e-6, 20e-6, 15e-6, 15e-6, 0.0, 0.0, 3e-6, 0.0)
-    # measurement only (scripts/calibration_report.py): latency an isolated, event-timed op adds
+    # measurement only (scripts/calibration_report.py), never used by op_times: the latency an
+    # isolated, event-timed op adds; the boost clock of an isolated short compute-bound kernel
+    # (op_times describes sustained operation at the power limit; an isolated kernel of compute time
+    # t takes t * (r + (1 - r) * t / (t + tau)), r = boost_time_ratio, tau = boost_tau_s); the part of
+    # L2 still holding a benchmark's inputs from its previous repetition (where inputs are not rotated)
     event_latency_s: float = 7e-6
+    boost_time_ratio: float = 1.0
+    boost_tau_s: float = 1e-3
+    l2_retained_fraction: float = 0.0
     source: str = ""
     # derived lookup tables (not constants)
     _kt: np.ndarray = field(init=False, repr=False, compare=False)
@@ -138,22 +153,40 @@ class Calibration:
     # -- YAML ---------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, d: dict, source: str = "") -> "Calibration":
-        c, m, lch = d["compute"], d["memory"], d["launch"]
-        per_prec = lambda x: tuple(float(x[p]) for p in PREC_NAMES)  # noqa: E731
-        per_kind = lambda x: tuple(float(x[k]) for k in KIND_NAMES)  # noqa: E731
-        return cls(
-            max_fraction=per_prec(c["max_fraction"]), k_half=per_prec(c["k_half"]),
-            tile_m=float(c["tile_m"]), tile_n=float(c["tile_n"]),
-            conv_fraction=float(c["conv_fraction"]), conv_k_half=float(c["conv_k_half"]),
-            misaligned_fraction=float(c["misaligned_fraction"]),
-            attn_fraction=float(c["attn_fraction"]), attn_tile_q=float(c["attn_tile_q"]),
-            attn_kv_half=float(c["attn_kv_half"]), decode_tile_rows=float(c["decode_tile_rows"]),
-            vector_fraction=float(c["vector_fraction"]), fused_fraction=float(c["fused_fraction"]),
-            mem_fraction=per_kind(m["fraction"]), ramp_latency_s=float(m["ramp_latency_s"]),
-            launch_eager_s=float(lch["per_kernel_s"]["eager"]), launch_graph_s=float(lch["per_kernel_s"]["graph"]),
-            kernels=per_kind(lch["kernels"]), eager_dispatch_s=per_kind(lch["eager_dispatch_s"]),
-            event_latency_s=float(d.get("measurement", {}).get("event_latency_s", 0.0)),
-            source=source)
+        """From the nested layout of calibration.yaml (missing keys keep their defaults)."""
+        c, m, lch, meas = (d.get(k) or {} for k in ("compute", "memory", "launch", "measurement"))
+        kw: dict = {"source": source}
+
+        def per(x, names, default):
+            return tuple(float(x.get(n, dv)) for n, dv in zip(names, default))
+
+        dflt = cls.__dataclass_fields__
+        for name in ("tile_m", "tile_n", "conv_fraction", "conv_k_half", "misaligned_fraction", "split_k_min",
+                     "attn_fraction", "attn_tile_q", "attn_kv_half", "decode_tile_rows", "vector_fraction",
+                     "fused_fraction"):
+            if name in c:
+                kw[name] = float(c[name])
+        if "max_fraction" in c:
+            kw["max_fraction"] = per(c["max_fraction"], PREC_NAMES, dflt["max_fraction"].default)
+        if "k_half" in c:
+            kw["k_half"] = per(c["k_half"], PREC_NAMES, dflt["k_half"].default)
+        if "fraction" in m:
+            kw["mem_fraction"] = per(m["fraction"], KIND_NAMES, dflt["mem_fraction"].default)
+        if "ramp_latency_s" in m:
+            kw["ramp_latency_s"] = float(m["ramp_latency_s"])
+        pk = lch.get("per_kernel_s") or {}
+        if "eager" in pk:
+            kw["launch_eager_s"] = float(pk["eager"])
+        if "graph" in pk:
+            kw["launch_graph_s"] = float(pk["graph"])
+        if "kernels" in lch:
+            kw["kernels"] = per(lch["kernels"], KIND_NAMES, dflt["kernels"].default)
+        if "eager_dispatch_s" in lch:
+            kw["eager_dispatch_s"] = per(lch["eager_dispatch_s"], KIND_NAMES, dflt["eager_dispatch_s"].default)
+        for name in ("event_latency_s", "boost_time_ratio", "boost_tau_s", "l2_retained_fraction"):
+            if name in meas:
+                kw[name] = float(meas[name])
+        return cls(**kw)
 
     def to_dict(self) -> dict:
         pp = lambda x: {p: float(v) for p, v in zip(PREC_NAMES, x)}  # noqa: E731
@@ -162,14 +195,15 @@ class Calibration:
             "compute": {"max_fraction": pp(self.max_fraction), "k_half": pp(self.k_half),
                         "tile_m": self.tile_m, "tile_n": self.tile_n,
                         "conv_fraction": self.conv_fraction, "conv_k_half": self.conv_k_half,
-                        "misaligned_fraction": self.misaligned_fraction,
+                        "misaligned_fraction": self.misaligned_fraction, "split_k_min": self.split_k_min,
                         "attn_fraction": self.attn_fraction, "attn_tile_q": self.attn_tile_q,
                         "attn_kv_half": self.attn_kv_half, "decode_tile_rows": self.decode_tile_rows,
                         "vector_fraction": self.vector_fraction, "fused_fraction": self.fused_fraction},
             "memory": {"fraction": pk(self.mem_fraction), "ramp_latency_s": self.ramp_latency_s},
             "launch": {"per_kernel_s": {"eager": self.launch_eager_s, "graph": self.launch_graph_s},
                        "kernels": pk(self.kernels), "eager_dispatch_s": pk(self.eager_dispatch_s)},
-            "measurement": {"event_latency_s": self.event_latency_s},
+            "measurement": {"event_latency_s": self.event_latency_s, "boost_time_ratio": self.boost_time_ratio,
+                            "boost_tau_s": self.boost_tau_s, "l2_retained_fraction": self.l2_retained_fraction},
         }
 
 
@@ -187,10 +221,10 @@ def load_calibration(path: str | None = None) -> Calibration:
 
 
 class _Tables:
-    """Per (device, calibration) lookup tables, so that op_times is a handful of ufunc calls."""
+    """Per (device, calibration) lookup tables, so that op_times is a short run of ufunc calls."""
 
-    __slots__ = ("dev", "cal", "peak", "ramp_bytes", "inv_bw", "launch", "units", "pre", "dec", "nsel", "tm",
-                 "tn", "tmn", "gmul", "kbase", "rate", "rhalf", "amod", "apen")
+    __slots__ = ("dev", "cal", "peak", "ramp_bytes", "inv_bw", "launch", "waves", "pre", "dec", "nsel", "tm", "tn",
+                 "ukind", "ksplit", "kbase", "rate", "rhalf", "amod", "apen", "by_kinds")
 
     def __init__(self, dev: Device, cal: Calibration):
         self.dev, self.cal = dev, cal
@@ -205,21 +239,49 @@ class _Tables:
         self.inv_bw = 1.0 / (bw * kt[9])
         self.launch = cal._launch
         units = float(dev.units) if dev.units and dev.units > 0 else 0.0
-        self.units = np.array(units) if units > 0 else None
+        self.waves = units > 0
         self.pre, self.dec, self.nsel = kt[4].copy(), kt[5].copy(), kt[10].copy()
-        self.tm, self.tn = kt[1].copy(), kt[2].copy()
-        self.tmn = kt[1] * kt[2]
-        # tiles of kinds without wave quantization are scaled by `units` so that they fill whole waves
-        self.gmul = np.where(kt[6] > 0, 1.0, units if units > 0 else 1.0)
+        # op_times works with q = flops / (K G) = 4 x (keys per query x query rows), so prefill's
+        # reduction (keys per query) and decode's tile rows enter 4x: scale their constants by 4
+        self.tm = kt[1] * np.where(kt[5] > 0, 4.0, 1.0)
+        self.tn = kt[2].copy()
+        # waves of `units` tiles for the kinds with wave quantization; 1 (no effect) for the others
+        self.ukind = np.where(kt[6] > 0, units, 1.0) if units > 0 else np.ones(N_KINDS)
+        # split-K (GEMM, conv): 1 / the smallest K a split keeps; 0 where the kind never splits
+        self.ksplit = np.where(kt[10] > 0, 1.0 / cal.split_k_min, 0.0)
         self.kbase = np.arange(N_KINDS, dtype=np.intp) * N_PRECS
-        # per (kind, precision), flat index kind * N_PRECS + prec
-        vec = kt[7][:, None] > 0
-        pidx = np.where(vec, FP32, np.arange(N_PRECS)[None, :])
+        # per (kind, precision), flat index kind * N_PRECS + prec; vector-unit kinds use the fp32 peak
+        pidx = np.where(kt[7][:, None] > 0, FP32, np.arange(N_PRECS)[None, :])
         pt = cal._pt
-        self.rate = (peak[pidx] * pt[0][pidx] * kt[0][:, None]).ravel()
-        self.rhalf = (kt[3][:, None] * pt[1][pidx]).ravel()
+        rate = peak[pidx] * pt[0][pidx] * kt[0][:, None] / (self.tm * self.tn * self.ukind)[:, None]
+        self.rate = rate.ravel()
+        self.rhalf = (kt[3][:, None] * pt[1][pidx] * np.where(kt[4] > 0, 4.0, 1.0)[:, None]).ravel()
         self.amod = np.broadcast_to(16.0 / pt[2][None, :], pidx.shape).ravel().copy()
         self.apen = np.broadcast_to(kt[8][:, None] * (cal.misaligned_fraction - 1.0), pidx.shape).ravel().copy()
+        self.by_kinds: dict = {}
+
+    def gather(self, kind: np.ndarray, prec: np.ndarray) -> tuple:
+        """The per-op constants of an op list (cached by its kind and precision codes: a model's
+        operator list keeps the same codes from call to call, only the shapes change)."""
+        key = (kind.tobytes(), kind.shape, prec.tobytes(), prec.shape)
+        g = self.by_kinds.get(key)
+        if g is None:
+            if len(self.by_kinds) > 512:
+                self.by_kinds.clear()
+            if kind.size and (kind.min() < 0 or kind.max() >= N_KINDS):
+                raise ValueError(f"op kind codes must lie in 0..{N_KINDS - 1}, got {np.unique(kind).tolist()}")
+            if prec.size and (prec.min() < 0 or prec.max() >= N_PRECS):
+                raise ValueError(f"precision codes must lie in 0..{N_PRECS - 1}, got {np.unique(prec).tolist()}")
+            kp = self.kbase[kind] + prec
+            present = set(np.unique(kind).tolist())
+            g = self.by_kinds[key] = (
+                self.inv_bw[kind], self.launch[0][kind], self.launch[1][kind], self.peak[prec],
+                self.pre[kind] if ATTN_PREFILL in present else None,
+                self.dec[kind] if ATTN_DECODE in present else None,
+                self.nsel[kind], self.tm[kind], self.tn[kind], self.ukind[kind], self.ksplit[kind],
+                self.rate[kp], self.rhalf[kp],
+                (self.amod[kp], self.apen[kp]) if CONV in present else None)
+        return g
 
 
 _TABLES: dict = {}
@@ -230,9 +292,12 @@ def _tables(dev: Device, cal: Calibration) -> _Tables:
     tb = _LAST[0]
     if tb is not None and tb.dev is dev and tb.cal is cal:
         return tb
-    key = (dev, id(cal))
+    try:
+        key = (hash(dev), dev, id(cal))
+    except TypeError:  # a device object that cannot be hashed: cache by identity
+        key = (id(dev), None, id(cal))
     tb = _TABLES.get(key)
-    if tb is None or tb.cal is not cal:
+    if tb is None or tb.cal is not cal or (key[1] is None and tb.dev is not dev):
         if len(_TABLES) > 256:
             _TABLES.clear()
         tb = _TABLES[key] = _Tables(dev, cal)
@@ -241,7 +306,6 @@ def _tables(dev: Device, cal: Calibration) -> _Tables:
 
 
 _ONE = np.array(1.0)
-_QUARTER = np.array(0.25)
 
 
 def op_times(dev: Device, kind, prec, flops, bytes_, M, N, K, G, *, stack="eager", efficiency=None, cal=None):
@@ -268,31 +332,47 @@ def op_times(dev: Device, kind, prec, flops, bytes_, M, N, K, G, *, stack="eager
     except KeyError:
         raise ValueError(f"stack {stack!r} is not one of {sorted(STACKS)}") from None
     kind = np.asarray(kind, dtype=np.intp)
-    flops = np.asarray(flops, dtype=float)
-    t_mem = (np.asarray(bytes_, dtype=float) + tb.ramp_bytes) * tb.inv_bw[kind]
-    t_launch = tb.launch[s][kind]
     prec = np.asarray(prec, dtype=np.intp)
+    inv_bw, l_eager, l_graph, peak, pre, dec, nsel, tm, tn, uk, ksi, rate, rhalf, align = tb.gather(kind, prec)
+    flops = np.asarray(flops, dtype=float)
+    t_mem = (np.asarray(bytes_, dtype=float) + tb.ramp_bytes) * inv_bw
+    t_launch = (l_graph if s else l_eager).copy()  # the cached table must not leave this function
     if efficiency is not None:
-        t_comp = flops / (tb.peak[prec] * float(efficiency))
+        e = efficiency
+        if not (type(e) is float and 0.0 < e <= 1.0):
+            e = np.asarray(efficiency, dtype=float)
+            if not (e.size and np.all(e > 0.0) and np.all(e <= 1.0)):
+                raise ValueError(f"efficiency must lie in (0, 1], got {efficiency!r}")
+        t_comp = flops / (peak * e)
     else:
-        kp = tb.kbase[kind] + prec
         Kq = np.maximum(K, _ONE)
+        Gq = np.maximum(G, _ONE)
         Mq = np.maximum(M, _ONE)
-        Nq = np.maximum(N, _ONE)
-        q = flops * _QUARTER / (Kq * np.maximum(G, _ONE))
-        # flash attention: reduction = mean keys per query; decode: tile rows = query rows per KV head
-        red = Kq + tb.pre[kind] * (q / Mq - Kq)
-        Mt = Mq + tb.dec[kind] * (q / Nq - Mq)
-        Nt = np.maximum(Nq * tb.nsel[kind], _ONE)
-        cmn = np.ceil(Mt / tb.tm[kind]) * np.ceil(Nt / tb.tn[kind])
-        rate = (tb.rate[kp] / tb.tmn[kind]) * (Mt * Nt / cmn)     # tile-quantized rate
-        rate = rate * (red / (red + tb.rhalf[kp]))                # short-reduction penalty
-        rate = rate * (np.sign(np.fmod(Kq, tb.amod[kp])) * tb.apen[kp] + _ONE)  # misaligned K (conv)
-        if tb.units is not None:
-            tiles = cmn * (np.maximum(G, _ONE) * tb.gmul[kind])
-            rate = rate * (tiles / (np.ceil(tiles / tb.units) * tb.units))   # wave quantization
-        t_comp = flops / rate
-    if t_comp.shape != t_mem.shape or t_comp.shape != t_launch.shape:
+        Mt, red = Mq, Kq
+        if pre is not None or dec is not None:
+            q = flops / (Kq * Gq)
+            # flash attention: reduction = keys per query (x4); decode: tile rows = query rows per KV head (x4)
+            if pre is not None:
+                red = Kq + pre * (q / Mq - Kq)
+            if dec is not None:
+                Mt = Mq + dec * (q / np.maximum(N, _ONE) - Mq)
+        Nt = np.maximum(N * nsel, _ONE)
+        cmn = np.ceil(Mt / tm) * np.ceil(Nt / tn)
+        # t = flops / (peak x fraction x tile use x K/(K + k_half) x alignment x wave use)
+        if tb.waves:
+            # fewer tiles than units: split K over s parts (each keeps >= split_k_min of K) to fill them
+            tiles = cmn * Gq
+            s_k = np.maximum(np.minimum(uk / tiles, Kq * ksi), _ONE)
+            tiles = tiles * s_k
+            num = flops * (red + rhalf * s_k) * cmn * np.ceil(tiles / uk)
+            den = rate * Mt * Nt * red * tiles
+        else:
+            num = flops * (red + rhalf) * cmn
+            den = rate * Mt * Nt * red
+        if align is not None:  # reduction dim not 16-byte aligned (convolutions)
+            den = den * (np.sign(np.fmod(Kq, align[0])) * align[1] + _ONE)
+        t_comp = num / den
+    if not isinstance(t_comp, np.ndarray) or t_comp.shape != t_mem.shape or t_comp.shape != t_launch.shape:
         shape = np.broadcast_shapes(t_comp.shape, t_mem.shape, t_launch.shape)
         t_comp, t_mem, t_launch = (np.broadcast_to(x, shape).copy() for x in (t_comp, t_mem, t_launch))
     return t_comp, t_mem, t_launch

@@ -204,7 +204,7 @@ def _vision(ops: OpBuilder, m: CNNWorkload, B, p: Precisions, fuse_epilogues: bo
                     S, S, d, B * H)
         elif kind == "pool":
             ops.memory(layer.name, "pool", B * (layer.elements * 2 + layer.cin * layer.h_in * layer.w_in) * a)
-        elif not fuse_epilogues or kind == "add":     # norm / act / add: their own kernels unless fused
+        elif not fuse_epilogues:       # norm / act / residual add: own kernels, or folded into the conv epilogue
             reads = 2 if kind == "add" else 1
             ops.memory(layer.name, kind, B * layer.elements * (reads + 1) * a, flops=B * layer.elements)
 

@@ -58,6 +58,9 @@ def predict(anchor: dict) -> tuple[float, str]:
     cfg = dict(anchor.get("config") or {})
     if cfg.pop("accelerators", 1) != 1:
         raise ValueError("multi-accelerator anchors belong to the distributed categories")
+    if cfg.pop("scenario", "offline") != "offline":
+        raise ValueError("a Server-scenario rate depends on dynamic batching under a latency bound, which the "
+                         "single-step engine does not model")
     model = resolve_model(anchor["model"])
     if "image_size" in cfg:
         model = model.model_copy(update={"resolution": cfg.pop("image_size")})
