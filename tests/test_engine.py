@@ -47,7 +47,7 @@ def test_kv_bytes_per_token_with_gqa():
 def test_resnet50_forward_flops():
     """torchvision ResNet-50: 4.09 GMACs at 224x224, i.e. 8.18 GFLOP per image."""
     table = lower(Models.ResNet50, "forward", 1, 1, FP16)
-    assert table.total_flops == pytest.approx(8.18e9, rel=0.02)
+    assert table.flops_total == pytest.approx(8.18e9, rel=0.02)
 
 
 @pytest.mark.parametrize("prec, per_param", [("fp32", 4), ("fp16", 2), ("bf16", 2), ("fp8", 1), ("int8", 1),

@@ -139,48 +139,52 @@ class Engine:
                           zero_stage=zero_stage, dp_size=dp_size, is_lora=is_lora)
         total_mem = sum(parts.values())
         capacity = float(hw.memory.capacity)
-        worst = float(np.max(total_mem))
+        sweep = isinstance(total_mem, np.ndarray)
+        worst = float(total_mem.max()) if sweep else total_mem
         if raise_errors and worst > capacity:
             raise OOMError(f"{model.name} needs {format_si(worst, 'B')} but {hw.name} has "
                            f"{format_si(capacity, 'B')}", required_bytes=worst, available_bytes=capacity)
 
-        dev = _device_for(hw, float(np.min(parts["weights"])))
+        weights = parts["weights"]
+        dev = _device_for(hw, float(np.min(weights)) if isinstance(weights, np.ndarray) else weights)
         ops = _lowered(model, phase, B, S, p, stack == "compiled", activation_recomputation, optimizer)
         t_c, t_m, t_l = timing.op_times(dev, ops.kind, ops.prec, ops.flops, ops.bytes, ops.M, ops.N, ops.K, ops.G,
                                         stack=stack, efficiency=efficiency)
+        busy = np.maximum(t_c, t_m)
+        if stack == "eager":       # the framework launches ahead of the GPU: launch cost shows only past busy time
+            per_op = np.maximum(busy, t_l)
+            overhead = per_op - busy
+        else:                      # graph replay: each kernel's launch gap adds to its time
+            per_op = busy + t_l
+            overhead = t_l
         c = ops.count
-        compute_bound = t_c >= t_m
-        busy_c = np.where(compute_bound, t_c, 0.0) * c
-        busy_m = np.where(compute_bound, 0.0, t_m) * c
-        launch = t_l * c
-        lat_c, lat_m, lat_o = busy_c.sum(axis=0), busy_m.sum(axis=0), launch.sum(axis=0)
-        spill = total_mem - capacity
+        lat_c = _weighted(np.where(t_c >= t_m, busy, 0.0), c)
+        lat_m = _weighted(busy, c) - lat_c
+        lat_o = _weighted(overhead, c)
         if worst > capacity:       # what does not fit streams over the host link every step
             offload_bw = float(hw.interconnect.bandwidth) if hw.interconnect else 64e9
-            lat_m = lat_m + np.clip(np.minimum(parts["weights"], spill), 0.0, None) / offload_bw
+            lat_m = lat_m + np.clip(np.minimum(weights, total_mem - capacity), 0.0, None) / offload_bw
         latency = lat_c + lat_m + lat_o
 
-        flops = ops.total_flops
-        model_flops = _model_flops(ops, activation_recomputation)
         peak = dev.peak[int(ops.prec.flat[0])] or hw.peak_at(compute_prec)
         time_peak = latency * peak
-        mfu = np.minimum(model_flops / time_peak, 1.0)
-        hfu = np.minimum(flops / time_peak, 1.0)
+        mfu = np.minimum(ops.model_flops / time_peak, 1.0)
+        hfu = np.minimum(ops.flops_total / time_peak, 1.0)
         energy = float(hw.tdp or 0.0) * (IDLE_POWER_FRACTION * latency + (1.0 - IDLE_POWER_FRACTION) * (lat_c + lat_m))
-        if lat_c.ndim:
+        if sweep or np.ndim(latency):
             bottleneck = np.where(lat_o > np.maximum(lat_c, lat_m), "Overhead",
                                   np.where(lat_m > lat_c, "Memory", "Compute"))
         else:
             bottleneck = "Overhead" if lat_o > max(lat_c, lat_m) else ("Memory" if lat_m > lat_c else "Compute")
             latency, lat_c, lat_m, lat_o = float(latency), float(lat_c), float(lat_m), float(lat_o)
             mfu, hfu, energy = float(mfu), float(hfu), float(energy)
-        per_op = busy_c + busy_m + launch
-        by_class = np.bincount(ops.class_index, weights=per_op if per_op.ndim == 1 else per_op[:, 0])
+        by_class = np.bincount(ops.class_index, weights=(per_op * c)[:, 0] if per_op.ndim > 1 else per_op * c)
         samples = B * S if (phase == "train" and is_lm) else B
         return PerformanceProfile(
             model_name=model.name, hardware_name=hw.name, phase=phase, batch_size=B, seq_len=S, precision=prec,
             stack=stack, latency_s=latency, latency_compute_s=lat_c, latency_memory_s=lat_m,
-            latency_overhead_s=lat_o, flops_total=flops, bytes_total=ops.total_bytes, samples_per_step=samples,
+            latency_overhead_s=lat_o, flops_total=ops.flops_total, bytes_total=ops.bytes_total,
+            samples_per_step=samples,
             bottleneck=bottleneck, bottleneck_op=ops.class_names[int(by_class.argmax())], memory_parts=parts,
             memory_capacity_b=capacity, peak_flops_b=peak if efficiency is None else peak * efficiency,
             peak_bw_b=dev.mem_bw, mfu=mfu, hfu=hfu, energy_j=energy, feasible=total_mem <= capacity,
@@ -217,12 +221,9 @@ def _lowered(model, phase, B, S, p: Precisions, fuse, recompute, optimizer):
     return _lowered_cached(model, phase, B, S, p.names, fuse, recompute, optimizer)
 
 
-def _model_flops(ops, recompute: bool):
-    if not recompute:
-        return ops.total_flops
-    keep = np.array([not n.endswith("_recompute") for n in ops.names])
-    mask = keep.reshape((-1,) + (1,) * (ops.flops.ndim - 1))
-    return (ops.flops * ops.count * mask).sum(axis=0)
+def _weighted(x: np.ndarray, count: np.ndarray):
+    """Sum over operators of x times its count (per configuration in a sweep)."""
+    return x @ count if x.ndim == 1 else (x * count).sum(axis=0)
 
 
 __all__ = ["Engine"]

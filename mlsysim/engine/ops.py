@@ -10,11 +10,29 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .timing import ATTN_DECODE, ATTN_PREFILL, CONV, DWCONV, FP8, FP16, FP32, FUSED, GEMM, INT4, INT8, MEMORY, TF32
+from .timing import (
+    ATTN_DECODE,
+    ATTN_PREFILL,
+    CONV,
+    DWCONV,
+    FP8,
+    FP16,
+    FP32,
+    FUSED,
+    GEMM,
+    INT4,
+    INT8,
+    MEMORY,
+    NORM,
+    SOFTMAX,
+    TF32,
+)
 
 #: timing-layer precision code of each precision name
 PREC_CODE = {"fp64": FP32, "fp32": FP32, "tf32": TF32, "fp16": FP16, "bf16": FP16, "fp8": FP8, "int8": INT8,
              "fp6": FP8, "fp4": INT4, "int4": INT4}
+
+_MEMORY_KIND = {"norm": NORM, "softmax": SOFTMAX}
 
 
 class OpTable(NamedTuple):
@@ -31,18 +49,9 @@ class OpTable(NamedTuple):
     K: np.ndarray
     G: np.ndarray
     count: np.ndarray
-
-    @property
-    def total_flops(self):
-        return (self.flops * self._c).sum(axis=0)
-
-    @property
-    def total_bytes(self):
-        return (self.bytes * self._c).sum(axis=0)
-
-    @property
-    def _c(self):
-        return self.count
+    flops_total: object           # summed over operators x count (per configuration in a sweep)
+    bytes_total: object
+    model_flops: object           # flops_total less recomputation (what MFU counts)
 
 
 class OpBuilder:
@@ -63,7 +72,8 @@ class OpBuilder:
         self.add(name, cls, GEMM, 2.0 * M * N * K * G, nbytes, M, N, K, G, count, prec)
 
     def memory(self, name, cls, nbytes, flops=0.0, count=1.0):
-        self.add(name, cls, MEMORY, flops, nbytes, count=count)
+        """A bandwidth-bound kernel; norms and softmax reach less bandwidth than a copy."""
+        self.add(name, cls, _MEMORY_KIND.get(cls, MEMORY), flops, nbytes, count=count)
 
     def table(self) -> OpTable:
         names, classes, kind, prec, *num = zip(*self.rows)
@@ -72,7 +82,11 @@ class OpBuilder:
         cols = [np.array(kind), np.array(prec)] + [_column(c) for c in num]
         if any(c.ndim > 1 for c in cols):  # a sweep: every column becomes (n_ops, n_configs)-broadcastable
             cols = [c if c.ndim > 1 else c[:, None] for c in cols]
-        return OpTable(names, classes, class_names, index, *cols)
+        flops, nbytes, count = cols[2], cols[3], cols[-1]
+        total = (flops * count).sum(axis=0)
+        recomputed = np.array([n.endswith("_recompute") for n in names])
+        model = total - (flops * count)[recomputed].sum(axis=0) if recomputed.any() else total
+        return OpTable(names, classes, class_names, index, *cols, total, (nbytes * count).sum(axis=0), model)
 
 
 def _column(values) -> np.ndarray:

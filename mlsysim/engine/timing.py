@@ -251,7 +251,9 @@ class _Tables:
         self.ksplit = np.where(kt[10] > 0, 1.0 / cal.split_k_min, 0.0)
         self.kbase = np.arange(N_KINDS, dtype=np.intp) * N_PRECS
         # per (kind, precision), flat index kind * N_PRECS + prec; vector-unit kinds use the fp32 peak
-        pidx = np.where(kt[7][:, None] > 0, FP32, np.arange(N_PRECS)[None, :])
+        # (a chip without an fp32 rate, such as an int8-only NPU, runs them at its own precision's rate)
+        vector = (kt[7][:, None] > 0) & (peak[FP32] > 1e-9)
+        pidx = np.where(vector, FP32, np.arange(N_PRECS)[None, :])
         pt = cal._pt
         rate = peak[pidx] * pt[0][pidx] * kt[0][:, None] / (self.tm * self.tn * self.ukind)[:, None]
         self.rate = rate.ravel()
@@ -374,7 +376,7 @@ def op_times(dev: Device, kind, prec, flops, bytes_, M, N, K, G, *, stack="eager
         t_comp = num / den
     if not isinstance(t_comp, np.ndarray) or t_comp.shape != t_mem.shape or t_comp.shape != t_launch.shape:
         shape = np.broadcast_shapes(t_comp.shape, t_mem.shape, t_launch.shape)
-        t_comp, t_mem, t_launch = (np.broadcast_to(x, shape).copy() for x in (t_comp, t_mem, t_launch))
+        t_comp, t_mem, t_launch = (np.broadcast_to(x, shape) for x in (t_comp, t_mem, t_launch))
     return t_comp, t_mem, t_launch
 
 
