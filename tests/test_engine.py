@@ -186,3 +186,21 @@ def test_profile_quantities_carry_units():
     assert p.memory_parts["weights"] == pytest.approx(float(Models.ResNet50.parameters) * 2, rel=0.01)
     assert p.memory_footprint.m_as("MB") == pytest.approx(sum(p.memory_parts.values()) / 1e6)
     assert "Latency" in p.summary()
+
+
+def test_two_dimensional_sweep_broadcasts_like_numpy():
+    batches, seqs = np.array([[1], [8], [64]]), np.array([512, 4096])
+    grid = Engine.solve("Llama3_8B", "H100", batch_size=batches, seq_len=seqs)
+    assert grid.latency_s.shape == (3, 2)
+    for i, b in enumerate(batches[:, 0]):
+        for j, s in enumerate(seqs):
+            one = Engine.solve("Llama3_8B", "H100", batch_size=int(b), seq_len=int(s))
+            assert grid.latency_s[i, j] == pytest.approx(one.latency_s, rel=1e-12)
+    assert np.all(np.diff(grid.latency_s, axis=1) > 0)       # a longer context is never faster
+
+
+def test_training_sweep_and_prefill_sweep_run():
+    train = Engine.solve("ResNet50", "H100", batch_size=np.array([1, 8, 64]), is_training=True)
+    assert np.all(np.diff(train.throughput) > 0) and np.all(train.mfu <= 1)
+    prefill = Engine.solve("Llama3_8B", "H100", batch_size=1, seq_len=np.array([512, 4096]), phase="prefill")
+    assert np.all(prefill.bottleneck == "Compute")

@@ -178,7 +178,7 @@ class Engine:
             bottleneck = "Overhead" if lat_o > max(lat_c, lat_m) else ("Memory" if lat_m > lat_c else "Compute")
             latency, lat_c, lat_m, lat_o = float(latency), float(lat_c), float(lat_m), float(lat_o)
             mfu, hfu, energy = float(mfu), float(hfu), float(energy)
-        by_class = np.bincount(ops.class_index, weights=(per_op * c)[:, 0] if per_op.ndim > 1 else per_op * c)
+        by_class = np.bincount(ops.class_index, weights=(per_op * c).reshape(len(c), -1)[:, 0])
         samples = B * S if (phase == "train" and is_lm) else B
         return PerformanceProfile(
             model_name=model.name, hardware_name=hw.name, phase=phase, batch_size=B, seq_len=S, precision=prec,

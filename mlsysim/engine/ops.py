@@ -80,8 +80,9 @@ class OpBuilder:
         class_names = tuple(dict.fromkeys(classes))
         index = np.array([class_names.index(c) for c in classes])
         cols = [np.array(kind), np.array(prec)] + [_column(c) for c in num]
-        if any(c.ndim > 1 for c in cols):  # a sweep: every column becomes (n_ops, n_configs)-broadcastable
-            cols = [c if c.ndim > 1 else c[:, None] for c in cols]
+        ndim = max(c.ndim for c in cols)
+        if ndim > 1:   # a sweep: every column becomes (n_ops, *config_shape)-broadcastable
+            cols = [c.reshape(c.shape[:1] + (1,) * (ndim - c.ndim) + c.shape[1:]) for c in cols]
         flops, nbytes, count = cols[2], cols[3], cols[-1]
         total = (flops * count).sum(axis=0)
         recomputed = np.array([n.endswith("_recompute") for n in names])

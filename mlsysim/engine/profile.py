@@ -16,7 +16,7 @@ def _q(value, unit: str):
 
 
 def _first_config(a: np.ndarray) -> np.ndarray:
-    return a if a.ndim == 1 else a[:, 0]
+    return a if a.ndim == 1 else a.reshape(len(a), -1)[:, 0]
 
 
 @dataclass(frozen=True, slots=True)
