@@ -204,3 +204,19 @@ def test_training_sweep_and_prefill_sweep_run():
     assert np.all(np.diff(train.throughput) > 0) and np.all(train.mfu <= 1)
     prefill = Engine.solve("Llama3_8B", "H100", batch_size=1, seq_len=np.array([512, 4096]), phase="prefill")
     assert np.all(prefill.bottleneck == "Compute")
+
+
+@pytest.mark.parametrize("value", ["80 GiB", "eight", [1, "x"]])
+def test_non_numeric_sizes_are_one_clear_error(value):
+    with pytest.raises(InputError, match="batch_size must be a number"):
+        Engine.solve("ResNet50", "A100", batch_size=value)
+
+
+def test_records_reject_wrong_units_and_unknown_keys_in_one_sentence():
+    from mlsysim.hardware.types import MemoryHierarchy
+
+    with pytest.raises(InputError, match=r"MemoryHierarchy: 'capacity' must be in B \(a data size\), got '3 s'"):
+        MemoryHierarchy(capacity="3 s", bandwidth="1 TB/s")
+    with pytest.raises(InputError, match="'colour' is not a field"):
+        MemoryHierarchy(capacity="80 GB", bandwidth="1 TB/s", colour="red")
+    assert float(MemoryHierarchy(capacity="80 GiB", bandwidth="2 TB/s").capacity) == 80 * 2**30

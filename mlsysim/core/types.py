@@ -9,8 +9,9 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, ValidationError, WithJsonSchema
 
+from ..errors import InputError
 from ..units import SIValue, parse, unit_factor
 
 
@@ -18,7 +19,10 @@ def _si_field(unit: str, description: str, positive: bool = False):
     def validate(value: Any) -> SIValue:
         if isinstance(value, SIValue) and value.dim == unit_factor(unit)[1]:
             return value
-        si = parse(value, unit, description, positive=positive)
+        try:
+            si = parse(value, unit, "", positive=positive)
+        except InputError as exc:          # pydantic names the field; keep the sentence short
+            raise ValueError(str(exc).strip()) from None
         shown = unit
         if isinstance(value, str):
             rest = value.strip().split(None, 1)
@@ -50,11 +54,30 @@ Hertz = _si_field("Hz", "a frequency")
 Count = _si_field("count", "a count")
 
 
+def _one_sentence(kind: str, exc: ValidationError) -> str:
+    """The first problem pydantic found, as one sentence naming the field."""
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "input"
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "is not a field of this record"
+    elif err["type"] == "missing":
+        msg = "is required"
+    more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
+    return f"{kind}: '{where}' {msg}{more}"
+
+
 class Record(BaseModel):
     """Frozen, strict base of every zoo entry and user-built record."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True,
                               protected_namespaces=(), ignored_types=(cached_property,))
+
+    def __init__(self, **data):
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise InputError(_one_sentence(type(self).__name__, exc)) from None
 
     def __hash__(self) -> int:
         return id(self)

@@ -48,7 +48,10 @@ def check_sizes(name: str, value, minimum: float = 1.0):
     """A positive, finite size (scalar or array); arrays come back as float arrays."""
     if isinstance(value, bool) or value is None:
         raise InputError(f"{name} must be a number >= {minimum:g}, got {value!r}")
-    arr = np.asarray(value, dtype=float) if not isinstance(value, (int, float)) else None
+    try:
+        arr = np.asarray(value, dtype=float) if not isinstance(value, (int, float)) else None
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number (or an array of numbers), got {value!r}") from None
     if arr is None:
         if not math.isfinite(value) or value < minimum:
             raise InputError(f"{name} must be a finite number >= {minimum:g}, got {value!r}")

@@ -5,7 +5,7 @@ from ..core.types import Metadata
 from ..hardware.registry import Hardware
 from ..hardware.types import IOInterconnect
 from ..zoo.registry import Registry, load_data
-from .types import DeploymentTier, Fleet, NetworkFabric, Node, RackProfile
+from .types import DeploymentTier, Fleet, NetworkFabric, Node, PodEnvelope, PowerLimit, RackProfile
 
 
 def _meta(fact: dict) -> Metadata:
@@ -44,10 +44,16 @@ def _build():
     racks = {k: RackProfile(name=f["name"], power_kw=f.get("power_kw", 0.0), cooling_type=f.get("cooling", "air"),
                             nodes=f.get("nodes"), node=f.get("node"), metadata=_meta(f))
              for k, f in (data.get("racks") or {}).items()}
+    pods = {k: PodEnvelope(name=f["name"], accelerator=Hardware.get(f["accelerator"]), chips=f["chips"],
+                           memory=f["memory"], power=f["power"], topology=f.get("topology", ""), metadata=_meta(f))
+            for k, f in (data.get("pods") or {}).items()}
+    limits = {k: PowerLimit(name=k.replace("_", " "), power=f["power"], metadata=_meta(f))
+              for k, f in (data.get("limits") or {}).items()}
     tier_ns = Registry("Tiers", "deployment tier", tiers)
     systems = Registry("Systems", "system", children={
         "Tiers": tier_ns, "Nodes": Registry("Nodes", "node", nodes), "Fabrics": Registry("Fabrics", "fabric", fabrics),
-        "Clusters": Registry("Clusters", "cluster", clusters), "Racks": Registry("Racks", "rack", racks)})
+        "Clusters": Registry("Clusters", "cluster", clusters), "Racks": Registry("Racks", "rack", racks),
+        "Pods": Registry("Pods", "pod", pods), "Limits": Registry("Limits", "limit", limits)})
     # 0.1.0 flat shortcuts to a representative accelerator of each tier
     for tier, hw in (("Cloud", "H100"), ("Edge", "JetsonOrinNX"), ("Mobile", "iPhone15Pro"), ("Tiny", "ESP32_S3")):
         systems._entries.setdefault(tier, Hardware.get(hw))

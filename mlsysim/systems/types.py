@@ -82,3 +82,23 @@ class RackProfile(Record):
     nodes: int | None = None
     node: str | None = None
     metadata: Metadata = Metadata()
+
+
+class PodEnvelope(Record):
+    """A pod sold and run as one machine (e.g. a TPU pod): chips, pooled memory, power envelope."""
+
+    name: str
+    accelerator: HardwareNode
+    chips: int = Field(gt=0)
+    memory: Bytes
+    power: Watts
+    topology: str = ""
+    metadata: Metadata = Metadata()
+
+
+class PowerLimit(Record):
+    """A facility ceiling, such as the most power an air-cooled rack can shed."""
+
+    name: str
+    power: Watts
+    metadata: Metadata = Metadata()
