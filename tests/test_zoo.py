@@ -101,3 +101,18 @@ def test_required_grids(grid):
 def test_cleanest_and_dirtiest_grid_order():
     assert Infra.Grids.Quebec.carbon_intensity_g_kwh < Infra.Grids.US_Avg.carbon_intensity_g_kwh \
         < Infra.Grids.Poland.carbon_intensity_g_kwh
+
+
+SYSTEMS = [(f"{ns}.{k}", v) for ns in ("Nodes", "Fabrics", "Clusters", "Racks", "Pods", "Tiers", "Limits")
+           for k, v in getattr(Systems, ns).items()]
+INFRA = [(f"{ns}.{k}", v) for ns in ("Grids", "Datacenters", "FacilityCooling") for k, v in getattr(Infra, ns).items()]
+
+
+@pytest.mark.parametrize("key, entry", SYSTEMS + INFRA, ids=[k for k, _ in SYSTEMS + INFRA])
+def test_every_system_and_infrastructure_entry_has_a_source(key, entry):
+    assert entry.metadata.source, f"{key} has no source"
+
+
+def test_fabric_rates_are_per_direction_bytes():
+    assert float(Systems.Fabrics.InfiniBand_NDR.bandwidth) == pytest.approx(50e9)     # 400 Gb/s
+    assert float(Systems.Fabrics.Ethernet_100G.bandwidth) == pytest.approx(12.5e9)

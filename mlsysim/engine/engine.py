@@ -183,6 +183,8 @@ class Engine:
             mfu, hfu, energy = float(mfu), float(hfu), float(energy)
         by_class = np.bincount(ops.class_index, weights=(per_op * c).reshape(len(c), -1)[:, 0])
         samples = B * S if (phase == "train" and is_lm) else B
+        unit = "tokens/s" if phase == "decode" or (phase == "train" and is_lm) else \
+            ("sequences/s" if phase == "prefill" else "samples/s")
         return PerformanceProfile(
             model_name=model.name, hardware_name=hw.name, phase=phase, batch_size=B, seq_len=S, precision=prec,
             stack=stack, latency_s=latency, latency_compute_s=lat_c, latency_memory_s=lat_m,
@@ -191,7 +193,7 @@ class Engine:
             bottleneck=bottleneck, bottleneck_op=ops.class_names[int(by_class.argmax())], memory_parts=parts,
             memory_capacity_b=capacity, peak_flops_b=peak if efficiency is None else peak * efficiency,
             peak_bw_b=dev.mem_bw, mfu=mfu, hfu=hfu, energy_j=energy, feasible=total_mem <= capacity,
-            offload_spill_bytes=max(worst - capacity, 0.0), op_table=ops, op_times=(t_c, t_m, t_l))
+            offload_spill_bytes=max(worst - capacity, 0.0), throughput_unit=unit, op_table=ops, op_times=(t_c, t_m, t_l))
 
     @staticmethod
     def sweep(model, hardware_list, batch_sizes=(1,), precisions=("fp16",), efficiency=None) -> list[dict]:

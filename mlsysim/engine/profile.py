@@ -61,6 +61,7 @@ class PerformanceProfile:
     energy_j: object
     feasible: object
     offload_spill_bytes: float = 0.0
+    throughput_unit: str = "samples/s"   # tokens/s for decode and LM training, sequences/s for prefill
     op_table: object = field(default=None, repr=False)
     op_times: tuple = field(default=(), repr=False)
 
@@ -109,8 +110,8 @@ class PerformanceProfile:
 
     @property
     def throughput(self):
-        """Samples (images, sequences, or tokens for decode) per second."""
-        return _q(self.samples_per_step / self.latency_s, "samples/s")
+        """Samples per second (images or sequences; tokens for decode and LM training)."""
+        return _q(self.samples_per_step / self.latency_s, self.throughput_unit)
 
     @property
     def arithmetic_intensity(self):

@@ -52,7 +52,7 @@ def profile_json(p) -> dict:
 def profile_text(p) -> str:
     rows = [("Model", p.model_name), ("Hardware", p.hardware_name),
             ("Phase", f"{p.phase} (batch {p.batch_size}, seq {p.seq_len}, {p.precision}, {p.stack})"),
-            ("Latency", format_si(p.latency_s, "s")), ("Throughput", f"{float(p.throughput):,.1f} samples/s"),
+            ("Latency", format_si(p.latency_s, "s")), ("Throughput", f"{float(p.throughput):,.1f} {p.throughput_unit}"),
             ("Bound", f"{p.bottleneck} ({p.bottleneck_op} operators dominate)"),
             ("  compute-bound", format_si(p.latency_compute_s, "s")),
             ("  memory-bound", format_si(p.latency_memory_s, "s")),
