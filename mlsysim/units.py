@@ -45,7 +45,8 @@ _BASE: dict[str, tuple[float, dict[str, int]]] = {
     "param": (1.0, {}), "params": (1.0, {}), "Kparam": (1e3, {}), "Mparam": (1e6, {}), "Bparam": (1e9, {}),
     "Tparam": (1e12, {}), "parameter": (1.0, {}), "parameters": (1.0, {}),
     "token": (1.0, {}), "tokens": (1.0, {}), "count": (1.0, {}), "sample": (1.0, {}), "samples": (1.0, {}),
-    "request": (1.0, {}), "requests": (1.0, {}), "sequence": (1.0, {}), "sequences": (1.0, {}), "%": (0.01, {}), "1": (1.0, {}),
+    "request": (1.0, {}), "requests": (1.0, {}), "sequence": (1.0, {}), "sequences": (1.0, {}),
+    "%": (0.01, {}), "1": (1.0, {}),
 }
 _PREFIX = {"Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40, "Pi": 2.0**50,
            "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18, "Z": 1e21,

@@ -193,7 +193,8 @@ class Engine:
             bottleneck=bottleneck, bottleneck_op=ops.class_names[int(by_class.argmax())], memory_parts=parts,
             memory_capacity_b=capacity, peak_flops_b=peak if efficiency is None else peak * efficiency,
             peak_bw_b=dev.mem_bw, mfu=mfu, hfu=hfu, energy_j=energy, feasible=total_mem <= capacity,
-            offload_spill_bytes=max(worst - capacity, 0.0), throughput_unit=unit, op_table=ops, op_times=(t_c, t_m, t_l))
+            offload_spill_bytes=max(worst - capacity, 0.0), throughput_unit=unit, op_table=ops,
+            op_times=(t_c, t_m, t_l))
 
     @staticmethod
     def sweep(model, hardware_list, batch_sizes=(1,), precisions=("fp16",), efficiency=None) -> list[dict]:
