@@ -29,6 +29,8 @@ def test_eval_json_is_one_object():
     (("eval", "Llama3_8B", "A100", "--precision", "fp8"), 1, "supports"),
     (("eval", "GPT3", "H100"), 2, "H100"),
     (("eval", "Llama3_8B", "H100", "-o", "yaml"), 1, "output"),
+    (("eval", "Llama3_8B", "H100", "--batch-sise", "3"), 1, "no such option"),
+    (("eval",), 1, "missing argument"),
 ])
 def test_bad_input_exits_with_one_sentence(args, code, words):
     out = mlsysim(*args)
@@ -42,3 +44,8 @@ def test_validate_prints_every_anchor_and_a_summary():
     data = json.loads(out.stdout)
     assert out.returncode == 0 and len(data["anchors"]) >= 20
     assert "single_device_inference" in data["summary"]
+
+
+def test_help_exits_zero_with_an_example():
+    out = mlsysim("eval", "--help")
+    assert out.returncode == 0 and "Example" in out.stdout

@@ -38,14 +38,13 @@ def main(argv=None) -> None:
         _fail(exc, EXIT_INFEASIBLE, debug)
     except MlsysimError as exc:
         _fail(exc, EXIT_INPUT, debug)
-    except Exception as exc:  # click usage errors and anything unforeseen: still one sentence
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:  # usage errors from the parser, and anything unforeseen: still one sentence
+        code = getattr(exc, "exit_code", None)
+        if hasattr(exc, "format_message"):            # a usage error: bad option, missing argument
             _fail(exc.format_message(), EXIT_INPUT, debug, exc)
-        if isinstance(exc, click.exceptions.Abort):
+        if type(exc).__name__ == "Exit":              # --help, --version, and explicit exits
+            sys.exit(code or 0)
+        if type(exc).__name__ == "Abort":             # Ctrl-C at a prompt
             sys.exit(EXIT_INPUT)
         _fail(f"internal error: {exc}", EXIT_INPUT, debug, exc)
     sys.exit(EXIT_OK)
