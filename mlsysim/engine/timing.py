@@ -84,6 +84,9 @@ class Calibration:
     k_half: tuple[float, ...] = (64.0, 600.0, 400.0, 900.0, 900.0, 900.0)
     tile_m: float = 128.0
     tile_n: float = 128.0
+    # the smallest tile edge a tensor-core kernel uses (mma m16n8k16); skinny GEMMs shrink their tile
+    # to the problem (rounded up to a power of two), and operand swapping lets either edge be the small one
+    min_tile: float = 16.0
     conv_fraction: float = 0.85
     conv_k_half: float = 400.0
     misaligned_fraction: float = 0.35
@@ -161,7 +164,7 @@ class Calibration:
             return tuple(float(x.get(n, dv)) for n, dv in zip(names, default))
 
         dflt = cls.__dataclass_fields__
-        for name in ("tile_m", "tile_n", "conv_fraction", "conv_k_half", "misaligned_fraction", "split_k_min",
+        for name in ("tile_m", "tile_n", "min_tile", "conv_fraction", "conv_k_half", "misaligned_fraction", "split_k_min",
                      "attn_fraction", "attn_tile_q", "attn_kv_half", "decode_tile_rows", "vector_fraction",
                      "fused_fraction"):
             if name in c:
@@ -193,7 +196,7 @@ class Calibration:
         pk = lambda x: {k: float(v) for k, v in zip(KIND_NAMES, x)}  # noqa: E731
         return {
             "compute": {"max_fraction": pp(self.max_fraction), "k_half": pp(self.k_half),
-                        "tile_m": self.tile_m, "tile_n": self.tile_n,
+                        "tile_m": self.tile_m, "tile_n": self.tile_n, "min_tile": self.min_tile,
                         "conv_fraction": self.conv_fraction, "conv_k_half": self.conv_k_half,
                         "misaligned_fraction": self.misaligned_fraction, "split_k_min": self.split_k_min,
                         "attn_fraction": self.attn_fraction, "attn_tile_q": self.attn_tile_q,
@@ -223,7 +226,7 @@ def load_calibration(path: str | None = None) -> Calibration:
 class _Tables:
     """Per (device, calibration) lookup tables, so that op_times is a short run of ufunc calls."""
 
-    __slots__ = ("dev", "cal", "peak", "ramp_bytes", "inv_bw", "launch", "waves", "pre", "dec", "nsel", "tm", "tn",
+    __slots__ = ("dev", "cal", "peak", "ramp_bytes", "inv_bw", "launch", "waves", "pre", "dec", "nsel", "tm", "tn", "skinny",
                  "ukind", "ksplit", "kbase", "rate", "rhalf", "amod", "apen", "by_kinds")
 
     def __init__(self, dev: Device, cal: Calibration):
@@ -260,6 +263,7 @@ class _Tables:
         self.rhalf = (kt[3][:, None] * pt[1][pidx] * np.where(kt[4] > 0, 4.0, 1.0)[:, None]).ravel()
         self.amod = np.broadcast_to(16.0 / pt[2][None, :], pidx.shape).ravel().copy()
         self.apen = np.broadcast_to(kt[8][:, None] * (cal.misaligned_fraction - 1.0), pidx.shape).ravel().copy()
+        self.skinny = np.array(cal.min_tile) if cal.min_tile > 0 else None
         self.by_kinds: dict = {}
 
     def gather(self, kind: np.ndarray, prec: np.ndarray) -> tuple:
@@ -308,6 +312,10 @@ def _tables(dev: Device, cal: Calibration) -> _Tables:
 
 
 _ONE = np.array(1.0)
+
+
+def _pow2ceil(x):
+    return np.exp2(np.ceil(np.log2(x)))
 
 
 def op_times(dev: Device, kind, prec, flops, bytes_, M, N, K, G, *, stack="eager", efficiency=None, cal=None):
@@ -359,6 +367,11 @@ def op_times(dev: Device, kind, prec, flops, bytes_, M, N, K, G, *, stack="eager
             if dec is not None:
                 Mt = Mq + dec * (q / np.maximum(N, _ONE) - Mq)
         Nt = np.maximum(N * nsel, _ONE)
+        if tb.skinny is not None and nsel.any():   # tiles shrink to a skinny problem (GEMM and conv only)
+            tm_full, tn_full = tm, tn
+            tm = np.where(nsel > 0, np.minimum(tm, np.maximum(tb.skinny, _pow2ceil(Mt))), tm)
+            tn = np.where(nsel > 0, np.minimum(tn, np.maximum(tb.skinny, _pow2ceil(Nt))), tn)
+            rate = rate * (tm_full * tn_full) / (tm * tn)
         cmn = np.ceil(Mt / tm) * np.ceil(Nt / tn)
         # t = flops / (peak x fraction x tile use x K/(K + k_half) x alignment x wave use)
         if tb.waves:
