@@ -164,9 +164,9 @@ class Calibration:
             return tuple(float(x.get(n, dv)) for n, dv in zip(names, default))
 
         dflt = cls.__dataclass_fields__
-        for name in ("tile_m", "tile_n", "min_tile", "conv_fraction", "conv_k_half", "misaligned_fraction", "split_k_min",
-                     "attn_fraction", "attn_tile_q", "attn_kv_half", "decode_tile_rows", "vector_fraction",
-                     "fused_fraction"):
+        for name in ("tile_m", "tile_n", "min_tile", "conv_fraction", "conv_k_half", "misaligned_fraction",
+                     "split_k_min", "attn_fraction", "attn_tile_q", "attn_kv_half", "decode_tile_rows",
+                     "vector_fraction", "fused_fraction"):
             if name in c:
                 kw[name] = float(c[name])
         if "max_fraction" in c:
@@ -226,8 +226,8 @@ def load_calibration(path: str | None = None) -> Calibration:
 class _Tables:
     """Per (device, calibration) lookup tables, so that op_times is a short run of ufunc calls."""
 
-    __slots__ = ("dev", "cal", "peak", "ramp_bytes", "inv_bw", "launch", "waves", "pre", "dec", "nsel", "tm", "tn", "skinny",
-                 "ukind", "ksplit", "kbase", "rate", "rhalf", "amod", "apen", "by_kinds")
+    __slots__ = ("dev", "cal", "peak", "ramp_bytes", "inv_bw", "launch", "waves", "pre", "dec", "nsel", "tm", "tn",
+                 "skinny", "ukind", "ksplit", "kbase", "rate", "rhalf", "amod", "apen", "by_kinds")
 
     def __init__(self, dev: Device, cal: Calibration):
         self.dev, self.cal = dev, cal
