@@ -18,12 +18,14 @@ _EXPORTS = {
     "Fleet": "systems.types", "Node": "systems.types", "NetworkFabric": "systems.types",
     "DeploymentTier": "systems.types", "GridProfile": "infra.types", "Datacenter": "infra.types",
     "Registry": "zoo.registry",
+    "SystemEvaluator": "evaluation", "SystemEvaluation": "evaluation", "EvaluationLevel": "evaluation",
+    "Scenario": "scenarios", "Scenarios": "scenarios", "Applications": "scenarios",
     "MlsysimError": "errors", "InputError": "errors", "OOMError": "errors", "UnknownNameError": "errors",
     "UnsupportedPrecisionError": "errors", "UnitError": "errors", "SLAViolation": "errors",
     "Q_": "units", "SIValue": "units",
 }
 _MODULES = {"show", "units", "errors", "core", "hardware", "models", "systems", "infra", "engine", "validation",
-            "zoo"}
+            "zoo", "evaluation", "scenarios", "solvers", "plan", "viz"}
 
 __all__ = sorted(set(_EXPORTS) | _MODULES | {"ureg"})
 

@@ -17,8 +17,8 @@ def fmt(value) -> str:
     return str(value)
 
 
-def table(headers, rows, alignments=None) -> str:
-    """Print (and return) an aligned table: first column left, the rest right, unless told."""
+def format_table(headers, rows, alignments=None) -> str:
+    """An aligned text table: first column left, the rest right, unless told."""
     cells = [[fmt(c) for c in row] for row in rows]
     heads = [str(h) for h in headers]
     widths = [max([len(heads[i])] + [len(r[i]) for r in cells if i < len(r)]) for i in range(len(heads))]
@@ -28,7 +28,12 @@ def table(headers, rows, alignments=None) -> str:
         return "  ".join(f"{v:{align[i]}{widths[i]}}" for i, v in enumerate(values)).rstrip()
 
     header = line(heads)
-    out = "\n".join([header, "─" * len(header)] + [line(r) for r in cells])
+    return "\n".join([header, "─" * len(header)] + [line(r) for r in cells])
+
+
+def table(headers, rows, alignments=None) -> str:
+    """Print (and return) an aligned table."""
+    out = format_table(headers, rows, alignments)
     print(out)
     return out
 

@@ -1,51 +1,215 @@
-"""The real ``mlsysim`` process: outputs, exit codes, and one sentence on bad input."""
+"""The real ``mlsysim`` process: every command and output format, every exit code, bad input."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import jsonschema
 import pytest
 
+from mlsysim.evaluation import envelope_schema
 
-def mlsysim(*args):
-    return subprocess.run([sys.executable, "-m", "mlsysim", *args], capture_output=True, text=True, timeout=60)
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
 
 
-def test_eval_text_fits_80_columns():
+def mlsysim(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "mlsysim", *map(str, args)], capture_output=True, text=True,
+                          timeout=120, cwd=cwd)
+
+
+def one_json(out) -> dict:
+    assert out.stdout.count("\n") <= 1, "stdout must hold exactly one JSON object"
+    return json.loads(out.stdout)
+
+
+# --- eval -------------------------------------------------------------------------------------------
+def test_eval_text_is_a_scorecard_that_fits_80_columns():
     out = mlsysim("eval", "Llama3_8B", "H100", "--batch-size", "8")
     assert out.returncode == 0, out.stderr
-    assert "Latency" in out.stdout and "Memory" in out.stdout
+    for lens in ("Feasibility", "Performance", "Macro"):
+        assert lens in out.stdout
     assert max(len(line) for line in out.stdout.splitlines()) <= 80
 
 
-def test_eval_json_is_one_object():
-    out = mlsysim("eval", "ResNet50", "A100", "-b", "32", "-o", "json")
-    data = json.loads(out.stdout)
-    assert data["status"] == "ok" and data["latency_s"] > 0 and data["bottleneck"] in ("Compute", "Memory", "Overhead")
-
-
-@pytest.mark.parametrize("args, code, words", [
-    (("eval", "Llama3_8B", "H10O"), 1, "did you mean"),
-    (("eval", "Llama3_8B", "H100", "--batch-size", "0"), 1, "batch_size"),
-    (("eval", "Llama3_8B", "A100", "--precision", "fp8"), 1, "supports"),
-    (("eval", "GPT3", "H100"), 2, "H100"),
-    (("eval", "Llama3_8B", "H100", "-o", "yaml"), 1, "output"),
-    (("eval", "Llama3_8B", "H100", "--batch-sise", "3"), 1, "no such option"),
-    (("eval",), 1, "missing argument"),
-])
-def test_bad_input_exits_with_one_sentence(args, code, words):
+@pytest.mark.parametrize("args", [("eval", "Llama3_8B", "H100", "-o", "json"),
+                                  ("-o", "json", "eval", "Llama3_8B", "H100")])
+def test_eval_json_matches_the_published_envelope(args):
     out = mlsysim(*args)
-    assert out.returncode == code
+    data = one_json(out)
+    jsonschema.validate(data, envelope_schema())
+    assert data["scenario"] == "Llama3_8B on H100" and data["f_status"] == "PASS" and data["status"] == "ok"
+    assert data["m_status"] == "SKIPPED"
+
+
+def test_eval_markdown():
+    out = mlsysim("eval", "ResNet50", "A100", "-b", "32", "-o", "markdown")
+    assert out.returncode == 0 and out.stdout.startswith("## ResNet50 on A100") and "| Feasibility |" in out.stdout
+
+
+def test_eval_with_region_and_duration_fills_the_macro_lens():
+    out = mlsysim("eval", "Llama3_8B", "H100", "--region", "Quebec", "--duration-days", "30", "-o", "json")
+    data = one_json(out)
+    jsonschema.validate(data, envelope_schema())
+    assert data["m_status"] == "PASS" and data["m_tco_usd"] > 0 and data["m_region"].startswith("Quebec")
+
+
+def test_region_changes_carbon_not_latency():
+    q = one_json(mlsysim("eval", "Llama3_8B", "H100", "--region", "Quebec", "--duration-days", "30", "-o", "json"))
+    p = one_json(mlsysim("eval", "Llama3_8B", "H100", "--region", "Poland", "--duration-days", "30", "-o", "json"))
+    assert p["m_carbon_footprint"] > 5 * q["m_carbon_footprint"]
+    assert p["p_latency_ms"] == q["p_latency_ms"]
+
+
+def test_infeasible_exits_2_with_the_scorecard():
+    out = mlsysim("eval", "GPT3", "H100", "-o", "json")
+    assert out.returncode == 2
+    data = one_json(out)
+    assert data["status"] == "infeasible" and data["f_status"] == "FAIL"
+
+
+@pytest.mark.parametrize("plan", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
+def test_example_plans_run(plan):
+    out = mlsysim("eval", plan, "-o", "json")
+    data = one_json(out)
+    jsonschema.validate(data, envelope_schema())
+    assert out.returncode == {"ok": 0, "infeasible": 2, "sla_failed": 3}[data["status"]]
+    assert data["m_status"] == "PASS"
+
+
+def test_failed_assert_exits_3_with_violations(tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("version: '1.0'\nname: tight\nworkload: {name: Llama3_8B, batch_size: 8}\n"
+                    "hardware: {name: H100}\nops: {region: Poland, duration_days: 30}\n"
+                    "constraints:\n  assert:\n    - {metric: performance.latency_ms, max: 0.001}\n"
+                    "    - {metric: macro.no_such_metric, max: 1}\n")
+    out = mlsysim("eval", plan, "-o", "json")
+    assert out.returncode == 3
+    data = one_json(out)
+    jsonschema.validate(data, envelope_schema())
+    assert data["status"] == "sla_failed" and "m_tco_usd" in data
+    assert any("exceeds max" in v for v in data["violations"])
+    assert any("not available" in v for v in data["violations"])
+    text = mlsysim("eval", plan)
+    assert text.returncode == 3 and "assert failed" in text.stdout
+
+
+def test_plot_writes_the_requested_format(tmp_path):
+    pytest.importorskip("matplotlib")
+    png, svg = tmp_path / "roofline.png", tmp_path / "roofline.svg"
+    assert mlsysim("eval", "Llama3_8B", "H100", "--plot", png).returncode == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert mlsysim("eval", "ResNet50", "A100", "-b", "64", "--plot", svg).returncode == 0
+    assert "<svg" in svg.read_text()[:2000]
+
+
+# --- bad input: one sentence, exit 1, never a traceback -----------------------------------------------
+BAD = {
+    "unknown hardware": (("eval", "Llama3_8B", "H10O"), "did you mean"),
+    "unknown model": (("eval", "Lama3_8B", "H100"), "did you mean"),
+    "zero batch": (("eval", "Llama3_8B", "H100", "--batch-size", "0"), "batch_size"),
+    "unsupported precision": (("eval", "Llama3_8B", "A100", "--precision", "fp8"), "supports"),
+    "unknown format": (("eval", "Llama3_8B", "H100", "-o", "xml"), "unsupported output format"),
+    "typo in an option": (("eval", "Llama3_8B", "H100", "--batch-sise", "3"), "no such option"),
+    "missing argument": (("eval",), "missing argument"),
+    "missing hardware": (("eval", "Llama3_8B"), "HARDWARE"),
+    "missing file": (("eval", "no/such/plan.yaml"), "no/such/plan.yaml"),
+    "bad region": (("eval", "Llama3_8B", "H100", "--region", "Atlantis", "--duration-days", "3"), "Atlantis"),
+    "zoo without category": (("zoo",), "category is required"),
+    "unknown zoo category": (("zoo", "toasters"), "unknown zoo category"),
+    "bad sort field": (("zoo", "hardware", "--sort-by", "memory.colour"), "colour"),
+    "unknown schema type": (("schema", "--type", "pizza"), "unknown schema type"),
+    "schema as markdown": (("schema", "-o", "markdown"), "not supported by this command"),
+    "explain one device": (("explain", "Llama3_8B", "H100"), "at least two"),
+}
+
+
+@pytest.mark.parametrize("args, words", BAD.values(), ids=BAD.keys())
+def test_bad_input_is_one_sentence_and_exit_1(args, words):
+    out = mlsysim(*args)
+    assert out.returncode == 1, out.stdout + out.stderr
     assert "Traceback" not in out.stderr and words in out.stderr
-    assert len(out.stderr.strip().splitlines()) <= 2
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert out.stdout == ""
 
 
-def test_validate_prints_every_anchor_and_a_summary():
+def test_bad_input_in_json_mode_is_one_json_object():
+    out = mlsysim("eval", "Llama3_8B", "H10O", "-o", "json")
+    data = one_json(out)
+    assert out.returncode == 1 and data["status"] == "error" and "H100" in data["error"]
+
+
+@pytest.mark.parametrize("text, words", [
+    ("version: '1.0'\nname: x\nworkload: {name: Llama3_8B\nhardware: {name: H100}\n", "line 4, column"),
+    ("version: '1.0'\nname: x\nworkload: {name: Llama3_8B}\nhardware: {name: H100, nodez: 4}\n",
+     "unknown key 'hardware.nodez'"),
+    ("version: '1.0'\nname: x\nworkload: {name: Llama3_8B}\n", "missing required key 'hardware'"),
+    ("version: '1.0'\nname: x\nworkload: {name: Llama3_8B}\nhardware: {name: H100, accelerators: 10, "
+     "accelerators_per_node: 4}\n", "divisible"),
+    ("- just\n- a list\n", "must be a mapping"),
+])
+def test_bad_plans_name_the_problem(tmp_path, text, words):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(text)
+    out = mlsysim("eval", plan)
+    assert out.returncode == 1 and words in out.stderr and "Traceback" not in out.stderr
+
+
+# --- zoo, schema, explain, validate -------------------------------------------------------------------
+@pytest.mark.parametrize("category", ["hardware", "models", "systems", "grids", "scenarios"])
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_zoo_lists_every_category(category, fmt):
+    out = mlsysim("zoo", category, "-o", fmt)
+    assert out.returncode == 0, out.stderr
+    if fmt == "json":
+        rows = one_json(out)[category]
+        assert rows and all(r["source"] for r in rows)
+
+
+def test_zoo_entry_shows_figures_and_sources():
+    out = mlsysim("zoo", "hardware", "H100")
+    assert out.returncode == 0 and "memory.bandwidth" in out.stdout and "source" in out.stdout
+    data = one_json(mlsysim("zoo", "grids", "Quebec", "-o", "json"))
+    assert data["entry"]["carbon_intensity_g_kwh"] > 0 and data["source"]
+
+
+def test_zoo_sorts_by_a_field():
+    data = one_json(mlsysim("zoo", "hardware", "--sort-by", "memory.bandwidth", "-o", "json"))
+    bws = [row["bandwidth"]["value"] for row in data["hardware"]]
+    assert bws == sorted(bws, reverse=True)
+
+
+@pytest.mark.parametrize("kind", ["plan", "hardware", "workload", "evaluation"])
+def test_schema_is_valid_json_schema(kind):
+    schema = one_json(mlsysim("schema", "--type", kind))
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_example_plans_validate_against_the_plan_schema():
+    import yaml
+
+    schema = one_json(mlsysim("schema"))
+    for plan in EXAMPLES.glob("*.yaml"):
+        jsonschema.validate(yaml.safe_load(plan.read_text()), schema)
+
+
+def test_explain_says_why():
+    data = one_json(mlsysim("explain", "Llama3_8B", "A100", "H100", "-b", "8", "-o", "json"))
+    step = data["comparisons"][0]
+    assert step["speedup"] > 1 and step["new_bound"] == "Memory" and "bandwidth" in step["reason"]
+    text = mlsysim("explain", "Llama3_8B", "A100", "H100", "B200")
+    assert text.returncode == 0 and text.stdout.count("->") == 2
+
+
+def test_validate_reports_every_anchor():
     out = mlsysim("validate", "-o", "json")
-    data = json.loads(out.stdout)
-    assert out.returncode == 0 and len(data["anchors"]) >= 20
-    assert "single_device_inference" in data["summary"]
+    data = one_json(out)
+    assert out.returncode == 0 and len(data["anchors"]) >= 20 and "single_device_inference" in data["summary"]
+    text = mlsysim("validate", "--category", "single_device_inference")
+    assert "median |error|" in text.stdout
 
 
-def test_help_exits_zero_with_an_example():
-    out = mlsysim("eval", "--help")
+@pytest.mark.parametrize("command", ["eval", "zoo", "schema", "explain", "validate"])
+def test_every_command_has_help_with_an_example(command):
+    out = mlsysim(command, "--help")
     assert out.returncode == 0 and "Example" in out.stdout

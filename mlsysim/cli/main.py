@@ -1,7 +1,8 @@
 """The ``mlsysim`` command: one module per command under ``cli/commands``.
 
-Errors reach the user as one sentence on stderr and an exit code (0 ok, 1 bad input,
-2 does not fit, 3 an assert failed); ``--debug`` shows the traceback instead.
+Errors reach the user as one sentence (on stderr, or as ``{"status": "error"}`` on stdout with
+``-o json``) and an exit code: 0 ok, 1 bad input, 2 does not fit, 3 an assert failed.
+``--debug`` shows the traceback instead.
 """
 from __future__ import annotations
 
@@ -10,19 +11,30 @@ import sys
 import typer
 
 from ..errors import MlsysimError, OOMError
+from .output import EXIT_INFEASIBLE, EXIT_INPUT, EXIT_OK, Finished, dumps, scan_format
+
+COMMANDS = ("eval", "zoo", "schema", "explain", "validate")
 
 app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="MLSys·im: predict latency, throughput, memory, cost and carbon of ML systems.")
 
-EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_ASSERT = 0, 1, 2, 3
+
+@app.callback()
+def _root(ctx: typer.Context,
+          output: str = typer.Option("text", "--output", "-o", help="text, json or markdown (any command)")):
+    """MLSys·im: predict latency, throughput, memory, cost and carbon of ML systems.
+
+    Example: mlsysim eval Llama3_8B H100 --batch-size 8
+    """
+    ctx.obj = {"output": output}
 
 
 def _register() -> None:
-    from .commands import eval as eval_cmd
-    from .commands import validate as validate_cmd
+    import importlib
 
-    eval_cmd.register(app)
-    validate_cmd.register(app)
+    for name in COMMANDS:
+        importlib.import_module(f".commands.{name}", __package__).register(app)
 
 
 def main(argv=None) -> None:
@@ -31,28 +43,32 @@ def main(argv=None) -> None:
     debug = "--debug" in args
     if debug:
         args.remove("--debug")
+    fmt = scan_format(args)
     _register()
     try:
-        app(args, standalone_mode=False)
+        app(args, standalone_mode=False, prog_name="mlsysim")
+    except Finished as done:
+        sys.exit(done.code)
     except OOMError as exc:
-        _fail(exc, EXIT_INFEASIBLE, debug)
+        _fail(str(exc), EXIT_INFEASIBLE, fmt, debug, exc)
     except MlsysimError as exc:
-        _fail(exc, EXIT_INPUT, debug)
+        _fail(str(exc), EXIT_INPUT, fmt, debug, exc)
     except Exception as exc:  # usage errors from the parser, and anything unforeseen: still one sentence
-        code = getattr(exc, "exit_code", None)
-        if hasattr(exc, "format_message"):            # a usage error: bad option, missing argument
-            _fail(exc.format_message(), EXIT_INPUT, debug, exc)
-        if type(exc).__name__ == "Exit":              # --help, --version, and explicit exits
-            sys.exit(code or 0)
+        if hasattr(exc, "format_message"):            # a bad option, a missing argument
+            _fail(exc.format_message(), EXIT_INPUT, fmt, debug, exc)
+        if type(exc).__name__ == "Exit":              # --help and explicit exits
+            sys.exit(getattr(exc, "exit_code", 0) or 0)
         if type(exc).__name__ == "Abort":             # Ctrl-C at a prompt
             sys.exit(EXIT_INPUT)
-        _fail(f"internal error: {exc}", EXIT_INPUT, debug, exc)
+        _fail(f"internal error: {exc}", EXIT_INPUT, fmt, debug, exc)
     sys.exit(EXIT_OK)
 
 
-def _fail(message, code: int, debug: bool, exc=None) -> None:
+def _fail(message: str, code: int, fmt: str, debug: bool, exc: BaseException) -> None:
     if debug:
-        raise exc if exc is not None else message
-    text = str(message)
-    print(f"error: {text[0].lower() + text[1:] if text else text}", file=sys.stderr)
+        raise exc
+    text = message[0].lower() + message[1:] if message else message
+    if fmt == "json":
+        print(dumps({"status": "error", "error": text, "exit_code": code}))
+    print(f"error: {text}", file=sys.stderr)
     sys.exit(code)

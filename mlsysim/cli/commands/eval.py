@@ -1,64 +1,117 @@
-"""``mlsysim eval MODEL HARDWARE``: one step of a workload on one device."""
+"""``mlsysim eval``: the three-lens scorecard of a model on hardware, or of a plan file."""
 from __future__ import annotations
 
-import json
+from pathlib import Path
 
 import typer
 
-from ...units import format_si
+from ..output import EXIT_ASSERT, EXIT_INFEASIBLE, Finished, choose, dumps
+
+EXAMPLES = """Examples:
+  mlsysim eval Llama3_8B H100 --batch-size 8
+  mlsysim eval Llama3_70B H100 --accelerators 64 --training --tp 8 --region Quebec --duration-days 14
+  mlsysim eval examples/training_64_gpus.yaml -o json"""
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("eval")
+    @app.command("eval", epilog=EXAMPLES)
     def eval_command(
-        model: str = typer.Argument(..., help="Model registry name, e.g. Llama3_8B"),
-        hardware: str = typer.Argument(..., help="Hardware registry name, e.g. H100"),
-        batch_size: int = typer.Option(1, "--batch-size", "-b", help="Samples (sequences) per step"),
+        ctx: typer.Context,
+        target: str = typer.Argument(..., help="a model registry name (e.g. Llama3_8B) or a plan file (.yaml)"),
+        hardware: str = typer.Argument(None, help="hardware registry name (e.g. H100); not used with a plan"),
+        batch_size: int = typer.Option(1, "--batch-size", "-b", help="samples (sequences) per step"),
         precision: str = typer.Option("fp16", "--precision", "-p", help="fp32, tf32, fp16, bf16, fp8, int8, int4"),
-        seq_len: int = typer.Option(None, "--seq-len", help="Context / sequence length for language models"),
-        efficiency: float = typer.Option(None, "--efficiency", help="Override the calibrated compute efficiency"),
-        training: bool = typer.Option(False, "--training", help="Time a training step instead of inference"),
-        phase: str = typer.Option(None, "--phase", help="forward, prefill, decode or train"),
-        stack: str = typer.Option(None, "--stack", help="eager, graph or compiled"),
-        output: str = typer.Option("text", "--output", "-o", help="text or json"),
+        seq_len: int = typer.Option(None, "--seq-len", "-s", help="context / sequence length of language models"),
+        efficiency: float = typer.Option(None, "--efficiency", "-e", help="override the calibrated efficiency"),
+        training: bool = typer.Option(False, "--training", help="a training step instead of inference"),
+        phase: str = typer.Option(None, "--phase", help="forward, prefill, decode or train (one device)"),
+        accelerators: int = typer.Option(None, "--accelerators", help="total accelerators (a fleet when > 1)"),
+        nodes: int = typer.Option(None, "--nodes", help="number of nodes (with the zoo's node size)"),
+        tp: int = typer.Option(1, "--tp", help="tensor-parallel degree (fleets)"),
+        pp: int = typer.Option(1, "--pp", help="pipeline-parallel degree (fleets)"),
+        region: str = typer.Option(None, "--region", help="grid for the macro lens, e.g. Quebec"),
+        duration_days: float = typer.Option(None, "--duration-days", help="days of operation (macro lens)"),
+        plot: Path = typer.Option(None, "--plot", help="also write a figure: roofline (.png or .svg)"),
+        output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
     ):
-        """Evaluate MODEL on HARDWARE.  Example: mlsysim eval Llama3_8B H100 --batch-size 8"""
-        from ...engine.engine import Engine
-        from ...errors import InputError, OOMError
+        """Evaluate a model on hardware (or a plan file): feasibility, performance, macro."""
+        from ...errors import InputError
+        from ...plan import load_plan, parse_plan, run_plan
 
-        if output not in ("text", "json"):
-            raise InputError(f"unknown output format '{output}'; use text or json")
-        prof = Engine.solve(model, hardware, batch_size=batch_size, precision=precision, seq_len=seq_len,
-                            efficiency=efficiency, is_training=training, phase=phase, stack=stack)
-        if output == "json":
-            print(json.dumps(profile_json(prof)))
+        fmt = choose(ctx, output)
+        if target.endswith((".yaml", ".yml")) or Path(target).is_file():
+            if hardware:
+                raise InputError("a plan file names its own hardware; drop the second argument")
+            plan = load_plan(target)
         else:
-            print(profile_text(prof))
-        if not prof.feasible:
-            raise OOMError(prof.constraint_trace[0])
+            if not hardware:
+                raise InputError("give HARDWARE after the model name, e.g. mlsysim eval Llama3_8B H100")
+            plan = parse_plan(_flags_plan(target, hardware, batch_size, precision, seq_len, efficiency, training,
+                                          phase, accelerators, nodes, tp, pp, region, duration_days), "options")
+        evaluation, violations = run_plan(plan)
+        if plot is not None:
+            _plot(evaluation, plan, plot)
+        infeasible = evaluation.feasibility.status == "FAIL"
+        status = "infeasible" if infeasible else ("sla_failed" if violations else "ok")
+        if fmt == "json":
+            print(dumps({"status": status, **evaluation.to_dict(), "violations": violations}))
+        elif fmt == "markdown":
+            print(evaluation.to_markdown())
+            if violations:
+                print("\n### Constraint violations\n\n" + "\n".join(f"- {v}" for v in violations))
+        else:
+            print(evaluation.scorecard())
+            for v in violations:
+                print(f"assert failed: {v}")
+        if infeasible:
+            raise Finished(EXIT_INFEASIBLE)
+        if violations:
+            raise Finished(EXIT_ASSERT)
 
 
-def profile_json(p) -> dict:
-    return {"status": "ok" if p.feasible else "infeasible", "model": p.model_name, "hardware": p.hardware_name,
-            "phase": p.phase, "batch_size": p.batch_size, "seq_len": p.seq_len, "precision": p.precision,
-            "stack": p.stack, "latency_s": p.latency_s, "latency_compute_s": p.latency_compute_s,
-            "latency_memory_s": p.latency_memory_s, "latency_overhead_s": p.latency_overhead_s,
-            "throughput_per_s": float(p.throughput), "bottleneck": p.bottleneck, "binding_operators": p.bottleneck_op,
-            "arithmetic_intensity_flop_per_byte": float(p.arithmetic_intensity), "mfu": p.mfu,
-            "memory_bytes": {k: float(v) for k, v in p.memory_parts.items()},
-            "memory_capacity_bytes": p.memory_capacity_b, "energy_j": p.energy_j, "feasible": p.feasible}
+def _flags_plan(model, hardware, batch_size, precision, seq_len, efficiency, training, phase, accelerators, nodes,
+                tp, pp, region, duration_days) -> dict:
+    hw = {"name": hardware, "precision": precision}
+    if efficiency is not None:
+        hw["efficiency"] = efficiency
+    if accelerators is not None:
+        hw["accelerators"] = accelerators
+    if nodes is not None:
+        from ...engine.engine import resolve_hardware
+        from ...systems.registry import Systems
+
+        accel = resolve_hardware(hardware)
+        node = next((n for _, n in Systems.Nodes.items() if n.accelerator is accel), None)
+        if node is None:
+            from ...errors import InputError
+            raise InputError(f"no node of {accel.name} in the zoo; give --accelerators instead of --nodes")
+        hw.update(node_count=nodes, accelerators_per_node=node.accelerators_per_node)
+    workload = {"name": model, "batch_size": batch_size, "training": training}
+    if seq_len is not None:
+        workload["seq_len"] = seq_len
+    if phase is not None:
+        workload["phase"] = phase
+    plan = {"version": "1.0", "name": f"{model} on {hardware}", "workload": workload, "hardware": hw}
+    if tp != 1 or pp != 1:
+        plan["parallelism"] = {"tp": tp, "pp": pp}
+    if region is not None or duration_days is not None:
+        plan["ops"] = {k: v for k, v in (("region", region), ("duration_days", duration_days)) if v is not None}
+    return plan
 
 
-def profile_text(p) -> str:
-    rows = [("Model", p.model_name), ("Hardware", p.hardware_name),
-            ("Phase", f"{p.phase} (batch {p.batch_size}, seq {p.seq_len}, {p.precision}, {p.stack})"),
-            ("Latency", format_si(p.latency_s, "s")), ("Throughput", f"{float(p.throughput):,.1f} {p.throughput_unit}"),
-            ("Bound", f"{p.bottleneck} ({p.bottleneck_op} operators dominate)"),
-            ("  compute-bound", format_si(p.latency_compute_s, "s")),
-            ("  memory-bound", format_si(p.latency_memory_s, "s")),
-            ("  launch overhead", format_si(p.latency_overhead_s, "s")),
-            ("MFU", f"{p.mfu:.1%}"),
-            ("Memory", f"{format_si(sum(p.memory_parts.values()), 'B')} of {format_si(p.memory_capacity_b, 'B')}"
-                       f" ({'fits' if p.feasible else 'DOES NOT FIT'})"),
-            ("Energy", f"{format_si(p.energy_j, 'J')} per step")]
-    return "\n".join(f"{k:<18}{v}" for k, v in rows)
+def _plot(evaluation, plan, path: Path) -> None:
+    from ...errors import InputError
+    from ...viz import plot_evaluation_scorecard, plot_roofline
+
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise InputError(f"--plot needs a .png or .svg file name, got '{path.name}'")
+    if hasattr(evaluation.details, "operators"):
+        plot_roofline(_hardware(plan), evaluation.details, path=path, precision=plan.hardware.precision)
+    else:
+        plot_evaluation_scorecard(evaluation, path=path)
+
+
+def _hardware(plan):
+    from ...engine.engine import resolve_hardware
+
+    return resolve_hardware(plan.hardware.name)

@@ -1,29 +1,29 @@
 """``mlsysim validate``: the validation suite, every anchor and its error."""
 from __future__ import annotations
 
-import json
-
 import typer
+
+from ..output import choose, dumps
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("validate")
+    @app.command("validate", epilog="Example:\n  mlsysim validate --category single_device_inference")
     def validate_command(
-        category: str = typer.Option(None, "--category", "-c", help="Only this category"),
-        output: str = typer.Option("text", "--output", "-o", help="text or json"),
+        ctx: typer.Context,
+        category: str = typer.Option(None, "--category", "-c", help="only this category"),
+        output: str = typer.Option(None, "--output", "-o", help="text or json"),
     ):
-        """Compare predictions with published measurements.  Example: mlsysim validate -c single_device_inference"""
+        """Compare predictions with published measurements, anchor by anchor, with a summary per category."""
         from ...errors import InputError
         from ...validation import run, summarize
 
-        if output not in ("text", "json"):
-            raise InputError(f"unknown output format '{output}'; use text or json")
+        output = choose(ctx, output, supported=("text", "json"))
         results = run(category)
         if category and not results:
             raise InputError(f"no anchors in category '{category}'")
         summary = summarize(results)
         if output == "json":
-            print(json.dumps({"status": "ok", "anchors": [
+            print(dumps({"status": "ok", "anchors": [
                 {"id": r.id, "category": r.category, "model": r.model, "hardware": r.hardware, "metric": r.metric,
                  "config": r.config, "unit": r.unit, "measured_si": r.measured, "predicted_si": r.predicted,
                  "error": r.error, "bound": r.bound, "failure": r.failure, "source": r.source, "url": r.url}

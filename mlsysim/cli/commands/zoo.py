@@ -1,0 +1,148 @@
+"""``mlsysim zoo``: the registries as tables, or one entry with every figure and its source."""
+from __future__ import annotations
+
+import typer
+
+from ...units import SIValue, format_number
+from ..output import choose, dumps
+
+EXAMPLES = "Examples:\n  mlsysim zoo hardware --sort-by memory.bandwidth\n  mlsysim zoo hardware H100"
+CATEGORIES = ("hardware", "models", "systems", "grids", "scenarios")
+#: per category: (column title, dotted attribute path) of the listing
+COLUMNS = {
+    "hardware": (("Name", "name"), ("Year", "release_year"), ("Peak 16-bit", "compute.peak_flops"),
+                 ("Memory", "memory.capacity"), ("Bandwidth", "memory.bandwidth"), ("TDP", "tdp")),
+    "models": (("Name", "name"), ("Kind", "architecture"), ("Parameters", "parameters"), ("Layers", "layers")),
+    "systems": (("Name", "name"), ("Kind", "__kind__"), ("Accelerators", "total_accelerators"),
+                ("Bandwidth", "bandwidth")),
+    "grids": (("Name", "name"), ("gCO2/kWh", "carbon_intensity_g_kwh"), ("PUE", "pue"), ("WUE", "wue"),
+              ("$/kWh", "electricity_usd_kwh"), ("Source", "primary_source")),
+    "scenarios": (("Name", "name"), ("Workload", "workload.name"), ("System", "system.name"),
+                  ("Target", "sla_latency")),
+}
+
+
+def _registry(category: str):
+    if category == "hardware":
+        from ...hardware.registry import Hardware
+        return Hardware
+    if category == "models":
+        from ...models.registry import Models
+        return Models
+    if category == "systems":
+        from ...systems.registry import Systems
+        return Systems
+    if category == "grids":
+        from ...infra.registry import Grids
+        return Grids
+    from ...scenarios import Scenarios
+    return Scenarios
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("zoo", epilog=EXAMPLES)
+    def zoo_command(
+        ctx: typer.Context,
+        category: str = typer.Argument(None, help="hardware, models, systems, grids or scenarios"),
+        name: str = typer.Argument(None, help="one entry: show every figure and its source"),
+        sort_by: str = typer.Option(None, "--sort-by", help="a dotted field, e.g. memory.bandwidth"),
+        output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
+    ):
+        """List a registry of the facts zoo, or show one entry with its sources."""
+        from ...errors import InputError, closest
+
+        fmt = choose(ctx, output)
+        if category is None:
+            raise InputError(f"zoo category is required: one of {', '.join(CATEGORIES)}")
+        if category not in CATEGORIES:
+            hint = closest(category, CATEGORIES)
+            raise InputError(f"unknown zoo category '{category}'" + (f"; did you mean {hint[0]}?" if hint else
+                                                                      f"; use one of {', '.join(CATEGORIES)}"))
+        reg = _registry(category)
+        if name:
+            entry = reg.get(name)
+            _show_entry(reg.key_of(entry) or name, entry, fmt)
+            return
+        if sort_by:
+            _check_path(reg, sort_by)
+        entries = reg.list(sort_by=sort_by, reverse=True) if sort_by else [e for _, e in reg.items()]
+        keys = {id(e): k for k, e in reg.items()}
+        rows = [[keys[id(e)]] + [_cell(_get(e, path)) for _, path in COLUMNS[category]] for e in entries]
+        headers = ["Key"] + [t for t, _ in COLUMNS[category]]
+        if fmt == "json":
+            print(dumps({category: [{"key": r[0], **{h.lower(): _plain(_get(e, p)) for (h, p) in
+                                                      COLUMNS[category]}, "source": e.metadata.source}
+                                    for r, e in zip(rows, entries)]}))
+        elif fmt == "markdown":
+            print("| " + " | ".join(headers) + " |\n|" + "---|" * len(headers))
+            print("\n".join("| " + " | ".join(r) + " |" for r in rows))
+        else:
+            from ...show import format_table
+            print(format_table(headers, rows))
+
+
+def _check_path(reg, path: str) -> None:
+    from ...errors import InputError
+
+    sample = reg.list()[0]
+    value = sample
+    for part in path.split("."):
+        if not hasattr(value, part) and value is not None:
+            raise InputError(f"cannot sort by '{path}': entries have no field '{part}'")
+        value = getattr(value, part, None)
+
+
+def _get(entry, path: str):
+    if path == "__kind__":
+        return type(entry).__name__.replace("Profile", "").replace("Envelope", "")
+    value = entry
+    for part in path.split("."):
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+    return value
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, SIValue):
+        return repr(value)
+    if isinstance(value, float):
+        return format_number(value)
+    return str(value)
+
+
+def _plain(value):
+    if isinstance(value, SIValue):
+        return {"value": float(value), "unit": _si_unit(value), "text": repr(value)}
+    return value
+
+
+def _si_unit(value: SIValue) -> str:
+    return value.dim or "1"
+
+
+def _show_entry(key: str, entry, fmt: str) -> None:
+    data = entry.model_dump(mode="json", exclude={"metadata"})
+    meta = entry.metadata
+    if fmt == "json":
+        print(dumps({"key": key, "entry": data, "source": meta.source, "sources": meta.sources, "url": meta.url}))
+        return
+    lines = [f"{key}: {getattr(entry, 'name', key)}"] if fmt == "text" else [f"## {key}: {getattr(entry, 'name', key)}",
+                                                                           ""]
+    for path, value in _flatten(data):
+        lines.append(f"  {path:<34} {value}" if fmt == "text" else f"- **{path}**: {value}")
+    lines.append(f"  {'source':<34} {meta.source}" if fmt == "text" else f"- **source**: {meta.source}")
+    for field, src in meta.sources.items():
+        lines.append(f"  {'source of ' + field:<34} {src}" if fmt == "text" else f"- **source of {field}**: {src}")
+    print("\n".join(lines))
+
+
+def _flatten(data, prefix=""):
+    for k, v in data.items():
+        path = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            yield from _flatten(v, path + ".")
+        elif v not in (None, {}, [], ""):
+            yield path, v

@@ -1,0 +1,198 @@
+"""Declarative plans (``mlsys.yaml``): a strict schema, a loader with precise errors, and the run.
+
+Every key is checked (unknown keys are errors naming their path) and every field is used:
+the region drives carbon and cost, the duration the macro lens, the asserts the exit code.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import ConfigDict, Field, ValidationError, model_validator
+
+from .core.types import Bandwidth, Record
+from .errors import InputError
+from .evaluation import SystemEvaluation, SystemEvaluator
+
+PHASE = Literal["forward", "prefill", "decode", "train"]
+
+
+class _Spec(Record):
+    model_config = ConfigDict(populate_by_name=True)
+
+    def __init__(self, **data):          # plain pydantic errors here: the loader words them with their path
+        super(Record, self).__init__(**data)
+
+
+class WorkloadSpec(_Spec):
+    name: str = Field(description="model registry name, e.g. Llama3_8B")
+    batch_size: int = Field(1, gt=0, description="samples (sequences) per step, across the whole system")
+    seq_len: int | None = Field(None, gt=0, description="sequence / context length for language models")
+    training: bool = Field(False, description="time a training step instead of inference")
+    phase: PHASE | None = Field(None, description="forward, prefill, decode or train (single device)")
+
+
+class HardwareSpec(_Spec):
+    name: str = Field(description="accelerator registry name, e.g. H100")
+    accelerators: int | None = Field(None, gt=0, description="total accelerators")
+    node_count: int | None = Field(None, gt=0, description="nodes (needs accelerators_per_node)")
+    accelerators_per_node: int | None = Field(None, gt=0)
+    fabric: str | None = Field(None, description="scale-out fabric registry name, e.g. InfiniBand_NDR")
+    fabric_bandwidth: Bandwidth | None = Field(None, description="per-port fabric bandwidth, e.g. '400 Gbps'")
+    intra_node_bw: Bandwidth | None = Field(None, description="per-accelerator scale-up bandwidth, per direction")
+    precision: str = "fp16"
+    efficiency: float | None = Field(None, gt=0, le=1, description="override the calibrated compute efficiency")
+
+    @model_validator(mode="after")
+    def _topology_agrees(self):
+        if self.node_count is not None and self.accelerators_per_node is None:
+            raise ValueError("node_count needs accelerators_per_node")
+        if self.node_count and self.accelerators and self.node_count * self.accelerators_per_node != self.accelerators:
+            raise ValueError(f"node_count x accelerators_per_node = {self.node_count * self.accelerators_per_node} "
+                             f"but accelerators = {self.accelerators}")
+        if self.accelerators and self.accelerators_per_node and self.accelerators % self.accelerators_per_node:
+            raise ValueError(f"accelerators ({self.accelerators}) must be divisible by accelerators_per_node "
+                             f"({self.accelerators_per_node})")
+        if self.fabric and self.fabric_bandwidth is not None:
+            raise ValueError("give either fabric (a registry name) or fabric_bandwidth, not both")
+        return self
+
+    @property
+    def total(self) -> int:
+        if self.node_count:
+            return self.node_count * self.accelerators_per_node
+        return self.accelerators or 1
+
+
+class ParallelismSpec(_Spec):
+    tp: int = Field(1, gt=0, description="tensor-parallel degree")
+    pp: int = Field(1, gt=0, description="pipeline-parallel degree")
+
+
+class OpsSpec(_Spec):
+    region: str = Field("US_Avg", description="grid registry name: drives carbon, water and electricity price")
+    duration_days: float = Field(30.0, gt=0, description="how long the system runs")
+    utilization: float | None = Field(None, ge=0, le=1, description="average busy fraction (default: predicted)")
+
+
+class Assertion(_Spec):
+    metric: str = Field(description="dotted path: feasibility.<k>, performance.<k> or macro.<k>")
+    max: float | None = None
+    min: float | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self):
+        if self.max is None and self.min is None:
+            raise ValueError(f"assert on '{self.metric}' needs max or min")
+        if self.metric.split(".")[0] not in ("feasibility", "performance", "macro") or "." not in self.metric:
+            raise ValueError(f"metric '{self.metric}' must start with feasibility., performance. or macro.")
+        return self
+
+
+class Constraints(_Spec):
+    asserts: list[Assertion] = Field(default_factory=list, alias="assert")
+
+
+class Plan(_Spec):
+    """A whole evaluation: what runs, on what, where and for how long, and what must hold."""
+
+    version: str
+    name: str
+    workload: WorkloadSpec
+    hardware: HardwareSpec
+    parallelism: ParallelismSpec | None = None
+    ops: OpsSpec | None = None
+    constraints: Constraints | None = None
+
+
+def plan_schema() -> dict:
+    return Plan.model_json_schema(by_alias=True)
+
+
+def load_plan(path) -> Plan:
+    """Read and validate a plan file; every failure is one sentence with the file, line or key."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"plan file '{path}' not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise InputError(f"{path}: malformed YAML at line {mark.line + 1}, column {mark.column + 1}: "
+                         f"{exc.problem}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: a plan must be a mapping of keys (version, name, workload, hardware, ...)")
+    return parse_plan(data, str(path))
+
+
+def parse_plan(data: dict, where: str = "plan") -> Plan:
+    try:
+        return Plan(**data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            raise InputError(f"{where}: unknown key '{key}'") from None
+        if err["type"] == "missing":
+            raise InputError(f"{where}: missing required key '{key}'") from None
+        raise InputError(f"{where}: '{key}' {err['msg'].removeprefix('Value error, ')}") from None
+
+
+def run_plan(plan: Plan) -> tuple[SystemEvaluation, list[str]]:
+    """Evaluate the plan and check its asserts; returns the scorecard and the violations, in words."""
+    from .engine.engine import resolve_hardware, resolve_model
+
+    model, hw = resolve_model(plan.workload.name), resolve_hardware(plan.hardware.name)
+    fleet = _fleet(plan.hardware, hw) if plan.hardware.total > 1 else None
+    par = plan.parallelism or ParallelismSpec()
+    if fleet is None and (par.tp > 1 or par.pp > 1):
+        raise InputError("parallelism needs more than one accelerator in hardware")
+    ops = plan.ops
+    evaluation = SystemEvaluator.evaluate(
+        plan.name, model, hw, batch_size=plan.workload.batch_size, precision=plan.hardware.precision,
+        efficiency=plan.hardware.efficiency, fleet_obj=fleet, duration_days=ops.duration_days if ops else None,
+        region=ops.region if ops else None, seq_len=plan.workload.seq_len, is_training=plan.workload.training,
+        phase=plan.workload.phase, tp=par.tp, pp=par.pp, utilization=ops.utilization if ops else None)
+    return evaluation, check_asserts(evaluation, plan.constraints.asserts if plan.constraints else [])
+
+
+def check_asserts(evaluation: SystemEvaluation, asserts: list[Assertion]) -> list[str]:
+    violations = []
+    for a in asserts:
+        value = evaluation.metric(a.metric)
+        if value is None or isinstance(value, (str, bool)):
+            violations.append(f"{a.metric} is not available for this plan")
+        elif a.max is not None and value > a.max:
+            violations.append(f"{a.metric} ({value:.4g}) exceeds max ({a.max:g})")
+        elif a.min is not None and value < a.min:
+            violations.append(f"{a.metric} ({value:.4g}) is below min ({a.min:g})")
+    return violations
+
+
+def _fleet(spec: HardwareSpec, hw):
+    from .systems.registry import Systems
+    from .systems.types import Fleet, NetworkFabric, Node
+
+    zoo_node = next((n for _, n in Systems.Nodes.items() if n.accelerator is hw), None)
+    per_node = spec.accelerators_per_node or hw.accelerator_count or (zoo_node and zoo_node.accelerators_per_node)
+    if not per_node:
+        raise InputError(f"no node of {hw.name} in the zoo says how many share a server; "
+                         f"set hardware.accelerators_per_node")
+    if spec.total % per_node:
+        raise InputError(f"hardware.accelerators ({spec.total}) must be divisible by accelerators per node "
+                         f"({per_node}); set hardware.accelerators_per_node")
+    link = spec.intra_node_bw or (hw.nvlink.bandwidth if hw.nvlink else None) or \
+        (hw.interconnect.bandwidth if hw.interconnect else None)
+    if link is None:
+        raise InputError(f"{hw.name} has no scale-up link in the zoo; set hardware.intra_node_bw")
+    if spec.fabric_bandwidth is not None:
+        fabric = NetworkFabric(name="Plan fabric", bandwidth=spec.fabric_bandwidth)
+    else:
+        fabric = Systems.Fabrics.get(spec.fabric or "InfiniBand_NDR")
+    if zoo_node is not None and zoo_node.accelerators_per_node == per_node and spec.intra_node_bw is None:
+        node = zoo_node
+    else:
+        node = Node(name=f"{per_node}x {hw.name}", accelerator=hw, accelerators_per_node=per_node,
+                    intra_node_bw=link)
+    return Fleet(name=f"{spec.total}x {hw.name}", node=node, count=spec.total // per_node, fabric=fabric)
