@@ -19,6 +19,8 @@ _EXPORTS = {
     "DeploymentTier": "systems.types", "GridProfile": "infra.types", "Datacenter": "infra.types",
     "Registry": "zoo.registry",
     "SystemEvaluator": "evaluation", "SystemEvaluation": "evaluation", "EvaluationLevel": "evaluation",
+    "SustainabilityModel": "solvers.sustainability", "EconomicsModel": "solvers.economics",
+    "DistributedModel": "solvers.distributed", "TopologyModel": "solvers.collectives",
     "Scenario": "scenarios", "Scenarios": "scenarios", "Applications": "scenarios",
     "MlsysimError": "errors", "InputError": "errors", "OOMError": "errors", "UnknownNameError": "errors",
     "UnsupportedPrecisionError": "errors", "UnitError": "errors", "SLAViolation": "errors",

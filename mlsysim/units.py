@@ -236,16 +236,23 @@ class SIValue(float):
         return format(self.magnitude, spec)
 
     def _other_si(self, other):
-        if isinstance(other, SIValue) or not hasattr(other, "units"):
+        """The other operand in SI, or None when it is not a number or a quantity."""
+        if isinstance(other, (int, float)):
             return float(other)
-        return parse(other, self.unit, "comparison operand")
+        if hasattr(other, "units") and hasattr(other, "magnitude"):
+            return parse(other, self.unit, "comparison operand")
+        return None
 
-    def __lt__(self, other): return float(self) < self._other_si(other)
-    def __le__(self, other): return float(self) <= self._other_si(other)
-    def __gt__(self, other): return float(self) > self._other_si(other)
-    def __ge__(self, other): return float(self) >= self._other_si(other)
-    def __eq__(self, other): return float(self) == self._other_si(other)
-    def __ne__(self, other): return float(self) != self._other_si(other)
+    def _compare(self, other, op):
+        value = self._other_si(other)
+        return NotImplemented if value is None else op(float(self), value)
+
+    def __lt__(self, other): return self._compare(other, float.__lt__)
+    def __le__(self, other): return self._compare(other, float.__le__)
+    def __gt__(self, other): return self._compare(other, float.__gt__)
+    def __ge__(self, other): return self._compare(other, float.__ge__)
+    def __eq__(self, other): return self._compare(other, float.__eq__)
+    def __ne__(self, other): return self._compare(other, float.__ne__)
     __hash__ = float.__hash__
 
 

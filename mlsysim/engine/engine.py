@@ -11,14 +11,13 @@ from ..errors import InputError, OOMError
 from ..hardware.types import HardwareNode, normalize_precision
 from ..models.graph import PHASES, Precisions, lower
 from ..models.types import SSMWorkload, TransformerWorkload, Workload
+from ..solvers.power import IDLE_FRACTION
 from ..units import format_si
 from . import timing
 from .memory import footprint
 from .profile import PerformanceProfile
 
 STACKS = ("eager", "graph", "compiled")
-#: a busy accelerator draws its TDP; an idle one this fraction of it (the published 0.1.x convention)
-IDLE_POWER_FRACTION = 0.3
 
 
 def resolve_model(model) -> Workload:
@@ -173,7 +172,7 @@ class Engine:
         time_peak = latency * peak
         mfu = np.minimum(ops.model_flops / time_peak, 1.0)
         hfu = np.minimum(ops.flops_total / time_peak, 1.0)
-        energy = float(hw.tdp or 0.0) * (IDLE_POWER_FRACTION * latency + (1.0 - IDLE_POWER_FRACTION) * (lat_c + lat_m))
+        energy = float(hw.tdp or 0.0) * (IDLE_FRACTION * latency + (1.0 - IDLE_FRACTION) * (lat_c + lat_m))
         if sweep or np.ndim(latency):
             bottleneck = np.where(lat_o > np.maximum(lat_c, lat_m), "Overhead",
                                   np.where(lat_m > lat_c, "Memory", "Compute"))

@@ -20,7 +20,8 @@ def _grid(fact: dict) -> GridProfile:
 def _build():
     data = load_data("infra")
     grids = {k: _grid(f) for k, f in (data.get("grids") or {}).items()}
-    datacenters = {k: Datacenter(name=f["name"], grid=grids[f["grid"]], pue_override=f.get("pue"), metadata=_meta(f))
+    datacenters = {k: Datacenter(name=f["name"], grid=grids[f["grid"]], pue_override=f.get("pue_override"),
+                                 metadata=_meta(f))
                    for k, f in (data.get("datacenters") or {}).items()}
     cooling = {k: CoolingProfile(name=f.get("name", k), pue=f["pue"], wue=f.get("wue_l_kwh", 0.0), metadata=_meta(f))
                for k, f in (data.get("cooling") or {}).items()}

@@ -1,0 +1,451 @@
+"""One training step of a model spread over a fleet with tensor, pipeline, data and expert parallelism.
+
+Each device runs a *sharded view* of the model (a TP shard is a transformer with 1/tp of the
+heads, FFN width and vocabulary; a PP stage holds 1/pp of the layers), timed by ``Engine.solve``
+like any other model; this module adds what the engine cannot see from one device: the
+collectives between devices, the pipeline bubble, and how the sharding divides memory.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from ..engine.engine import Engine, check_sizes, resolve_hardware, resolve_model
+from ..errors import InputError
+from ..hardware.types import PRECISION_BYTES, normalize_precision
+from ..models.types import SparseTransformerWorkload, SSMWorkload, TransformerWorkload
+from ..units import SIValue, format_si
+from . import collectives as cc
+from .base import Result, Solver
+
+#: backward is twice the forward's GEMM work, so it is this share of a microbatch's compute
+BACKWARD_SHARE = {False: 2 / 3, True: 3 / 4}       # with recomputation: 2 of 1 + 1 + 2
+#: share of the data-parallel collective that overlapping can hide: the last gradient buckets
+#: and the SMs NCCL takes from the GEMMs leave the rest exposed (published MLSys·im default)
+DEFAULT_OVERLAP = 0.85
+_LEGACY = {"tp_size": "tp", "pp_size": "pp", "ep_size": "ep", "dp_size": "dp", "microbatch_count": "microbatches",
+           "gradient_accumulation_steps": "microbatches"}
+
+
+@dataclass(frozen=True)
+class DistributedResult(Result):
+    """Per-step times (s), per-device memory (bytes) and fleet rates; arrays when batch_size is one."""
+
+    step_time_s: object
+    compute_time_s: object
+    bubble_time_s: object
+    bubble_fraction: object
+    tp_comm_s: object
+    pp_comm_s: object
+    ep_comm_s: object
+    dp_comm_s: object
+    dp_exposed_s: object
+    scaling_efficiency: object
+    samples_per_s: object
+    tokens_per_s: object                 # None for models without tokens
+    mfu: object
+    weights_b: object
+    gradients_b: object
+    optimizer_b: object
+    activations_b: object
+    memory_capacity_b: float
+    feasible: object
+    parallelism: dict
+    #: the engine's profile of one microbatch on the heaviest stage's shard (timed as resident)
+    node_profile: object = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        out.pop("node_profile")
+        return out
+
+    @property
+    def memory_per_device_b(self):
+        return self.weights_b + self.gradients_b + self.optimizer_b + self.activations_b
+
+    @property
+    def communication_time_s(self):
+        """Communication on the critical path (the hidden part of the DP collective excluded)."""
+        return self.tp_comm_s + self.pp_comm_s + self.ep_comm_s + self.dp_exposed_s
+
+    @property
+    def comm_fraction(self):
+        """The share of the step spent communicating."""
+        return self.communication_time_s / self.step_time_s
+
+    @property
+    def comm_breakdown(self) -> dict:
+        return {"dp": self.dp_exposed_s, "tp": self.tp_comm_s, "pp": self.pp_comm_s, "ep": self.ep_comm_s}
+
+    # -- figures with units (and the 0.1.0 names) -----------------------------------------------
+    @property
+    def step_latency(self): return _q(self.step_time_s, "s")
+    step_latency_total = step_latency
+
+    @property
+    def compute_latency(self): return _q(self.compute_time_s, "s")
+
+    @property
+    def communication_latency(self): return _q(self.communication_time_s, "ms")
+
+    @property
+    def dp_communication_latency(self): return _q(self.dp_comm_s, "ms")
+
+    @property
+    def tp_communication_latency(self): return _q(self.tp_comm_s, "ms")
+
+    @property
+    def pp_communication_latency(self): return _q(self.pp_comm_s, "ms")
+
+    @property
+    def ep_communication_latency(self): return _q(self.ep_comm_s, "ms")
+
+    @property
+    def pipeline_bubble_latency(self): return _q(self.bubble_time_s, "ms")
+
+    @property
+    def effective_throughput(self):
+        """Tokens per second for language models, samples per second otherwise."""
+        if self.tokens_per_s is None:
+            return _q(self.samples_per_s, "samples/s")
+        return _q(self.tokens_per_s, "tokens/s")
+
+    @property
+    def memory_per_device(self): return _q(self.memory_per_device_b, "GB")
+
+    memory_footprint = memory_per_device
+
+    @property
+    def memory_utilization(self): return self.memory_per_device_b / self.memory_capacity_b
+
+
+def _q(value, unit):
+    return value if isinstance(value, np.ndarray) and value.ndim else SIValue(float(value), unit)
+
+
+@dataclass(frozen=True)
+class _Shard:
+    """What one device holds: the view to time, its parameter count split dense/expert, its layers."""
+
+    view: object
+    dense_params: float
+    expert_params: float
+    layers: int
+    moe_layers: int
+
+
+@lru_cache(maxsize=512)
+def _shard(model, tp: int, pp: int, ep: int) -> _Shard:
+    """The heaviest pipeline stage's TP/EP shard (cached, so repeated solves reuse its lowering)."""
+    P = model.parameter_count()
+    if not isinstance(model, TransformerWorkload):
+        return _Shard(model, P, 0.0, 0, 0)
+    h, L, V = model.hidden_dim, model.layers, model.vocab_size
+    embed = V * h
+    moe = isinstance(model, SparseTransformerWorkload)
+    e_ffn = (model.expert_ffn_dim or model.dense_ffn_dim()) if moe else 0
+    expert_total = (L - model.dense_layers) * model.experts * model.ffn_matrices() * h * e_ffn if moe else 0.0
+    per_layer = max(P - embed * (1 if model.tied_embeddings else 2) - expert_total, 0.0) / L
+    Ls = math.ceil(L / pp)
+    ends = P - expert_total - per_layer * L if pp == 1 else embed     # both vocab matrices, or one per end stage
+    dense = (Ls * per_layer + ends) / tp
+    expert = Ls * expert_total / L / (tp * ep)
+    update = {"layers": Ls, "heads": model.heads // tp, "kv_heads": math.ceil(model.n_kv_heads / tp),
+              "head_dim": model.d_head, "ffn_dim": math.ceil(model.dense_ffn_dim() / tp),
+              "vocab_size": math.ceil(V / tp), "parameters": SIValue(dense + expert, "count")}
+    moe_layers = 0
+    if moe:
+        dense_layers = min(Ls, round(model.dense_layers * Ls / L))
+        moe_layers = Ls - dense_layers
+        # a device computes top-k rows for each of its tokens, spread over at least k experts
+        update |= {"experts": max(model.experts // ep, model.active_experts), "expert_ffn_dim": math.ceil(e_ffn / tp),
+                   "dense_layers": dense_layers}
+    return _Shard(model.model_copy(update=update), dense, expert, Ls, moe_layers)
+
+
+@lru_cache(maxsize=64)
+def _resident(hw):
+    """The device with unbounded memory: the shard is timed as resident, and feasibility is
+    judged here on the sharded footprint, which the engine cannot see from one device."""
+    return hw.model_copy(update={"memory": hw.memory.model_copy(update={"capacity": float("inf")})})
+
+
+@dataclass(frozen=True)
+class _Links:
+    """What one accelerator gets of its node's scale-up link and of the fabric (bytes/s, s)."""
+
+    per_node: int
+    intra_bw: float
+    intra_alpha: float
+    nic_bw: float
+    fabric_alpha: float
+
+    def over(self, span):
+        """The link of a group spread over ``span`` consecutive ranks: inside the node when it fits."""
+        return (self.intra_bw, self.intra_alpha) if span <= self.per_node else (self.nic_bw, self.fabric_alpha)
+
+
+def _links(fleet, notes) -> _Links:
+    node, fab = fleet.node, fleet.fabric
+    g = node.accelerators_per_node
+    port = min(float(fab.bandwidth), float(node.nic_bandwidth or math.inf))
+    nic = port * min(1.0, node.nics_per_node / g) / fab.oversubscription_ratio    # NIC ports shared by g
+    if not fab.latency:
+        notes.append(f"fabric latency not given; {cc.FABRIC_ALPHA * 1e6:g} us assumed")
+    return _Links(g, float(node.intra_node_bw) or nic,                            # no scale-up link: the NIC
+                  float(getattr(node.scale_up, "latency", None) or cc.NVLINK_ALPHA), nic,
+                  float(fab.latency or cc.FABRIC_ALPHA))
+
+
+class DistributedModel(Solver):
+    """Step time, scaling efficiency and per-device memory of 3D/4D-parallel training (wall 14)."""
+
+    walls = (14,)
+
+    def solve(self, model, fleet, batch_size, seq_len=2048, precision="bf16", tp=1, pp=1, dp=None, ep=1,
+              microbatches=None, zero_stage=0, activation_recomputation=False, overlap=DEFAULT_OVERLAP,
+              v_stages=1, efficiency=None, is_lora=False, moe_routing_imbalance_factor=1.0,
+              congestion_factor=1.0, straggler_factor=1.0, **legacy) -> DistributedResult:
+        """One optimizer step of ``batch_size`` sequences (global) of ``seq_len`` tokens.
+
+        ``tp × pp × dp × ep`` must equal the fleet's accelerators (``dp`` defaults to what is
+        left). ``microbatches`` per step per replica default to one sample each when ``pp > 1``
+        (1F1B) and to one microbatch otherwise. ``overlap`` is the share of the data-parallel
+        collective allowed to hide behind backward compute. 0.1.0 names (``tp_size``,
+        ``microbatch_count``, ``overlap_comm`` ...) are accepted.
+        """
+        tp, pp, dp, ep, microbatches, overlap = _legacy(legacy, tp, pp, dp, ep, microbatches, overlap)
+        model, fleet = resolve_model(model), _resolve_fleet(fleet)
+        hw = resolve_hardware(fleet.node.accelerator)
+        N, notes = fleet.total_accelerators, []
+        tp, pp, dp, ep, v_stages = _degrees(model, fleet, tp, pp, dp, ep, v_stages, notes)
+        _number("overlap", overlap, 0.0, 1.0)
+        for name, value in (("moe_routing_imbalance_factor", moe_routing_imbalance_factor),
+                            ("congestion_factor", congestion_factor), ("straggler_factor", straggler_factor)):
+            _number(name, value, 1.0, math.inf)
+
+        B = check_sizes("batch_size", batch_size)
+        replicas = dp * ep                               # expert ranks also split the batch
+        local = B / replicas
+        if np.any(np.asarray(local) < 1):
+            raise InputError(f"batch_size must be at least dp×ep = {replicas} (one sample per replica), "
+                             f"got {batch_size!r}")
+        M = (local if pp > 1 else 1) if microbatches is None else _whole("microbatches", microbatches)
+        mb = local / M
+        if np.any(np.asarray(mb) < 1):
+            raise InputError(f"microbatches ({microbatches!r}) exceeds the per-replica batch of {np.min(local):g}; "
+                             f"use at most that many")
+        if np.any(np.asarray(mb) % 1):
+            notes.append("the per-replica batch does not split into whole microbatches; modelled as fractional")
+
+        # compute: the heaviest stage's shard, one microbatch, timed by the engine
+        lm = isinstance(model, (TransformerWorkload, SSMWorkload))
+        S = check_sizes("seq_len", seq_len) if lm else None
+        prec = normalize_precision(precision)
+        shard, device = _shard(model, tp, pp, ep), _resident(hw)
+        prof = Engine.solve(shard.view, device, batch_size=mb, precision=prec, efficiency=efficiency,
+                            is_training=True, seq_len=S, zero_stage=zero_stage, dp_size=dp, is_lora=is_lora,
+                            activation_recomputation=activation_recomputation)
+        t_opt_engine = sum(op.time_s for op in prof.operators if op.op_class == "optimizer")
+        t_mb = prof.latency_s - t_opt_engine             # forward and backward of one microbatch
+        t_opt = t_opt_engine / (dp if zero_stage >= 1 else 1)
+
+        # per-microbatch communication on the critical path: TP all-reduces, PP messages, EP all-to-alls
+        link = _links(fleet, notes)
+        a = max(PRECISION_BYTES[prec], 2.0)              # activations and gradients travel in 16 bits at least
+        acts = (mb * S if lm else mb) * getattr(model, "hidden_dim", 0) * a
+        passes = 4 + (2 if activation_recomputation else 0)     # 2 forward, 2 backward, 2 more to recompute
+        tp_mb = passes * shard.layers * cc.ring_all_reduce(acts, tp, *link.over(tp))
+        # neighbouring stages lie tp×ep×dp ranks apart; each TP rank sends its 1/tp slice
+        pp_mb = 2 * v_stages * cc.point_to_point(acts / tp, *link.over(tp * ep * dp + 1)) if pp > 1 else 0.0
+        ep_mb = 0.0
+        if ep > 1:
+            bw, alpha = link.over(tp * ep)
+            if tp * ep > link.per_node:                  # all-to-all across nodes meets the bisection
+                try:
+                    bw = cc.effective_bandwidth(bw, 1.0, cc.bisection_fraction(fleet.fabric.topology,
+                                                                               tp * ep // link.per_node))
+                except InputError:
+                    notes.append(f"topology '{fleet.fabric.topology}' not recognised; full bisection assumed")
+            routed = acts / tp * model.active_experts * moe_routing_imbalance_factor
+            ep_mb = passes * shard.moe_layers * cc.all_to_all(routed, ep, bw, alpha)
+        tp_mb, pp_mb, ep_mb = (x * congestion_factor for x in (tp_mb, pp_mb, ep_mb))
+
+        # data parallelism: gradients reduced and, with ZeRO, parameters gathered
+        grads = prof.memory_parts["gradients"] * (dp if zero_stage >= 2 else 1)
+        reduce = _dp_all_reduce(grads, shard, tp, dp, ep, link)
+        # a ring all-reduce is a reduce-scatter then an all-gather, so each of those costs half of it
+        if zero_stage == 3:                              # gather for forward and for backward, every microbatch
+            gather_twice = _dp_all_reduce(prof.memory_parts["weights"] * dp, shard, tp, dp, ep, link)
+            per_mb, per_step = gather_twice + reduce / 2, 0.0
+        elif zero_stage == 2:                            # sharded gradients reduce-scattered every microbatch
+            per_mb, per_step = reduce / 2, reduce / 2
+        else:
+            per_mb, per_step = 0.0, reduce
+        per_mb, per_step = per_mb * congestion_factor, per_step * congestion_factor
+        backward = BACKWARD_SHARE[bool(activation_recomputation)] * t_mb
+        mb_window = t_mb if zero_stage == 3 else backward          # ZeRO-3 prefetches gathers under the whole pass
+        dp_comm = M * per_mb + per_step
+        dp_exposed = M * (per_mb - np.minimum(overlap * per_mb, mb_window)) \
+            + per_step - np.minimum(overlap * per_step, backward)
+
+        # the pipeline: M microbatch slots, plus (P−1)/v slots of fill and drain
+        slot = t_mb + tp_mb + pp_mb + ep_mb
+        bubble_slots = (pp - 1) / v_stages
+        compute = M * t_mb + t_opt
+        bubble = bubble_slots * slot
+        step = (M * slot + bubble + t_opt + dp_exposed) * straggler_factor
+
+        parts = prof.memory_parts
+        in_flight = np.minimum(M, pp)                    # 1F1B: the first stage holds up to pp microbatches
+        activations = parts["activations"] / tp * in_flight   # sequence parallelism shards them by tp
+        memory = parts["weights"] + parts["gradients"] + parts["optimizer"] + activations
+        capacity = float(hw.memory.capacity)
+        full = Engine.solve(model, device, batch_size=1, precision=prec, efficiency=efficiency, is_training=True,
+                            seq_len=S)
+        mfu = full.op_table.model_flops * B / (step * N * hw.peak_at(prec))
+        samples, eff = B / step, compute / step
+        terms = {"pipeline bubble": bubble, "tensor-parallel all-reduces": M * tp_mb,
+                 "pipeline point-to-point": M * pp_mb, "expert all-to-all": M * ep_mb,
+                 "data-parallel gradient sync": dp_exposed}
+        return DistributedResult(
+            step_time_s=step, compute_time_s=compute, bubble_time_s=bubble,
+            bubble_fraction=bubble_slots / (M + bubble_slots), tp_comm_s=M * tp_mb, pp_comm_s=M * pp_mb,
+            ep_comm_s=M * ep_mb, dp_comm_s=dp_comm, dp_exposed_s=dp_exposed, scaling_efficiency=eff,
+            samples_per_s=samples, tokens_per_s=samples * S if lm else None, mfu=mfu,
+            weights_b=parts["weights"], gradients_b=parts["gradients"], optimizer_b=parts["optimizer"],
+            activations_b=activations, memory_capacity_b=capacity, feasible=_bool(memory <= capacity),
+            parallelism={"tp": tp, "pp": pp, "dp": dp, "ep": ep, "microbatches": M, "microbatch_size": mb,
+                         "v_stages": v_stages, "zero_stage": zero_stage},
+            node_profile=prof, binding=_binding(memory, capacity, hw.name, eff, step, terms, prof.bottleneck),
+            assumptions=_assumptions(shard, link, passes, overlap, zero_stage, ep) + tuple(notes))
+
+
+def _dp_all_reduce(nbytes, shard, tp, dp, ep, link):
+    """Dense parameters are replicated over dp×ep ranks, experts over dp: a hierarchical all-reduce for each."""
+    expert_share = shard.expert_params / max(shard.dense_params + shard.expert_params, 1.0)
+    t = 0.0
+    for share, ranks, span in ((1 - expert_share, dp * ep, tp), (expert_share, dp, tp * ep)):
+        if share:
+            local = int(min(ranks, max(1, link.per_node // span)))        # group members sharing a node
+            t = t + cc.hierarchical_all_reduce(nbytes * share, local, math.ceil(ranks / local), link.intra_bw,
+                                               link.nic_bw, link.intra_alpha, link.fabric_alpha)
+    return t
+
+
+def _degrees(model, fleet, tp, pp, dp, ep, v_stages, notes):
+    """Whole, positive degrees whose product is the fleet, and that the model can be cut into."""
+    tp, pp, ep, v_stages = (_whole(n, v) for n, v in (("tp", tp), ("pp", pp), ("ep", ep), ("v_stages", v_stages)))
+    N = fleet.total_accelerators
+    if dp is None:
+        if N % (tp * pp * ep):
+            raise InputError(f"tp×pp×ep = {tp * pp * ep} does not divide the {N} accelerators of {fleet.name}; "
+                             f"choose degrees whose product divides {N}")
+        dp = N // (tp * pp * ep)
+    dp = _whole("dp", dp)
+    if tp * pp * dp * ep != N:
+        raise InputError(f"tp×pp×dp×ep = {tp}×{pp}×{dp}×{ep} = {tp * pp * dp * ep} must equal the {N} "
+                         f"accelerators of {fleet.name}")
+    _check_model(model, tp, pp, ep)
+    g = fleet.node.accelerators_per_node
+    if tp > g:
+        notes.append(f"tp={tp} spans nodes ({g} accelerators each): its all-reduces cross the fabric; keep tp <= {g}")
+    return tp, pp, dp, ep, v_stages
+
+
+def _assumptions(shard, link, passes, overlap, zero_stage, ep) -> tuple[str, ...]:
+    zero = ("gradients all-reduced once per step",
+            "gradients reduce-scattered and parameters all-gathered once per step",
+            "gradients reduce-scattered per microbatch, parameters all-gathered per step",
+            "parameters all-gathered twice and gradients reduce-scattered per microbatch")[zero_stage]
+    return (
+        f"layout: tp innermost (inside a node of {link.per_node}), then ep, dp, pp outermost; the slowest "
+        f"pipeline stage ({shard.layers} layers with the LM head) sets the pace",
+        f"TP: {passes} ring all-reduces of the microbatch activations per layer per step (2 forward, 2 backward, "
+        "2 more with recomputation), on the critical path",
+        "sequence parallelism: activations shard by tp; 1F1B holds min(microbatches, pp) of them in flight",
+        "PP: one activation and one gradient message per microbatch per virtual stage; bubble (P-1)/(v*M+P-1)",
+        f"DP: hierarchical all-reduce (reduce-scatter on the scale-up link, ring across nodes at "
+        f"{format_si(link.nic_bw, 'B/s')} per accelerator, all-gather); up to {overlap:.0%} hidden behind the "
+        "backward compute of the last microbatch (ZeRO-3 gathers: the whole pass)",
+        f"ZeRO-{zero_stage}: {zero}",
+        "communication at 16-bit (32-bit for fp32 training); no reduction-compute term; α–β model",
+    ) + ((f"EP: {passes} all-to-alls (dispatch and combine, forward and backward) of top-k routed tokens per "
+          "MoE layer; across nodes at the fabric's bisection",) if ep > 1 else ())
+
+
+def _binding(memory, capacity, hw_name, eff, step, terms, bottleneck) -> str:
+    """In words, for the configuration that scales worst (sweeps) or the only one."""
+    i = int(np.argmin(eff)) if np.ndim(eff) else None
+
+    def at(x):
+        return float(np.asarray(x).flat[i]) if i is not None and np.ndim(x) else float(x)
+
+    if np.any(memory > capacity):
+        worst = float(np.max(memory))
+        return f"memory: {format_si(worst, 'B')} per device exceeds the {format_si(capacity, 'B')} of {hw_name}"
+    name, t = max(((k, at(v)) for k, v in terms.items()), key=lambda kv: kv[1])
+    kind = bottleneck if isinstance(bottleneck, str) else np.asarray(bottleneck).flat[i or 0]
+    lead = f"compute ({str(kind).lower()}-bound kernels, scaling efficiency {at(eff):.0%})"
+    return f"{lead}; the largest overhead is the {name} at {t / at(step):.0%} of the step" if t > 0 else lead
+
+
+def _bool(x):
+    return bool(x) if np.ndim(x) == 0 else x
+
+
+def _number(name, value, low, high):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise InputError(f"{name} must be a number " + (f"in [{low:g}, {high:g}]" if high < math.inf else f">= {low:g}")
+                         + f", got {value!r}")
+
+
+def _whole(name, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+def _legacy(legacy, tp, pp, dp, ep, microbatches, overlap):
+    """Map the 0.1.0 argument names onto the current ones."""
+    values = {"tp": tp, "pp": pp, "dp": dp, "ep": ep, "microbatches": microbatches}
+    overlap_comm = legacy.pop("overlap_comm", None)
+    overlap_eff = legacy.pop("overlap_efficiency", None)
+    for old, value in legacy.items():
+        if old not in _LEGACY:
+            raise InputError(f"DistributedModel.solve got an unknown argument '{old}'")
+        values[_LEGACY[old]] = value
+    if overlap_comm is not None:
+        overlap = (DEFAULT_OVERLAP if overlap_eff is None else overlap_eff) if overlap_comm else 0.0
+    return values["tp"], values["pp"], values["dp"], values["ep"], values["microbatches"], overlap
+
+
+def _resolve_fleet(fleet):
+    if isinstance(fleet, str):
+        from ..systems.registry import Systems
+
+        return Systems.Clusters.get(fleet)
+    if not hasattr(fleet, "total_accelerators"):
+        raise InputError(f"fleet must be a Fleet or a cluster name, got {type(fleet).__name__}")
+    return fleet
+
+
+def _check_model(model, tp, pp, ep):
+    if (tp > 1 or pp > 1) and not isinstance(model, TransformerWorkload):
+        raise InputError(f"tensor and pipeline parallelism are modelled for transformers; {model.name} "
+                         f"can use data parallelism only (tp=1, pp=1)")
+    if tp > 1 and model.heads % tp:
+        raise InputError(f"tp={tp} must divide {model.name}'s {model.heads} attention heads")
+    if pp > 1 and pp > model.layers:
+        raise InputError(f"pp={pp} exceeds {model.name}'s {model.layers} layers")
+    if ep > 1:
+        if not isinstance(model, SparseTransformerWorkload):
+            raise InputError(f"ep={ep} needs a mixture-of-experts model; {model.name} is dense (use ep=1)")
+        if model.experts % ep:
+            raise InputError(f"ep={ep} must divide {model.name}'s {model.experts} experts")
+
+
+__all__ = ["DistributedModel", "DistributedResult"]
