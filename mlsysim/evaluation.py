@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .engine.engine import Engine, resolve_hardware, resolve_model
+from .errors import InputError
 from .units import format_number, format_si
 
 PASS, FAIL, WARNING, SKIPPED = "PASS", "FAIL", "WARNING", "SKIPPED"
@@ -68,7 +69,7 @@ class SystemEvaluation:
                 if key == "throughput_unit":
                     continue
                 label, shown = _labelled(key, value)
-                if key == "throughput" and "throughput_unit" in level.metrics:
+                if key.endswith("throughput") and "throughput_unit" in level.metrics:
                     shown += " " + level.metrics["throughput_unit"]
                 lines.append(_row(f"    {label:<28} {shown}", inner))
         verdict = "all lenses pass" if self.passed_all else "at least one lens fails"
@@ -137,7 +138,11 @@ def _labelled(key: str, value) -> tuple[str, str]:
         for suffix, unit, scale in _UNITS:
             if key.endswith(suffix):
                 label = key[: -len(suffix)].replace("_", " ")
-                return label, (f"${value:,.0f}" if suffix == "_usd" else _fmt(value * scale) + unit)
+                if suffix == "_usd":
+                    return label, f"${value:,.0f}"
+                if suffix == "_ms":
+                    return label, format_si(value / 1e3, "s")
+                return label, _fmt(value * scale) + unit
         if key == "carbon_footprint":
             return "carbon footprint", f"{_fmt(value)} tCO2e"
     return key.replace("_", " "), _fmt(value)
@@ -159,6 +164,8 @@ class SystemEvaluator:
         model = resolve_model(model_obj)
         hardware = resolve_hardware(hardware_obj if fleet_obj is None else fleet_obj)
         if fleet_obj is not None and fleet_obj.total_accelerators > 1:
+            if phase is not None or stack is not None:
+                raise InputError("phase and stack apply to one device; a fleet runs a training step")
             feas, perf, details, busy = _fleet_lenses(model, fleet_obj, batch_size, precision, seq_len, is_training,
                                                       tp, pp, efficiency)
         else:
@@ -209,8 +216,11 @@ def _data_rate_check(model, hw, feas: EvaluationLevel) -> EvaluationLevel:
 def _fleet_lenses(model, fleet, batch_size, precision, seq_len, is_training, tp, pp, efficiency):
     from .solvers.distributed import DistributedModel
 
+    if not is_training:
+        raise InputError(f"a fleet of {fleet.total_accelerators} accelerators is evaluated as a training job; "
+                         "set training (workload.training: true or --training), or evaluate one device")
     r = DistributedModel().solve(model, fleet, batch_size=batch_size, seq_len=seq_len or 2048, precision=precision,
-                                 tp=tp, pp=pp)
+                                 tp=tp, pp=pp, efficiency=efficiency)
     per_dev = float(r.memory_per_device_b)
     cap = float(fleet.node.accelerator.memory.capacity)
     feas = EvaluationLevel("Feasibility", PASS if r.feasible else FAIL,
@@ -219,10 +229,10 @@ def _fleet_lenses(model, fleet, batch_size, precision, seq_len, is_training, tp,
                            {"memory_used_gb": per_dev / 1e9, "memory_capacity_gb": cap / 1e9,
                             "memory_utilization": per_dev / cap, "accelerators": fleet.total_accelerators})
     perf = EvaluationLevel("Performance", PASS if r.feasible else FAIL,
-                           f"scaling efficiency {r.scaling_efficiency:.0%}, {r.binding}",
+                           f"{format_si(r.step_time_s, 's')} per step, scaling efficiency {r.scaling_efficiency:.0%}",
                            {"step_latency_ms": r.step_time_s * 1e3, "comm_overhead": r.comm_fraction,
-                            "fleet_throughput": r.samples_per_s, "scaling_efficiency": r.scaling_efficiency,
-                            "mfu": r.mfu})
+                            "fleet_throughput": r.samples_per_s, "throughput_unit": "samples/s",
+                            "scaling_efficiency": r.scaling_efficiency, "mfu": r.mfu})
     return feas, perf, r, r.mfu
 
 

@@ -24,20 +24,26 @@ class Scenario(Record):
     target_accuracy: float | None = None
     power_budget: Watts | None = None
     training: bool = False
+    tp: int = 1
+    pp: int = 1
     metadata: Metadata = Metadata()
 
     @property
     def is_distributed(self) -> bool:
         return isinstance(self.system, Fleet)
 
-    def evaluate(self, batch_size=1, precision=None, duration_days=365, region="US_Avg") -> SystemEvaluation:
-        """The scorecard at ``batch_size``; macro over ``duration_days`` of operation in ``region``."""
+    def evaluate(self, batch_size=None, precision=None, duration_days=365, region="US_Avg") -> SystemEvaluation:
+        """The scorecard at ``batch_size`` (default: 1 per device, one per replica on a fleet);
+        macro over ``duration_days`` of operation in ``region``."""
         hw = self.system.node.accelerator if self.is_distributed else self.system
+        if batch_size is None:
+            batch_size = self.system.total_accelerators // (self.tp * self.pp) if self.is_distributed else 1
         prec = precision or next(p for p in NATIVE_ORDER if hw.compute.rate(p))
         fleet = self.system if self.is_distributed else None
         return SystemEvaluator.evaluate(self.name, self.workload, hw, batch_size=batch_size, precision=prec,
                                         fleet_obj=fleet, duration_days=duration_days, region=region,
-                                        is_training=self.training, sla_latency_s=self.sla_latency)
+                                        is_training=self.training, sla_latency_s=self.sla_latency, tp=self.tp,
+                                        pp=self.pp)
 
 
 def _system(name: str):
@@ -59,7 +65,8 @@ def _build() -> Registry:
         entries[key] = Scenario(name=f["name"], description=f.get("description", ""),
                                 workload=Models.get(f["workload"]), system=_system(f["system"]),
                                 sla_latency=f.get("sla_latency"), power_budget=f.get("power_budget"),
-                                training=f.get("training", False), metadata=Metadata(source=f.get("source", "")))
+                                training=f.get("training", False), tp=f.get("tp", 1), pp=f.get("pp", 1),
+                                metadata=Metadata(source=f.get("source", "")))
         aliases.update({a: key for a in f.get("aliases") or ()})
     return Registry("Scenarios", "scenario", entries, aliases=aliases)
 

@@ -213,3 +213,16 @@ def test_validate_reports_every_anchor():
 def test_every_command_has_help_with_an_example(command):
     out = mlsysim(command, "--help")
     assert out.returncode == 0 and "Example" in out.stdout
+
+
+def test_fleet_inference_is_refused_not_silently_trained():
+    out = mlsysim("eval", "Llama3_8B", "H100", "--accelerators", "16")
+    assert out.returncode == 1 and "training" in out.stderr
+
+
+def test_fleet_eval_checks_memory_per_accelerator():
+    ok = one_json(mlsysim("eval", "Llama3_70B", "H100", "--accelerators", "64", "--training", "--tp", "8",
+                          "--pp", "4", "-b", "64", "-o", "json"))
+    assert ok["f_status"] == "PASS" and ok["f_accelerators"] == 64 and ok["p_step_latency_ms"] > 0
+    out = mlsysim("eval", "Llama3_70B", "H100", "--accelerators", "8", "--training", "-b", "8", "-o", "json")
+    assert out.returncode == 2 and one_json(out)["f_status"] == "FAIL"
