@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
@@ -20,6 +19,7 @@ from ..models.types import SparseTransformerWorkload, SSMWorkload, TransformerWo
 from ..units import SIValue, format_si
 from . import collectives as cc
 from .base import Result, Solver
+from .sharding import resident, shard_of
 
 #: backward is twice the forward's GEMM work, so it is this share of a microbatch's compute
 BACKWARD_SHARE = {False: 2 / 3, True: 3 / 4}       # with recomputation: 2 of 1 + 1 + 2
@@ -127,53 +127,6 @@ def _q(value, unit):
 
 
 @dataclass(frozen=True)
-class _Shard:
-    """What one device holds: the view to time, its parameter count split dense/expert, its layers."""
-
-    view: object
-    dense_params: float
-    expert_params: float
-    layers: int
-    moe_layers: int
-
-
-@lru_cache(maxsize=512)
-def _shard(model, tp: int, pp: int, ep: int) -> _Shard:
-    """The heaviest pipeline stage's TP/EP shard (cached, so repeated solves reuse its lowering)."""
-    P = model.parameter_count()
-    if not isinstance(model, TransformerWorkload):
-        return _Shard(model, P, 0.0, 0, 0)
-    h, L, V = model.hidden_dim, model.layers, model.vocab_size
-    embed = V * h
-    moe = isinstance(model, SparseTransformerWorkload)
-    e_ffn = (model.expert_ffn_dim or model.dense_ffn_dim()) if moe else 0
-    expert_total = (L - model.dense_layers) * model.experts * model.ffn_matrices() * h * e_ffn if moe else 0.0
-    per_layer = max(P - embed * (1 if model.tied_embeddings else 2) - expert_total, 0.0) / L
-    Ls = math.ceil(L / pp)
-    ends = P - expert_total - per_layer * L if pp == 1 else embed     # both vocab matrices, or one per end stage
-    dense = (Ls * per_layer + ends) / tp
-    expert = Ls * expert_total / L / (tp * ep)
-    update = {"layers": Ls, "heads": model.heads // tp, "kv_heads": math.ceil(model.n_kv_heads / tp),
-              "head_dim": model.d_head, "ffn_dim": math.ceil(model.dense_ffn_dim() / tp),
-              "vocab_size": math.ceil(V / tp), "parameters": SIValue(dense + expert, "count")}
-    moe_layers = 0
-    if moe:
-        dense_layers = min(Ls, round(model.dense_layers * Ls / L))
-        moe_layers = Ls - dense_layers
-        # a device computes top-k rows for each of its tokens, spread over at least k experts
-        update |= {"experts": max(model.experts // ep, model.active_experts), "expert_ffn_dim": math.ceil(e_ffn / tp),
-                   "dense_layers": dense_layers}
-    return _Shard(model.model_copy(update=update), dense, expert, Ls, moe_layers)
-
-
-@lru_cache(maxsize=64)
-def _resident(hw):
-    """The device with unbounded memory: the shard is timed as resident, and feasibility is
-    judged here on the sharded footprint, which the engine cannot see from one device."""
-    return hw.model_copy(update={"memory": hw.memory.model_copy(update={"capacity": float("inf")})})
-
-
-@dataclass(frozen=True)
 class _Links:
     """What one accelerator gets of its node's scale-up link and of the fabric (bytes/s, s)."""
 
@@ -245,7 +198,7 @@ class DistributedModel(Solver):
         lm = isinstance(model, (TransformerWorkload, SSMWorkload))
         S = check_sizes("seq_len", seq_len) if lm else None
         prec = normalize_precision(precision)
-        shard, device = _shard(model, tp, pp, ep), _resident(hw)
+        shard, device = shard_of(model, tp, pp, ep), resident(hw)
         prof = Engine.solve(shard.view, device, batch_size=mb, precision=prec, efficiency=efficiency,
                             is_training=True, seq_len=S, zero_stage=zero_stage, dp_size=dp, is_lora=is_lora,
                             activation_recomputation=activation_recomputation)
