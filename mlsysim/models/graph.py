@@ -29,12 +29,12 @@ class Precisions:
 
 
 def lower(model, phase: str, batch, seq_len, prec: Precisions, *, fuse_epilogues: bool = False,
-          recompute: bool = False, optimizer: str = "adam") -> OpTable:
+          recompute: bool = False, optimizer: str = "adam", past_len=0) -> OpTable:
     """The operator table of ``model`` in ``phase``."""
     ops = OpBuilder(prec.compute, prec.a)
     fwd_phase = "prefill" if phase == "train" else phase
     if isinstance(model, TransformerWorkload):
-        _transformer(ops, model, fwd_phase, batch, seq_len, prec, logits_all=phase == "train")
+        _transformer(ops, model, fwd_phase, batch, seq_len, prec, logits_all=phase == "train", past=past_len)
     elif isinstance(model, SSMWorkload):
         _ssm(ops, model, fwd_phase, batch, seq_len, prec)
     elif isinstance(model, CNNWorkload) and model.arch:
@@ -49,7 +49,9 @@ def lower(model, phase: str, batch, seq_len, prec: Precisions, *, fuse_epilogues
 
 
 # --- transformers ----------------------------------------------------------------------------
-def _transformer(ops: OpBuilder, m: TransformerWorkload, phase, B, S, p: Precisions, logits_all=False):
+def _transformer(ops: OpBuilder, m: TransformerWorkload, phase, B, S, p: Precisions, logits_all=False, past=0):
+    """Decode: one token against a context of S. Prefill: S new tokens after ``past`` already cached
+    (a prefix-cache hit, an earlier chunk, or the context a speculative verification extends)."""
     h, H, KV, d, L = m.hidden_dim, m.heads, m.n_kv_heads, m.d_head, m.layers
     decode = phase == "decode"
     T = B * (1 if decode else S)                 # tokens processed this step
@@ -60,7 +62,7 @@ def _transformer(ops: OpBuilder, m: TransformerWorkload, phase, B, S, p: Precisi
 
     # attention projections
     if m.is_mla:
-        _mla(ops, m, T, B, S, decode, p)
+        _mla(ops, m, T, B, S, decode, p, past)
     else:
         ops.gemm("qkv_proj", T, (H + 2 * KV) * d, h, p.w, count=L)
         ops.memory("rope", "elementwise", 2 * T * (H + KV) * d * a, flops=3 * T * (H + KV) * d, count=L)
@@ -71,9 +73,11 @@ def _transformer(ops: OpBuilder, m: TransformerWorkload, phase, B, S, p: Precisi
                 ops.add("attention", "attention", ATTN_DECODE, 4.0 * B * H * ctx * d, kv_bytes + 2 * B * H * d * a,
                         1.0, ctx, d, B * KV, count)
             else:
-                flops = 4.0 * B * H * d * _attended_pairs(S, window, m.is_decoder)
-                ops.add("attention", "attention", ATTN_PREFILL, flops, B * S * (2 * H + 2 * KV) * d * a,
-                        S, ctx, d, B * H, count)
+                keys = S + past if window is None else np.minimum(S + past, window)
+                flops = 4.0 * B * H * d * _attended_pairs(S, window, m.is_decoder, past)
+                cached = 2 * B * KV * (keys - S if window is None else np.maximum(keys - S, 0)) * d * p.kv
+                ops.add("attention", "attention", ATTN_PREFILL, flops, B * S * (2 * H + 2 * KV) * d * a + cached,
+                        S, keys, d, B * H, count)
                 ops.memory("kv_write", "kv_cache", 2 * B * S * KV * d * p.kv, count=count)
         ops.gemm("o_proj", T, h, H * d, p.w, count=L)
     ops.memory("residual", "elementwise", 3 * T * h * a, flops=T * h, count=2 * L)
@@ -104,17 +108,23 @@ def _attention_layers(m: TransformerWorkload):
     return ((windowed, m.sliding_window), (m.layers - windowed, None))
 
 
-def _attended_pairs(S, window, causal: bool):
-    """Query-key pairs a prompt of S tokens computes (causal: the lower triangle; window caps each row)."""
+def _attended_pairs(S, window, causal: bool, past=0):
+    """Query-key pairs S new tokens compute after ``past`` cached ones (causal: each row sees every
+    earlier position, up to ``window`` of them)."""
     if not causal:
         return S * S if window is None else S * np.minimum(S, window)
     if window is None:
-        return S * (S + 1) / 2
-    w = np.minimum(S, window)
-    return w * (w + 1) / 2 + (S - w) * w
+        return S * past + S * (S + 1) / 2
+    return _window_sum(S + past, window) - _window_sum(past, window)
 
 
-def _mla(ops: OpBuilder, m: TransformerWorkload, T, B, S, decode, p: Precisions):
+def _window_sum(n, w):
+    """sum of min(j, w) for j = 1..n."""
+    m = np.minimum(n, w)
+    return m * (m + 1) / 2 + np.maximum(n - w, 0) * w
+
+
+def _mla(ops: OpBuilder, m: TransformerWorkload, T, B, S, decode, p: Precisions, past=0):
     """Multi-head latent attention: the cache holds one compressed latent per token."""
     h, H, L = m.hidden_dim, m.heads, m.layers
     r, rope, nope = m.kv_lora_rank, m.qk_rope_head_dim or 0, m.qk_nope_head_dim or m.d_head
@@ -134,9 +144,10 @@ def _mla(ops: OpBuilder, m: TransformerWorkload, T, B, S, decode, p: Precisions)
         ops.gemm("v_absorb", T, v, r, p.w, G=H, count=L)
     else:
         ops.gemm("kv_up", T, H * (nope + v), r, p.w, count=L)
-        flops = 2.0 * B * H * (nope + rope + v) * _attended_pairs(S, None, True)
-        ops.add("attention", "attention", ATTN_PREFILL, flops, B * S * H * (2 * (nope + rope) + 2 * v) * p.a,
-                S, S, nope + rope, B * H, L)
+        flops = 2.0 * B * H * (nope + rope + v) * _attended_pairs(S, None, True, past)
+        cached = B * past * (r + rope) * p.kv          # the cached latents, read and expanded
+        ops.add("attention", "attention", ATTN_PREFILL, flops,
+                B * S * H * (2 * (nope + rope) + 2 * v) * p.a + cached, S, S + past, nope + rope, B * H, L)
         ops.memory("kv_write", "kv_cache", B * S * (r + rope) * p.kv, count=L)
     ops.gemm("o_proj", T, h, H * v, p.w, count=L)
 
