@@ -13,7 +13,7 @@ import typer
 from ..errors import MlsysimError, OOMError
 from .output import EXIT_INFEASIBLE, EXIT_INPUT, EXIT_OK, Finished, dumps, scan_format
 
-COMMANDS = ("eval", "zoo", "schema", "explain", "validate")
+COMMANDS = ("eval", "serve", "zoo", "schema", "explain", "validate")
 
 app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
@@ -67,7 +67,7 @@ def main(argv=None) -> None:
 def _fail(message: str, code: int, fmt: str, debug: bool, exc: BaseException) -> None:
     if debug:
         raise exc
-    text = message[0].lower() + message[1:] if message else message
+    text = message
     if fmt == "json":
         print(dumps({"status": "error", "error": text, "exit_code": code}))
     print(f"error: {text}", file=sys.stderr)

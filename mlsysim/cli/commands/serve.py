@@ -1,0 +1,110 @@
+"""``mlsysim serve``: how fast an LLM serves on hardware, and how many replicas a load needs."""
+from __future__ import annotations
+
+import typer
+
+from ...units import format_si
+from ..output import EXIT_INFEASIBLE, Finished, choose, dumps
+
+EXAMPLES = """Examples:
+  mlsysim serve Llama3_8B H100 --prompt-len 1024 --output-len 256 --batch-size 16
+  mlsysim serve Llama3_70B H100 --tp 8 --kv-precision fp8 -o json
+  mlsysim serve Llama3_8B H100 --qps 20 --p99 2000 --output-len 256"""
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve", epilog=EXAMPLES)
+    def serve_command(
+        ctx: typer.Context,
+        model: str = typer.Argument(..., help="a decoder language model, e.g. Llama3_8B"),
+        hardware: str = typer.Argument(..., help="hardware registry name, e.g. H100"),
+        seq_len: int = typer.Option(None, "--seq-len", "-s", help="context at which ITL is measured"),
+        prompt_len: int = typer.Option(None, "--prompt-len", help="prompt tokens (default: --seq-len or 2048)"),
+        output_len: int = typer.Option(None, "--output-len", help="generated tokens per request"),
+        batch_size: int = typer.Option(1, "--batch-size", "-b", help="sequences decoded together"),
+        precision: str = typer.Option("fp16", "--precision", "-p", help="weights and compute precision"),
+        weight_precision: str = typer.Option(None, "--weight-precision", help="e.g. int4 (weight-only)"),
+        kv_precision: str = typer.Option(None, "--kv-precision", help="KV cache precision, e.g. fp8"),
+        tp: int = typer.Option(1, "--tp", help="tensor-parallel degree over the scale-up link"),
+        pp: int = typer.Option(None, "--pp", help="pipeline stages (default: as few as fit)"),
+        chunk: int = typer.Option(None, "--prefill-chunk-tokens", help="chunked prefill size"),
+        cached: int = typer.Option(0, "--cached-prefix", help="prompt tokens already in the prefix cache"),
+        draft: str = typer.Option(None, "--draft-model", help="speculative decoding draft model"),
+        acceptance: float = typer.Option(None, "--acceptance", help="draft token acceptance rate (0..1)"),
+        qps: float = typer.Option(None, "--qps", help="request rate to size replicas for"),
+        p99_ms: float = typer.Option(None, "--p99", help="P99 request latency target in ms (with --qps)"),
+        output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
+    ):
+        """Time to first token, inter-token latency, tokens/s and memory; replicas for a load with --qps."""
+        from ...errors import InputError
+        from ...solvers.serving import ServingModel
+
+        fmt = choose(ctx, output)
+        r = ServingModel().solve(model, hardware, seq_len=seq_len, batch_size=batch_size, precision=precision,
+                                 prompt_len=prompt_len, output_len=output_len, weight_precision=weight_precision,
+                                 kv_precision=kv_precision, tp=tp, pp=pp, prefill_chunk_tokens=chunk,
+                                 cached_prefix_len=cached, draft_model=draft, draft_acceptance_rate=acceptance)
+        rows = _rows(r)
+        if (qps is None) != (p99_ms is None):
+            raise InputError("--qps and --p99 go together: the load and its P99 latency target")
+        capacity = None
+        if qps is not None:
+            from ...solvers.capacity import ServingCapacityModel
+
+            capacity = ServingCapacityModel().solve(
+                model, hardware, qps=qps, target_p99_latency=p99_ms / 1e3, prompt_len=r.prompt_len,
+                output_len=output_len or 256, max_batch_size=batch_size if batch_size > 1 else 256,
+                precision=precision)
+            rows += _capacity_rows(capacity)
+        if fmt == "json":
+            payload = {"status": "ok" if r.feasible else "infeasible", "model": r.model_name,
+                       "hardware": r.hardware_name, **{k: v for k, _, v in rows}, "assumptions": list(r.assumptions)}
+            print(dumps(payload))
+        elif fmt == "markdown":
+            print(f"## Serving {r.model_name} on {r.hardware_name}\n\n| figure | value |\n|---|---|")
+            print("\n".join(f"| {label} | {_show(k, v)} |" for k, label, v in rows))
+        else:
+            print(f"Serving {r.model_name} on {r.hardware_name}")
+            print("\n".join(f"  {label:<26} {_show(k, v)}" for k, label, v in rows))
+            for note in r.assumptions:
+                print(f"  note: {note}")
+        if not r.feasible:
+            raise Finished(EXIT_INFEASIBLE)
+
+
+def _rows(r) -> list[tuple[str, str, object]]:
+    rows = [("prompt_len", "prompt tokens", r.prompt_len), ("output_len", "output tokens", r.output_len),
+            ("batch_size", "batch", r.batch_size), ("tp", "tensor parallel", r.tp), ("pp", "pipeline stages", r.pp),
+            ("ttft_ms", "time to first token", r.ttft_s * 1e3), ("itl_ms", "inter-token latency", r.itl_s * 1e3),
+            ("tokens_per_s", "decode tokens/s", r.tokens_per_s),
+            ("request_latency_ms", "request latency",
+             None if r.request_latency_s is None else r.request_latency_s * 1e3),
+            ("kv_cache_gb", "KV cache", r.kv_cache_bytes / 1e9), ("weights_gb", "weights per device",
+                                                                  r.weights_bytes / 1e9),
+            ("memory_utilization", "memory used", r.memory_utilization), ("feasible", "fits", r.feasible),
+            ("prefill_bound", "prefill bound", r.prefill_bound), ("decode_bound", "decode bound", r.decode_bound)]
+    if r.prefill_chunks > 1:
+        rows += [("prefill_chunks", "prefill chunks", r.prefill_chunks),
+                 ("decode_stall_bound_ms", "decode stall bound", r.decode_stall_bound_s * 1e3)]
+    if r.tokens_per_step != 1.0:
+        rows.append(("tokens_per_step", "tokens per target pass", r.tokens_per_step))
+    return [row for row in rows if row[2] is not None]
+
+
+def _capacity_rows(c) -> list[tuple[str, str, object]]:
+    return [("replicas", "replicas needed", c.required_replicas), ("qps_capacity", "capacity (requests/s)",
+                                                                    c.qps_capacity),
+            ("p99_latency_ms", "estimated P99 latency", c.estimated_p99_latency_s * 1e3),
+            ("capacity_bottleneck", "what binds", c.bottleneck)]
+
+
+def _show(key: str, value) -> str:
+    if key.endswith("_ms"):
+        return format_si(value / 1e3, "s")
+    if key.endswith("_gb"):
+        return format_si(value * 1e9, "B")
+    if key == "memory_utilization":
+        return f"{value:.1%}"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if value >= 10 else f"{value:.3g}"
+    return str(value)
