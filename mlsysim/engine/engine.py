@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import lru_cache
 
@@ -139,8 +141,12 @@ def _chunked(model, hardware, B, S, past, shape, kwargs) -> PerformanceProfile:
     """Solve a big sweep slice by slice along its first axis and stitch the slices together."""
     rows = max(1, SWEEP_CHUNK // max(1, math.prod(shape[1:])))
     full = [np.broadcast_to(x, shape) if isinstance(x, np.ndarray) else x for x in (B, S, past)]
-    parts = [_solve(model, hardware, *(x[i:i + rows] if isinstance(x, np.ndarray) else x for x in full), **kwargs)
-             for i in range(0, shape[0], rows)]
+    def one(i):
+        return _solve(model, hardware, *(x[i:i + rows] if isinstance(x, np.ndarray) else x for x in full), **kwargs)
+
+    # NumPy releases the GIL inside its loops, so slices run side by side on the machine's cores
+    with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8)) as pool:
+        parts = list(pool.map(one, range(0, shape[0], rows)))
     first = parts[0]
 
     def cat(name):
@@ -149,7 +155,7 @@ def _chunked(model, hardware, B, S, past, shape, kwargs) -> PerformanceProfile:
     arrays = ("latency_s", "latency_compute_s", "latency_memory_s", "latency_overhead_s", "flops_total",
               "bytes_total", "samples_per_step", "bottleneck", "mfu", "hfu", "energy_j", "feasible")
     memory = {k: np.concatenate([np.broadcast_to(p.memory_parts[k], (len(p.latency_s),) + shape[1:])
-                                 for p in parts]) for k in first.memory_parts}
+                                 for p in parts]) if np.ndim(v) else v for k, v in first.memory_parts.items()}
     return replace(first, batch_size=B, seq_len=S, memory_parts=memory,
                    offload_spill_bytes=max(p.offload_spill_bytes for p in parts), **{k: cat(k) for k in arrays})
 

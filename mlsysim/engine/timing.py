@@ -315,7 +315,9 @@ _ONE = np.array(1.0)
 
 
 def _pow2ceil(x):
-    return np.exp2(np.ceil(np.log2(x)))
+    """The smallest power of two >= x (for x >= 1), by the float exponent instead of logarithms."""
+    mantissa, exponent = np.frexp(x)
+    return np.ldexp(1.0, exponent - (mantissa == 0.5))
 
 
 def op_times(dev: Device, kind, prec, flops, bytes_, M, N, K, G, *, stack="eager", efficiency=None, cal=None):
