@@ -241,3 +241,20 @@ def test_serve_reports_ttft_itl_and_memory(fmt):
         assert data["ttft_ms"] > data["itl_ms"] > 0 and data["kv_cache_gb"] > 0 and data["feasible"] is True
     else:
         assert "inter-token latency" in out.stdout or "inter-token latency" in out.stdout.lower()
+
+
+def test_serve_sizes_replicas_for_a_load():
+    data = one_json(mlsysim("serve", "Llama3_8B", "H100", "--qps", "20", "--p99", "3000", "--output-len", "128",
+                            "--service-cv", "0.25", "-o", "json"))
+    assert data["replicas"] >= 1 and data["qps_capacity"] >= 20 and data["p99_latency_ms"] <= 3000
+
+
+def test_optimize_batching_finds_a_batch_or_exits_3():
+    ok = mlsysim("optimize", "batching", "Llama3_8B", "H100", "--sla-ms", "5000", "--qps", "5", "--replicas", "2",
+                 "--output-len", "128", "--service-cv", "0.25", "-o", "json")
+    data = one_json(ok)
+    assert ok.returncode == 0 and data["best_batch_size"] >= 1 and data["p99_latency_ms"] <= 5000
+    tight = mlsysim("optimize", "batching", "Llama3_8B", "H100", "--sla-ms", "10", "--qps", "5")
+    assert tight.returncode == 3 and "SLA" in tight.stdout
+    helped = mlsysim("optimize", "batching", "--help")
+    assert helped.returncode == 0 and "Example" in helped.stdout

@@ -33,6 +33,7 @@ def register(app: typer.Typer) -> None:
         acceptance: float = typer.Option(None, "--acceptance", help="draft token acceptance rate (0..1)"),
         qps: float = typer.Option(None, "--qps", help="request rate to size replicas for"),
         p99_ms: float = typer.Option(None, "--p99", help="P99 request latency target in ms (with --qps)"),
+        service_cv: float = typer.Option(1.0, "--service-cv", help="variability of request times (0: all alike)"),
         output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
     ):
         """Time to first token, inter-token latency, tokens/s and memory; replicas for a load with --qps."""
@@ -54,7 +55,7 @@ def register(app: typer.Typer) -> None:
             capacity = ServingCapacityModel().solve(
                 model, hardware, qps=qps, target_p99_latency=p99_ms / 1e3, prompt_len=r.prompt_len,
                 output_len=output_len or 256, max_batch_size=batch_size if batch_size > 1 else 256,
-                precision=precision)
+                precision=precision, service_cv=service_cv)
             rows += _capacity_rows(capacity)
         if fmt == "json":
             payload = {"status": "ok" if r.feasible else "infeasible", "model": r.model_name,

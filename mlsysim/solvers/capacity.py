@@ -1,0 +1,371 @@
+"""Replicas for a load, and the batch size to run them at: serving, batching and queueing together.
+
+A replica under continuous batching is a pool of request slots: as many as its KV cache holds
+(``ContinuousBatchingModel``) up to the engine's batch cap. A request holds a slot for its
+prefill and its decode steps; every prefill the replica runs stalls the decode steps of the
+others, so decode stretches by 1/(1 - prefill share). With a load balancer that sends each
+request to a free slot, the replicas form one M/G/c queue of c = replicas × slots servers
+(``TailLatencyModel``). Prefill and decode times come from ``ServingModel`` (one vectorized
+call over batch sizes), never from a roofline of their own.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..engine.engine import check_sizes, resolve_hardware, resolve_model
+from ..errors import InputError
+from ..units import SIValue, format_number, format_si, parse
+from .base import Result, Solver
+from .batching import GPU_MEMORY_UTILIZATION, ContinuousBatchingModel, ContinuousBatchingResult
+from .queueing import TailLatencyModel, TailLatencyResult, response_quantile
+from .serving import ServingModel
+
+DEFAULT_PROMPT = 2048
+DEFAULT_OUTPUT = 128
+
+
+class _Replica:
+    """One replica: its prefill time, its decode ITL at every batch size, and its request slots."""
+
+    def __init__(self, model, hardware, prompt, output, cap, kw, batching: ContinuousBatchingResult):
+        self.prompt, self.output, self.batching = prompt, output, batching
+        self.slots = batching.max_active_requests
+        self.sizes = np.arange(1.0, cap + 1.0)
+        table = ServingModel().solve(model, hardware, seq_len=prompt + output / 2.0, prompt_len=prompt,
+                                     batch_size=self.sizes, pp=1, **kw)
+        self.prefill = float(table.ttft_s[0])              # one prompt at batch 1: the GPU time it takes
+        self.itl_table = np.asarray(table.itl_s, dtype=float)
+
+    def itl(self, batch):
+        """Decode step time at ``batch`` sequences (interpolated; a partial batch costs what one does)."""
+        return np.interp(batch, self.sizes, self.itl_table)
+
+    def service(self, batch, rate):
+        """Slot holding time of a request at ``batch`` busy slots and ``rate`` arrivals per second here."""
+        return self.prefill + self.output * self.itl(batch) / (1.0 - rate * self.prefill)
+
+    def saturation_rate(self, slots):
+        """Arrivals per second that fill ``slots`` slots: λ·s = slots with s stretched by λ·prefill.
+
+        λ(t + nI/(1 - λt)) = B is t²λ² - (t(1+B) + nI)λ + B = 0; its smaller root, in the form
+        that does not cancel, is 2B / (X + sqrt(X² - 4t²B)) with X = t(1+B) + nI.
+        """
+        t, x = self.prefill, self.prefill * (1.0 + slots) + self.output * self.itl(slots)
+        return 2.0 * slots / (x + np.sqrt(np.maximum(x * x - 4.0 * t * t * slots, 0.0)))
+
+    def busy_slots(self, rate) -> float:
+        """Slots busy at ``rate`` arrivals per second (Little: b = λ·s(b)), below the saturation rate."""
+        lo, hi = 0.0, float(self.slots)
+        for _ in range(80):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if rate * self.service(mid, rate) > mid else (lo, mid)
+        return 0.5 * (lo + hi)
+
+    def unloaded_tail(self, q, cv) -> float:
+        """The q-quantile of a request's latency on an idle replica (one sequence, no queue)."""
+        return response_quantile(q, 0.0, 1.0, float(self.service(1.0, 0.0)), cv)
+
+
+def _build(model, hardware, prompt_len, output_len, max_batch_size, precision, efficiency, *, max_seq_len,
+           mean_request_tokens, page_size, request_length_distribution, kv_precision, weight_precision, tp, stack,
+           gpu_memory_utilization, seq_len=None, output_tokens=None):
+    """Resolve the shared inputs and build the replica (the 0.1.0 names accepted)."""
+    model, hw = resolve_model(model), resolve_hardware(hardware)
+    prompt = float(check_sizes("prompt_len", _either("prompt_len", prompt_len, "seq_len", seq_len, DEFAULT_PROMPT)))
+    output = float(check_sizes("output_len", _either("output_len", output_len, "output_tokens", output_tokens,
+                                                     DEFAULT_OUTPUT)))
+    cap = int(check_sizes("max_batch_size", max_batch_size))
+    held = float(prompt + output if mean_request_tokens is None else mean_request_tokens)
+    longest = float(max(held, prompt + output) if max_seq_len is None else max_seq_len)
+    dist = request_length_distribution or ("fixed" if held >= longest else "exponential")
+    kw = dict(precision=precision, efficiency=efficiency, kv_precision=kv_precision,
+              weight_precision=weight_precision, tp=tp, stack=stack)
+    batching = ContinuousBatchingModel().solve(model, hw, max_seq_len=longest, mean_request_tokens=held,
+                                               max_batch_size=cap, page_size=page_size,
+                                               request_length_distribution=dist,
+                                               gpu_memory_utilization=gpu_memory_utilization, **kw)
+    return model, hw, _Replica(model, hw, prompt, output, cap, kw, batching)
+
+
+def _either(name, value, old, old_value, default):
+    if value is not None and old_value is not None and value != old_value:
+        raise InputError(f"give {name} once: {name} and {old} are synonyms")
+    return value if value is not None else (old_value if old_value is not None else default)
+
+
+def _latency_target(value, value_ms, name) -> float:
+    if value is not None and value_ms is not None:
+        raise InputError(f"give the latency target once: {name} and {name}_ms are synonyms")
+    if value is None and value_ms is None:
+        raise InputError(f"{name} is required (the P99 request latency to meet, e.g. '2 s')")
+    return parse(value, "s", name, positive=True) if value is not None else \
+        parse(value_ms, "ms", f"{name}_ms", positive=True)
+
+
+def _cv(value, old_value):
+    out = _either("service_cv", value, "service_time_cv", old_value, 1.0)
+    if isinstance(out, bool) or not isinstance(out, (int, float)) or not math.isfinite(out) or out < 0:
+        raise InputError(f"service_cv (coefficient of variation) must be a number >= 0, got {out!r}")
+    return float(out)
+
+
+def _ms(x):
+    return x if np.ndim(x) else SIValue(float(x), "ms")
+
+
+# --- replicas for a load -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ServingCapacityResult(Result):
+    """Replicas for a load under a P99 target, SI floats; ``bottleneck`` names what decided it."""
+
+    model_name: str
+    hardware_name: str
+    feasible: bool
+    required_replicas: int
+    qps_target: float
+    per_replica_qps_capacity: float
+    qps_capacity: float
+    utilization: float
+    target_p99_latency_s: float
+    estimated_p99_latency_s: float
+    base_request_latency_s: float
+    queue_wait_p99_s: float
+    active_batch_size: float
+    max_batch_size: int
+    ttft_s: float
+    itl_s: float
+    prefill_share: float
+    bottleneck: str
+    queue: TailLatencyResult | None
+    batching: ContinuousBatchingResult
+
+    @property
+    def ttft(self): return _ms(self.ttft_s)
+    @property
+    def itl(self): return _ms(self.itl_s)
+    @property
+    def target_p99_latency(self): return _ms(self.target_p99_latency_s)
+    @property
+    def estimated_p99_latency(self): return _ms(self.estimated_p99_latency_s)
+    @property
+    def base_request_latency(self): return _ms(self.base_request_latency_s)
+    @property
+    def queue_wait_p99(self): return _ms(self.queue_wait_p99_s)
+
+    def summary(self) -> str:
+        if not self.feasible:
+            return f"infeasible ({self.bottleneck}): {self.binding}"
+        return (f"{self.required_replicas} replica{'s' if self.required_replicas > 1 else ''} for "
+                f"{format_number(self.qps_target)} QPS: P99 "
+                f"{self.estimated_p99_latency} (target {self.target_p99_latency}), batch "
+                f"{self.active_batch_size:.0f} of {self.max_batch_size} per replica, {self.bottleneck} binds")
+
+
+class ServingCapacityModel(Solver):
+    """Replicas that serve ``qps`` within a P99 latency: batching, serving and queueing — walls 4, 5 and 7."""
+
+    walls = (4, 5, 7)
+
+    def solve(self, model, hardware, qps, target_p99_latency=None, prompt_len=None, output_len=None,
+              max_batch_size=256, precision="fp16", efficiency=None, max_replicas=1024, service_cv=None, *,
+              max_seq_len=None, mean_request_tokens=None, page_size=16, request_length_distribution=None,
+              kv_precision=None, weight_precision=None, tp=1, stack="compiled", arrival_cv=1.0,
+              gpu_memory_utilization=GPU_MEMORY_UTILIZATION, target_p99_latency_ms=None, seq_len=None,
+              output_tokens=None, service_time_cv=None) -> ServingCapacityResult:
+        """The fewest replicas (each ``tp`` devices) whose P99 request latency meets the target at ``qps``.
+
+        Requests have ``prompt_len`` prompt and ``output_len`` generated tokens; ``service_cv`` is
+        the variability of their service time (0: all alike; 1: exponential, e.g. output lengths).
+        Each holds ``mean_request_tokens`` of KV (default prompt + output) in ``page_size`` pages.
+        0.1.0 names: ``target_p99_latency_ms``, ``seq_len`` (prompt), ``output_tokens``, ``service_time_cv``.
+        """
+        lam = parse(qps, "1/s", "qps", positive=True)
+        target = _latency_target(target_p99_latency, target_p99_latency_ms, "target_p99_latency")
+        cv = _cv(service_cv, service_time_cv)
+        limit = int(check_sizes("max_replicas", max_replicas))
+        model, hw, rep = _build(model, hardware, prompt_len, output_len, max_batch_size, precision, efficiency,
+                                max_seq_len=max_seq_len, mean_request_tokens=mean_request_tokens, page_size=page_size,
+                                request_length_distribution=request_length_distribution, kv_precision=kv_precision,
+                                weight_precision=weight_precision, tp=tp, stack=stack,
+                                gpu_memory_utilization=gpu_memory_utilization, seq_len=seq_len,
+                                output_tokens=output_tokens)
+        b = rep.batching
+        notes = [f"a replica is {tp} x {hw.name} with {rep.slots} request slots (KV cache and batch cap)",
+                 "a load balancer sends each request to a free slot: one M/G/c queue over every replica's slots",
+                 "prefills run between decode steps: decode stretches by 1/(1 - prefill share)",
+                 f"requests: {format_number(rep.prompt)} prompt + {format_number(rep.output)} output tokens, "
+                 f"service-time CV {cv:g}, arrival CV {arrival_cv:g}"]
+        base = float(rep.service(1.0, 0.0))
+
+        def result(feasible, replicas, bottleneck, binding, queue=None, busy=0.0):
+            per = float(rep.saturation_rate(rep.slots)) if rep.slots else 0.0
+            share = lam / replicas * rep.prefill
+            itl = float(rep.itl(max(busy, 1.0))) / (1.0 - share) if queue is not None else float(rep.itl(1.0))
+            return ServingCapacityResult(
+                model_name=model.name, hardware_name=hw.name, feasible=feasible, required_replicas=replicas,
+                qps_target=lam, per_replica_qps_capacity=per, qps_capacity=per * replicas,
+                utilization=lam / (per * replicas) if per else math.inf, target_p99_latency_s=target,
+                estimated_p99_latency_s=queue.p99_response_s if queue else math.inf, base_request_latency_s=base,
+                queue_wait_p99_s=queue.p99_wait_s if queue else math.inf, active_batch_size=busy,
+                max_batch_size=rep.slots, ttft_s=rep.prefill, itl_s=itl, prefill_share=share, bottleneck=bottleneck,
+                queue=queue, batching=b, assumptions=tuple(notes), binding=binding)
+
+        if rep.slots < 1:
+            return result(False, limit, "memory", b.binding)
+        stable_min = math.floor(lam / float(rep.saturation_rate(rep.slots))) + 1
+
+        def queue_at(replicas):
+            rate = lam / replicas
+            busy = rep.busy_slots(rate)
+            tail = TailLatencyModel().solve(lam, float(rep.service(busy, rate)), replicas * rep.slots, cv,
+                                            arrival_cv=arrival_cv, slo=target)
+            return tail, busy
+
+        if stable_min > limit:
+            return result(False, limit, "capacity", f"{format_number(lam)} QPS needs at least {stable_min} replicas "
+                                                    f"to keep up; max_replicas is {limit}")
+        tail, busy = queue_at(limit)
+        if tail.p99_response_s > target:
+            alone = rep.unloaded_tail(0.99, cv)
+            if base > target:
+                why = "base latency", (f"one request alone takes {format_si(base, 's')} (prefill + "
+                                       f"{format_number(rep.output)} decode steps), over the {format_si(target, 's')} "
+                                       f"target")
+            elif alone > target:
+                why = "tail latency", (f"service-time variability (CV {cv:g}) puts the P99 of a request on an idle "
+                                       f"replica at {format_si(alone, 's')}, over the {format_si(target, 's')} target")
+            else:
+                why = "capacity", f"even {limit} replicas leave P99 at {format_si(tail.p99_response_s, 's')}"
+            return result(False, limit, why[0], why[1], tail, busy)
+        lo, hi = stable_min, limit                   # P99 falls as replicas are added: bisect for the fewest
+        best = (tail, busy)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            tail, busy = queue_at(mid)
+            if tail.p99_response_s <= target:
+                hi, best = mid, (tail, busy)
+            else:
+                lo = mid + 1
+        tail, busy = best
+        bottleneck = "capacity" if hi == stable_min else "tail latency"
+        binding = (f"throughput: {hi} replicas of {format_number(float(rep.saturation_rate(rep.slots)))} QPS each"
+                   if bottleneck == "capacity" else
+                   f"P99 latency: {hi} replicas where {stable_min} would keep up")
+        return result(True, hi, bottleneck, binding, tail, busy)
+
+
+# --- the batch size to run at ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class BatchingOptimizerResult(Result):
+    """The batch size with the most throughput inside the P99 SLA, and the whole curve."""
+
+    objective_value: float
+    best_config: dict
+    best_batch_size: int
+    is_feasible: bool
+    max_throughput_tokens_per_s: float
+    p99_latency_s: float
+    slo_headroom_ratio: float
+    total_searched: int
+    sla_latency_s: float
+    batch_sizes: np.ndarray
+    throughput_tokens_per_s: np.ndarray
+    decode_tokens_per_s: np.ndarray
+    itl_s: np.ndarray
+    mean_latency_s: np.ndarray
+    p99_latency_curve_s: np.ndarray
+    fits_memory: np.ndarray
+    meets_sla: np.ndarray
+
+    @property
+    def max_throughput(self): return self.max_throughput_tokens_per_s
+    @property
+    def p99_latency(self): return _ms(self.p99_latency_s)
+    @property
+    def sla_latency(self): return _ms(self.sla_latency_s)
+
+    def summary(self) -> str:
+        state = "meets" if self.is_feasible else "misses"
+        return (f"batch {self.best_batch_size}: {self.max_throughput_tokens_per_s:,.0f} tokens/s, P99 "
+                f"{self.p99_latency} ({state} the {self.sla_latency} SLA)")
+
+
+class BatchingOptimizer(Solver):
+    """The batch size per replica that maximizes throughput while P99 latency meets the SLA."""
+
+    def solve(self, model, hardware, sla_latency=None, arrival_rate=None, num_replicas=1, prompt_len=None,
+              output_len=None, max_batch=256, precision="fp16", efficiency=None, service_cv=1.0, *,
+              max_seq_len=None, mean_request_tokens=None, page_size=16, kv_precision=None, weight_precision=None,
+              tp=1, stack="compiled", arrival_cv=1.0, gpu_memory_utilization=GPU_MEMORY_UTILIZATION,
+              seq_len=None, sla_latency_ms=None, arrival_rate_qps=None, max_search_batch=None,
+              output_tokens=None) -> BatchingOptimizerResult:
+        """Sweep batch sizes 1..``max_batch`` at once; each replica decodes that many sequences while busy.
+
+        The batch sets a replica's throughput (ServingModel's decode at that batch) and each
+        request's time in service; the queue of ``arrival_rate`` requests over ``num_replicas``
+        replicas adds the wait. 0.1.0 names: ``sla_latency_ms``, ``arrival_rate_qps``,
+        ``max_search_batch``, ``seq_len`` (prompt).
+        """
+        target = _latency_target(sla_latency, sla_latency_ms, "sla_latency")
+        rate_in = _either("arrival_rate", arrival_rate, "arrival_rate_qps", arrival_rate_qps, None)
+        if rate_in is None:
+            raise InputError("arrival_rate is required (requests per second)")
+        lam = parse(rate_in, "1/s", "arrival_rate", positive=True)
+        replicas = int(check_sizes("num_replicas", num_replicas))
+        cap = int(check_sizes("max_batch", max_batch if max_search_batch is None else max_search_batch))
+        cv = _cv(service_cv, None)
+        _, _, rep = _build(model, hardware, prompt_len, output_len, cap, precision, efficiency,
+                           max_seq_len=max_seq_len, mean_request_tokens=mean_request_tokens, page_size=page_size,
+                           request_length_distribution=None, kv_precision=kv_precision,
+                           weight_precision=weight_precision, tp=tp, stack=stack,
+                           gpu_memory_utilization=gpu_memory_utilization, seq_len=seq_len, output_tokens=output_tokens)
+        b = rep.sizes
+        rate = lam / replicas
+        share = rate * rep.prefill
+        fits = b <= rep.batching.paged_max_sequences
+        service = np.full_like(b, np.inf) if share >= 1.0 else rep.service(b, rate)
+        throughput = replicas * rep.saturation_rate(b) * rep.output
+        stable = lam * service < replicas * b
+        tail = TailLatencyModel().solve(lam, np.where(stable, service, 1.0), replicas * b.astype(np.int64), cv,
+                                        arrival_cv=arrival_cv, slo=target, allow_unstable=True)
+        p99 = np.where(stable, tail.p99_response_s, np.inf)
+        ok = fits & stable & (p99 <= target)
+        if ok.any():
+            i = int(np.argmax(np.where(ok, throughput, -np.inf)))
+            binding = _optimizer_binding(ok, fits, i, b)
+        else:
+            i = int(np.argmin(np.where(fits, p99, np.inf))) if fits.any() else 0
+            if not fits.any():
+                binding = "memory: not one request fits the KV cache"
+            elif np.isfinite(p99[i]):
+                binding = (f"no batch size meets the SLA: the best P99 is {format_si(float(p99[i]), 's')} "
+                           f"at batch {i + 1}")
+            else:
+                binding = f"{format_number(lam)} QPS saturates {replicas} replica(s) at every batch size"
+        notes = [f"each busy replica decodes b sequences at a {format_number(rep.prompt + rep.output / 2)}-token "
+                 "context (the saturated operating point, where the tail is decided; lighter load runs smaller "
+                 "batches)",
+                 "throughput: the most requests per second the replicas sustain at that batch, prefills included",
+                 "queue: one M/G/c over replicas x b slots (TailLatencyModel)",
+                 f"memory: at most {rep.batching.paged_max_sequences} sequences fit the paged KV cache"]
+        best = int(b[i])
+        return BatchingOptimizerResult(
+            objective_value=float(throughput[i]), best_config={"max_batch_size": best}, best_batch_size=best,
+            is_feasible=bool(ok[i]), max_throughput_tokens_per_s=float(throughput[i]), p99_latency_s=float(p99[i]),
+            slo_headroom_ratio=float(p99[i] / target), total_searched=int(b.size), sla_latency_s=target,
+            batch_sizes=b.astype(np.int64), throughput_tokens_per_s=throughput,
+            decode_tokens_per_s=replicas * b / rep.itl_table, itl_s=rep.itl_table, mean_latency_s=service,
+            p99_latency_curve_s=p99, fits_memory=fits, meets_sla=ok, assumptions=tuple(notes), binding=binding)
+
+
+def _optimizer_binding(ok, fits, i, b) -> str:
+    if i + 1 == b.size:
+        return f"search limit: batch {int(b[i])} is the largest searched"
+    if not fits[i + 1]:
+        return f"memory: batch {int(b[i + 1])} does not fit the KV cache"
+    if ok[i + 1:].any():
+        return "throughput: the larger batches that meet the SLA sustain less"
+    return f"P99 latency: batch {int(b[i + 1])} would miss the SLA"
