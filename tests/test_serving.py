@@ -132,3 +132,13 @@ def test_bad_input(kw, words):
     args = {"model": "Llama3_8B", "hardware": "H100", "seq_len": 2048} | kw
     with pytest.raises((InputError, UnsupportedPrecisionError), match=words):
         serve(**args)
+
+
+def test_weight_activation_and_kv_precisions_are_independent():
+    w8a16 = serve("Llama3_8B", "H100", seq_len=2048, batch_size=256, weight_precision="int8",
+                  activation_precision="fp16")
+    w8a8 = serve("Llama3_8B", "H100", seq_len=2048, batch_size=256, precision="int8", kv_precision="fp16")
+    assert w8a16.weights_bytes == w8a8.weights_bytes
+    assert w8a8.ttft_s < w8a16.ttft_s                # the prompt's matmuls run at the int8 rate
+    with pytest.raises(UnsupportedPrecisionError):
+        serve("Llama3_8B", "A100", seq_len=2048, activation_precision="fp8")

@@ -89,7 +89,7 @@ class Engine:
     def solve(model, hardware, batch_size=1, precision="fp16", efficiency=None, raise_errors=False,
               is_training=False, seq_len=None, zero_stage=0, dp_size=1, is_lora=False,
               activation_recomputation=False, *, phase=None, stack=None, weight_precision=None,
-              kv_precision=None, optimizer="adam", past_len=0) -> PerformanceProfile:
+              kv_precision=None, activation_precision=None, optimizer="adam", past_len=0) -> PerformanceProfile:
         """Latency, throughput, bottleneck, memory and energy of one step.
 
         ``batch_size`` and ``seq_len`` may be NumPy arrays (a sweep): every figure of the
@@ -98,12 +98,15 @@ class Engine:
         ``decode`` or ``train`` (default: ``decode`` for language models, ``forward`` for the
         rest, ``train`` when ``is_training``); ``stack`` is ``eager``, ``graph`` or ``compiled``.
         ``past_len`` (prefill only) is the number of tokens already in the KV cache: the new
-        ``seq_len`` tokens attend to them as well.
+        ``seq_len`` tokens attend to them as well. ``precision`` sets weights, activations and KV
+        cache at once; ``weight_precision``, ``activation_precision`` (the matmuls' precision) and
+        ``kv_precision`` override each.
         """
         kwargs = dict(precision=precision, efficiency=efficiency, raise_errors=raise_errors, is_training=is_training,
                       zero_stage=zero_stage, dp_size=dp_size, is_lora=is_lora,
                       activation_recomputation=activation_recomputation, phase=phase, stack=stack,
-                      weight_precision=weight_precision, kv_precision=kv_precision, optimizer=optimizer)
+                      weight_precision=weight_precision, kv_precision=kv_precision,
+                      activation_precision=activation_precision, optimizer=optimizer)
         shape = _sweep_shape(batch_size, seq_len, past_len)
         if shape and math.prod(shape) > 2 * SWEEP_CHUNK:
             return _chunked(model, hardware, batch_size, seq_len, past_len, shape, kwargs)
@@ -162,7 +165,7 @@ def _chunked(model, hardware, B, S, past, shape, kwargs) -> PerformanceProfile:
 
 def _solve(model, hardware, batch_size, seq_len, past_len, *, precision, efficiency, raise_errors, is_training,
            zero_stage, dp_size, is_lora, activation_recomputation, phase, stack, weight_precision, kv_precision,
-           optimizer) -> PerformanceProfile:
+           activation_precision, optimizer) -> PerformanceProfile:
     """One solve over scalars or (moderate) arrays of sizes."""
     model, hw = resolve_model(model), resolve_hardware(hardware)
     B = check_sizes("batch_size", batch_size)
@@ -198,11 +201,15 @@ def _solve(model, hardware, batch_size, seq_len, past_len, *, precision, efficie
     prec = normalize_precision(precision)
     wprec = normalize_precision(weight_precision or prec)
     kvprec = normalize_precision(kv_precision or ("fp16" if prec in ("int4", "fp4") else prec))
-    compute_prec = prec if hw.compute.rate(prec) else None
-    if compute_prec is None and prec in ("int4", "fp4") and hw.compute.rate("fp16"):
-        compute_prec = "fp16"                      # weight-only quantization: dequantize, compute in fp16
-    if compute_prec is None:
-        hw.peak_at(prec)                           # raises the unsupported-precision sentence
+    if activation_precision is not None:       # W8A16, W4A16, ...: matmuls run at the activations' precision
+        compute_prec = normalize_precision(activation_precision)
+        hw.peak_at(compute_prec)
+    else:
+        compute_prec = prec if hw.compute.rate(prec) else None
+        if compute_prec is None and prec in ("int4", "fp4") and hw.compute.rate("fp16"):
+            compute_prec = "fp16"                  # weight-only quantization: dequantize, compute in fp16
+        if compute_prec is None:
+            hw.peak_at(prec)                       # raises the unsupported-precision sentence
     act = "fp16" if compute_prec in ("int4", "fp4") else compute_prec
     if act in ("fp8", "int8"):
         act = "fp16" if phase == "train" else act

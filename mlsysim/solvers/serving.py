@@ -109,7 +109,8 @@ class ServingModel(Solver):
     walls = (4,)
 
     def solve(self, model, hardware, seq_len=None, batch_size=1, precision="fp16", efficiency=None, *,
-              prompt_len=None, output_len=None, weight_precision=None, kv_precision=None, tp=1, pp=None,
+              prompt_len=None, output_len=None, weight_precision=None, activation_precision=None,
+              kv_precision=None, tp=1, pp=None,
               stack="compiled", prefill_chunk_tokens=None, cached_prefix_len=0, decode_hardware=None,
               kv_link_bandwidth=None, network_bandwidth=None, draft_model=None, draft_acceptance_rate=None,
               draft_len=4, raise_errors=False) -> ServingResult:
@@ -143,7 +144,7 @@ class ServingModel(Solver):
         if model.heads % tp:
             raise InputError(f"tp={tp} must divide {model.name}'s {model.heads} attention heads")
         kw = dict(precision=prec, efficiency=efficiency, weight_precision=weight_precision, kv_precision=kvprec,
-                  stack=stack)
+                  activation_precision=activation_precision, stack=stack)
         pp, notes = _pipeline_depth(model, hw, tp, pp, prec, weight_precision, kvprec, B, max(np.max(longest),
                                                                                                np.max(ctx)))
         view, device = shard_of(model, tp, pp, 1).view, resident(hw)

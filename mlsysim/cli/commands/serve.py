@@ -24,6 +24,7 @@ def register(app: typer.Typer) -> None:
         batch_size: int = typer.Option(1, "--batch-size", "-b", help="sequences decoded together"),
         precision: str = typer.Option("fp16", "--precision", "-p", help="weights and compute precision"),
         weight_precision: str = typer.Option(None, "--weight-precision", help="e.g. int4 (weight-only)"),
+        activation_precision: str = typer.Option(None, "--activation-precision", help="the matmuls' precision"),
         kv_precision: str = typer.Option(None, "--kv-precision", help="KV cache precision, e.g. fp8"),
         tp: int = typer.Option(1, "--tp", help="tensor-parallel degree over the scale-up link"),
         pp: int = typer.Option(None, "--pp", help="pipeline stages (default: as few as fit)"),
@@ -43,6 +44,7 @@ def register(app: typer.Typer) -> None:
         fmt = choose(ctx, output)
         r = ServingModel().solve(model, hardware, seq_len=seq_len, batch_size=batch_size, precision=precision,
                                  prompt_len=prompt_len, output_len=output_len, weight_precision=weight_precision,
+                                 activation_precision=activation_precision,
                                  kv_precision=kv_precision, tp=tp, pp=pp, prefill_chunk_tokens=chunk,
                                  cached_prefix_len=cached, draft_model=draft, draft_acceptance_rate=acceptance)
         rows = _rows(r)
