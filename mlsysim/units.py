@@ -256,6 +256,13 @@ class SIValue(float):
     __hash__ = float.__hash__
 
 
+def quantity(value, unit: str):
+    """A result figure with its unit: a scalar becomes an SIValue; a sweep stays an array (in SI)."""
+    if getattr(value, "ndim", 0):
+        return value
+    return SIValue(float(value), unit)
+
+
 # --- readable formatting ------------------------------------------------------------------
 _LADDERS = {
     "B": (("B", 1.0), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("PB", 1e15)),

@@ -5,14 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..units import SIValue, format_si
-
-
-def _q(value, unit: str):
-    """A scalar as an SIValue; a sweep stays an ndarray of SI values."""
-    if isinstance(value, np.ndarray) and value.ndim:
-        return value
-    return SIValue(float(value), unit)
+from ..units import SIValue, format_si, quantity
 
 
 def _first_config(a: np.ndarray) -> np.ndarray:
@@ -100,39 +93,39 @@ class PerformanceProfile:
 
     # -- figures with units ------------------------------------------------------------------
     @property
-    def latency(self): return _q(self.latency_s, "ms")
+    def latency(self): return quantity(self.latency_s, "ms")
     @property
-    def latency_compute(self): return _q(self.latency_compute_s, "ms")
+    def latency_compute(self): return quantity(self.latency_compute_s, "ms")
     @property
-    def latency_memory(self): return _q(self.latency_memory_s, "ms")
+    def latency_memory(self): return quantity(self.latency_memory_s, "ms")
     @property
-    def latency_overhead(self): return _q(self.latency_overhead_s, "ms")
+    def latency_overhead(self): return quantity(self.latency_overhead_s, "ms")
 
     @property
     def throughput(self):
         """Samples per second (images or sequences; tokens for decode and LM training)."""
-        return _q(self.samples_per_step / self.latency_s, self.throughput_unit)
+        return quantity(self.samples_per_step / self.latency_s, self.throughput_unit)
 
     @property
     def arithmetic_intensity(self):
-        return _q(self.flops_total / np.maximum(self.bytes_total, 1e-30), "FLOP/B")
+        return quantity(self.flops_total / np.maximum(self.bytes_total, 1e-30), "FLOP/B")
 
     @property
     def memory_footprint(self):
-        return _q(sum(self.memory_parts.values()), "GB")
+        return quantity(sum(self.memory_parts.values()), "GB")
 
     @property
     def memory_utilization(self):
         return sum(self.memory_parts.values()) / self.memory_capacity_b
 
     @property
-    def energy(self): return _q(self.energy_j, "J")
+    def energy(self): return quantity(self.energy_j, "J")
 
     @property
     def energy_per_inference(self): return self.energy
 
     @property
-    def power(self): return _q(self.energy_j / self.latency_s, "W")
+    def power(self): return quantity(self.energy_j / self.latency_s, "W")
 
     @property
     def peak_flops_actual(self): return SIValue(self.peak_flops_b, "TFLOP/s")

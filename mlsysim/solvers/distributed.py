@@ -16,7 +16,7 @@ from ..engine.engine import Engine, check_sizes, resolve_hardware, resolve_model
 from ..errors import InputError
 from ..hardware.types import PRECISION_BYTES, normalize_precision
 from ..models.types import SparseTransformerWorkload, SSMWorkload, TransformerWorkload
-from ..units import SIValue, format_si
+from ..units import format_si, quantity
 from . import collectives as cc
 from .base import Result, Solver
 from .sharding import resident, shard_of
@@ -82,39 +82,39 @@ class DistributedResult(Result):
 
     # -- figures with units (and the 0.1.0 names) -----------------------------------------------
     @property
-    def step_latency(self): return _q(self.step_time_s, "s")
+    def step_latency(self): return quantity(self.step_time_s, "s")
     step_latency_total = step_latency
 
     @property
-    def compute_latency(self): return _q(self.compute_time_s, "s")
+    def compute_latency(self): return quantity(self.compute_time_s, "s")
 
     @property
-    def communication_latency(self): return _q(self.communication_time_s, "ms")
+    def communication_latency(self): return quantity(self.communication_time_s, "ms")
 
     @property
-    def dp_communication_latency(self): return _q(self.dp_comm_s, "ms")
+    def dp_communication_latency(self): return quantity(self.dp_comm_s, "ms")
 
     @property
-    def tp_communication_latency(self): return _q(self.tp_comm_s, "ms")
+    def tp_communication_latency(self): return quantity(self.tp_comm_s, "ms")
 
     @property
-    def pp_communication_latency(self): return _q(self.pp_comm_s, "ms")
+    def pp_communication_latency(self): return quantity(self.pp_comm_s, "ms")
 
     @property
-    def ep_communication_latency(self): return _q(self.ep_comm_s, "ms")
+    def ep_communication_latency(self): return quantity(self.ep_comm_s, "ms")
 
     @property
-    def pipeline_bubble_latency(self): return _q(self.bubble_time_s, "ms")
+    def pipeline_bubble_latency(self): return quantity(self.bubble_time_s, "ms")
 
     @property
     def effective_throughput(self):
         """Tokens per second for language models, samples per second otherwise."""
         if self.tokens_per_s is None:
-            return _q(self.samples_per_s, "samples/s")
-        return _q(self.tokens_per_s, "tokens/s")
+            return quantity(self.samples_per_s, "samples/s")
+        return quantity(self.tokens_per_s, "tokens/s")
 
     @property
-    def memory_per_device(self): return _q(self.memory_per_device_b, "GB")
+    def memory_per_device(self): return quantity(self.memory_per_device_b, "GB")
 
     memory_footprint = memory_per_device
 
@@ -122,8 +122,6 @@ class DistributedResult(Result):
     def memory_utilization(self): return self.memory_per_device_b / self.memory_capacity_b
 
 
-def _q(value, unit):
-    return value if isinstance(value, np.ndarray) and value.ndim else SIValue(float(value), unit)
 
 
 @dataclass(frozen=True)

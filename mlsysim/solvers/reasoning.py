@@ -19,7 +19,7 @@ import numpy as np
 from ..engine.engine import Engine, check_sizes, resolve_hardware, resolve_model
 from ..errors import InputError, OOMError
 from ..models.types import TransformerWorkload
-from ..units import SIValue, format_si
+from ..units import SIValue, format_si, quantity
 from .base import Result, Solver
 from .economics import EconomicsModel
 from .serving import ServingModel
@@ -109,15 +109,15 @@ class InferenceScalingResult(Result):
 
     # -- 0.1.0 names, with units ---------------------------------------------------------------------
     @property
-    def total_reasoning_time(self): return _q(self.latency_s, "s")
+    def total_reasoning_time(self): return quantity(self.latency_s, "s")
     @property
     def ttft(self): return SIValue(self.ttft_s, "ms")
     @property
-    def itl(self): return _q(self.itl_s, "ms")
+    def itl(self): return quantity(self.itl_s, "ms")
     @property
-    def time_per_step(self): return _q(self.decode_s / self.reasoning_steps, "s")
+    def time_per_step(self): return quantity(self.decode_s / self.reasoning_steps, "s")
     @property
-    def energy_per_query(self): return _q(self.energy_per_query_j, "J")
+    def energy_per_query(self): return quantity(self.energy_per_query_j, "J")
 
     def summary(self) -> str:
         lat, tok = float(np.max(self.latency_s)), float(np.max(self.tokens_generated))
@@ -127,8 +127,6 @@ class InferenceScalingResult(Result):
                 f"{format_si(float(np.max(self.energy_per_query_j)), 'J')} per query{cost}")
 
 
-def _q(value, unit):
-    return value if isinstance(value, np.ndarray) and value.ndim else SIValue(float(value), unit)
 
 
 def _f(x):

@@ -16,7 +16,7 @@ from ..engine.engine import Engine, check_sizes, resolve_hardware, resolve_model
 from ..errors import InputError, OOMError, UnsupportedPrecisionError
 from ..hardware.types import PRECISION_BYTES, normalize_precision
 from ..models.types import TransformerWorkload
-from ..units import SIValue, format_si, parse
+from ..units import format_si, parse, quantity
 from . import collectives as cc
 from .base import Result, Solver
 from .sharding import resident, shard_of
@@ -76,20 +76,20 @@ class ServingResult(Result):
 
     # -- 0.1.0 names, with units ----------------------------------------------------------------
     @property
-    def ttft(self): return _q(self.ttft_s, "ms")
+    def ttft(self): return quantity(self.ttft_s, "ms")
     @property
-    def itl(self): return _q(self.itl_s, "ms")
+    def itl(self): return quantity(self.itl_s, "ms")
     @property
     def tokens_per_sec(self): return self.tokens_per_s
     @property
-    def kv_cache_size(self): return _q(self.kv_cache_bytes, "GB")
+    def kv_cache_size(self): return quantity(self.kv_cache_bytes, "GB")
     @property
-    def model_weights_size(self): return _q(self.weights_bytes, "GB")
+    def model_weights_size(self): return quantity(self.weights_bytes, "GB")
     @property
-    def total_memory_required(self): return _q(self.memory_bytes, "GB")
+    def total_memory_required(self): return quantity(self.memory_bytes, "GB")
     @property
-    def decode_stall_bound(self): return None if self.decode_stall_bound_s is None else _q(self.decode_stall_bound_s,
-                                                                                          "ms")
+    def decode_stall_bound(self):
+        return None if self.decode_stall_bound_s is None else quantity(self.decode_stall_bound_s, "ms")
     @property
     def prefill_chunk_time(self): return self.decode_stall_bound
 
@@ -99,8 +99,6 @@ class ServingResult(Result):
                 f"{format_si(float(np.max(self.memory_bytes)), 'B')} of {format_si(self.memory_capacity_bytes, 'B')}")
 
 
-def _q(value, unit):
-    return value if isinstance(value, np.ndarray) and value.ndim else SIValue(float(value), unit)
 
 
 class ServingModel(Solver):

@@ -19,7 +19,7 @@ import numpy as np
 from ..engine.engine import Engine, check_sizes, resolve_hardware, resolve_model
 from ..errors import InputError, OOMError
 from ..models.types import SparseTransformerWorkload, TransformerWorkload
-from ..units import SIValue, format_si, parse
+from ..units import format_si, parse, quantity
 from .base import Result, Solver
 from .power import accelerator_power
 from .sharding import resident
@@ -87,11 +87,11 @@ class WeightStreamingResult(Result):
     @property
     def wafer_memory_utilization(self): return self.onchip_utilization
     @property
-    def layer_compute_time(self): return _q(self.layer_compute_s, "ms")
+    def layer_compute_time(self): return quantity(self.layer_compute_s, "ms")
     @property
-    def layer_injection_time(self): return _q(self.layer_injection_s, "ms")
+    def layer_injection_time(self): return quantity(self.layer_injection_s, "ms")
     @property
-    def step_time(self): return _q(self.step_time_s, "ms")
+    def step_time(self): return quantity(self.step_time_s, "ms")
 
     @property
     def bottleneck(self):
@@ -119,8 +119,6 @@ class WeightStreamingResult(Result):
                 f"{bal:,.1f}" + ("" if np.all(self.feasible) else "; does not fit on chip"))
 
 
-def _q(value, unit):
-    return value if isinstance(value, np.ndarray) and value.ndim else SIValue(float(value), unit)
 
 
 class WeightStreamingModel(Solver):
