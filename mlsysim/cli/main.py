@@ -30,10 +30,14 @@ def _root(ctx: typer.Context,
     ctx.obj = {"output": output}
 
 
-def _register() -> None:
+def _register(args: list[str]) -> None:
+    """Load only the command being run (each one imports what it needs); all of them for help."""
     import importlib
 
-    for name in COMMANDS:
+    words = [a for i, a in enumerate(args)
+             if not a.startswith("-") and (i == 0 or args[i - 1] not in ("-o", "--output"))]
+    wanted = [words[0]] if words and words[0] in COMMANDS else COMMANDS
+    for name in wanted:
         importlib.import_module(f".commands.{name}", __package__).register(app)
 
 
@@ -44,7 +48,7 @@ def main(argv=None) -> None:
     if debug:
         args.remove("--debug")
     fmt = scan_format(args)
-    _register()
+    _register(args)
     try:
         app(args, standalone_mode=False, prog_name="mlsysim")
     except Finished as done:
