@@ -39,6 +39,11 @@ class Result:
         return out
 
 
+def verdict(x):
+    """A scalar yes/no as a bool; a sweep's as a boolean array."""
+    return bool(x) if np.ndim(x) == 0 else np.asarray(x, dtype=bool)
+
+
 def _plain(value):
     if isinstance(value, np.ndarray):
         return value.tolist()

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..engine.engine import check_sizes, resolve_hardware, resolve_model
 from ..errors import InputError
-from ..units import SIValue, format_number, format_si, parse
+from ..units import format_number, format_si, parse, quantity
 from .base import Result, Solver
 from .batching import GPU_MEMORY_UTILIZATION, ContinuousBatchingModel, ContinuousBatchingResult
 from .queueing import TailLatencyModel, TailLatencyResult, response_quantile
@@ -112,9 +112,6 @@ def _cv(value, old_value):
     return float(out)
 
 
-def _ms(x):
-    return x if np.ndim(x) else SIValue(float(x), "ms")
-
 
 # --- replicas for a load -------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -143,17 +140,17 @@ class ServingCapacityResult(Result):
     batching: ContinuousBatchingResult
 
     @property
-    def ttft(self): return _ms(self.ttft_s)
+    def ttft(self): return quantity(self.ttft_s, "ms")
     @property
-    def itl(self): return _ms(self.itl_s)
+    def itl(self): return quantity(self.itl_s, "ms")
     @property
-    def target_p99_latency(self): return _ms(self.target_p99_latency_s)
+    def target_p99_latency(self): return quantity(self.target_p99_latency_s, "ms")
     @property
-    def estimated_p99_latency(self): return _ms(self.estimated_p99_latency_s)
+    def estimated_p99_latency(self): return quantity(self.estimated_p99_latency_s, "ms")
     @property
-    def base_request_latency(self): return _ms(self.base_request_latency_s)
+    def base_request_latency(self): return quantity(self.base_request_latency_s, "ms")
     @property
-    def queue_wait_p99(self): return _ms(self.queue_wait_p99_s)
+    def queue_wait_p99(self): return quantity(self.queue_wait_p99_s, "ms")
 
     def summary(self) -> str:
         if not self.feasible:
@@ -283,9 +280,9 @@ class BatchingOptimizerResult(Result):
     @property
     def max_throughput(self): return self.max_throughput_tokens_per_s
     @property
-    def p99_latency(self): return _ms(self.p99_latency_s)
+    def p99_latency(self): return quantity(self.p99_latency_s, "ms")
     @property
-    def sla_latency(self): return _ms(self.sla_latency_s)
+    def sla_latency(self): return quantity(self.sla_latency_s, "ms")
 
     def summary(self) -> str:
         state = "meets" if self.is_feasible else "misses"

@@ -18,7 +18,7 @@ from ..hardware.types import PRECISION_BYTES, normalize_precision
 from ..models.types import SparseTransformerWorkload, SSMWorkload, TransformerWorkload
 from ..units import format_si, quantity
 from . import collectives as cc
-from .base import Result, Solver
+from .base import Result, Solver, verdict
 from .sharding import resident, shard_of
 
 #: backward is twice the forward's GEMM work, so it is this share of a microbatch's compute
@@ -268,7 +268,7 @@ class DistributedModel(Solver):
             ep_comm_s=M * ep_mb, dp_comm_s=dp_comm, dp_exposed_s=dp_exposed, scaling_efficiency=eff,
             samples_per_s=samples, tokens_per_s=samples * S if lm else None, mfu=mfu,
             weights_b=parts["weights"], gradients_b=parts["gradients"], optimizer_b=parts["optimizer"],
-            activations_b=activations, memory_capacity_b=capacity, feasible=_bool(memory <= capacity),
+            activations_b=activations, memory_capacity_b=capacity, feasible=verdict(memory <= capacity),
             parallelism={"tp": tp, "pp": pp, "dp": dp, "ep": ep, "microbatches": M, "microbatch_size": mb,
                          "v_stages": v_stages, "zero_stage": zero_stage},
             node_profile=prof, binding=_binding(memory, capacity, hw.name, eff, step, terms, prof.bottleneck),
@@ -342,10 +342,6 @@ def _binding(memory, capacity, hw_name, eff, step, terms, bottleneck) -> str:
     kind = bottleneck if isinstance(bottleneck, str) else np.asarray(bottleneck).flat[i or 0]
     lead = f"compute ({str(kind).lower()}-bound kernels, scaling efficiency {at(eff):.0%})"
     return f"{lead}; the largest overhead is the {name} at {t / at(step):.0%} of the step" if t > 0 else lead
-
-
-def _bool(x):
-    return bool(x) if np.ndim(x) == 0 else x
 
 
 def _number(name, value, low, high):

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from ..units import SIValue, format_number, parse
-from .base import Result, Solver
+from ..units import format_number, parse, quantity
+from .base import Result, Solver, verdict
 
 #: without a given SLO, a P99 response within this many mean service times counts as met (0.1.0's rule)
 DEFAULT_SLO_SERVICE_TIMES = 5.0
@@ -223,27 +223,27 @@ class TailLatencyResult(Result):
     @property
     def meets_slo(self):
         """P99 response within the SLO."""
-        return _bool(self.slo_headroom_ratio <= 1.0)
+        return verdict(self.slo_headroom_ratio <= 1.0)
 
     # -- with units, and the 0.1.0 names ----------------------------------------------------------
     @property
     def queue_utilization(self): return self.utilization
     @property
-    def p50_latency(self): return _ms(self.p50_response_s)
+    def p50_latency(self): return quantity(self.p50_response_s, "ms")
     @property
-    def p95_latency(self): return _ms(self.p95_response_s)
+    def p95_latency(self): return quantity(self.p95_response_s, "ms")
     @property
-    def p99_latency(self): return _ms(self.p99_response_s)
+    def p99_latency(self): return quantity(self.p99_response_s, "ms")
     @property
-    def mean_latency(self): return _ms(self.mean_response_s)
+    def mean_latency(self): return quantity(self.mean_response_s, "ms")
     @property
-    def p50_wait(self): return _ms(self.p50_wait_s)
+    def p50_wait(self): return quantity(self.p50_wait_s, "ms")
     @property
-    def p95_wait(self): return _ms(self.p95_wait_s)
+    def p95_wait(self): return quantity(self.p95_wait_s, "ms")
     @property
-    def p99_wait(self): return _ms(self.p99_wait_s)
+    def p99_wait(self): return quantity(self.p99_wait_s, "ms")
     @property
-    def mean_wait(self): return _ms(self.mean_wait_s)
+    def mean_wait(self): return quantity(self.mean_wait_s, "ms")
 
     def summary(self) -> str:
         if np.ndim(self.utilization):
@@ -253,13 +253,6 @@ class TailLatencyResult(Result):
         return (f"utilization {self.utilization:.2f}, P(wait) {self.wait_probability:.3f}, "
                 f"P50/P99 response {self.p50_latency} / {self.p99_latency}")
 
-
-def _ms(x):
-    return x if np.ndim(x) else SIValue(float(x), "ms")
-
-
-def _bool(x):
-    return bool(x) if np.ndim(x) == 0 else np.asarray(x)
 
 
 class TailLatencyModel(Solver):
@@ -352,7 +345,7 @@ def _tail(lam, s, c, cv, ca, slo_s, rho, stable, default_slo) -> TailLatencyResu
                f"utilization {worst:.2f}" + ("" if scalar else " at the busiest point"))
     return TailLatencyResult(
         arrival_rate=lam, service_time_s=s, servers=c, service_cv=cv, arrival_cv=ca,
-        utilization=float(rho) if scalar else rho, is_stable=_bool(stable), slo_s=slo_s,
+        utilization=float(rho) if scalar else rho, is_stable=verdict(stable), slo_s=slo_s,
         slo_headroom_ratio=figures["p99_response_s"] / slo_s, **figures, assumptions=tuple(notes), binding=binding)
 
 

@@ -18,7 +18,7 @@ from ..hardware.types import PRECISION_BYTES, normalize_precision
 from ..models.types import TransformerWorkload
 from ..units import format_si, parse, quantity
 from . import collectives as cc
-from .base import Result, Solver
+from .base import Result, Solver, verdict
 from .sharding import resident, shard_of
 
 #: KV formats any device can store (and dequantize on the fly); 8- and 4-bit ones need the chip's support
@@ -199,7 +199,7 @@ class ServingModel(Solver):
         return ServingResult(
             model.name, hw.name if decode_hardware is None else f"{hw.name} -> {dec_hw.name}", B, P, gen, ctx, tp,
             pp,
-            ttft, itl, B / itl, request, weights, kv_dev, acts, draft_bytes, capacity, _scalar_bool(feasible),
+            ttft, itl, B / itl, request, weights, kv_dev, acts, draft_bytes, capacity, verdict(feasible),
             model.kv_bytes_per_token(kvprec), prefill.bottleneck, step.bottleneck, tp_comm, n_chunks, stall, stall,
             kv_transfer, cached, 1.0 if spec is None else spec.expected, power * itl / B,
             assumptions=tuple(notes), binding=binding)
@@ -316,7 +316,3 @@ def _binding(prefill, decode, feasible) -> str:
         return "memory: weights and KV cache exceed the device"
     b = decode if isinstance(decode, str) else str(np.asarray(decode).reshape(-1)[0])
     return f"prefill {str(prefill).lower()}-bound, decode {b.lower()}-bound"
-
-
-def _scalar_bool(x):
-    return bool(x) if np.ndim(x) == 0 else np.asarray(x)

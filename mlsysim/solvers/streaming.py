@@ -20,7 +20,7 @@ from ..engine.engine import Engine, check_sizes, resolve_hardware, resolve_model
 from ..errors import InputError, OOMError
 from ..models.types import SparseTransformerWorkload, TransformerWorkload
 from ..units import format_si, parse, quantity
-from .base import Result, Solver
+from .base import Result, Solver, verdict
 from .power import accelerator_power
 from .sharding import resident
 
@@ -208,7 +208,8 @@ class WeightStreamingModel(Solver):
         return WeightStreamingResult(
             model.name, hw.name, link_name, phase, B, S, bw, L, layer_bytes, head_bytes, L * layer_bytes + head_bytes,
             t_inj, _f(t_c), _f(layer), _f(head_t), _f(step), tokens, _f(tokens / step), _s(bound), _f(balance),
-            _f(max_batch), _f(kv), _f(acts), buffers, capacity, _b(feasible), None if energy is None else _f(energy),
+            _f(max_batch), _f(kv), _f(acts), buffers, capacity, verdict(feasible),
+            None if energy is None else _f(energy),
             assumptions=tuple(notes), binding=_binding(bound, t_inj, t_c, feasible, balance, max_batch))
 
 
@@ -286,7 +287,3 @@ def _f(x):
 
 def _s(x):
     return str(x) if np.ndim(x) == 0 else np.asarray(x)
-
-
-def _b(x):
-    return bool(x) if np.ndim(x) == 0 else np.asarray(x)
