@@ -24,7 +24,7 @@ _EXPORTS = {
     "ServingModel": "solvers.serving", "InferenceScalingModel": "solvers.reasoning",
     "WeightStreamingModel": "solvers.streaming", "TailLatencyModel": "solvers.queueing",
     "ContinuousBatchingModel": "solvers.batching", "ServingCapacityModel": "solvers.capacity",
-    "BatchingOptimizer": "solvers.capacity",
+    "BatchingOptimizer": "solvers.capacity", "PlacementOptimizer": "solvers.placement",
     "Scenario": "scenarios", "Scenarios": "scenarios", "Applications": "scenarios",
     "MlsysimError": "errors", "InputError": "errors", "OOMError": "errors", "UnknownNameError": "errors",
     "UnsupportedPrecisionError": "errors", "UnitError": "errors", "SLAViolation": "errors",

@@ -144,7 +144,7 @@ def run_plan(plan: Plan) -> tuple[SystemEvaluation, list[str]]:
     from .engine.engine import resolve_hardware, resolve_model
 
     model, hw = resolve_model(plan.workload.name), resolve_hardware(plan.hardware.name)
-    fleet = _fleet(plan.hardware, hw) if plan.hardware.total > 1 else None
+    fleet = plan_fleet(plan.hardware, hw) if plan.hardware.total > 1 else None
     par = plan.parallelism or ParallelismSpec()
     if fleet is None and (par.tp > 1 or par.pp > 1):
         raise InputError("parallelism needs more than one accelerator in hardware")
@@ -170,7 +170,8 @@ def check_asserts(evaluation: SystemEvaluation, asserts: list[Assertion]) -> lis
     return violations
 
 
-def _fleet(spec: HardwareSpec, hw):
+def plan_fleet(spec: HardwareSpec, hw):
+    """The fleet a plan's hardware section describes (node size from the plan, the chip or the zoo)."""
     from .systems.registry import Systems
     from .systems.types import Fleet, NetworkFabric, Node
 

@@ -258,3 +258,12 @@ def test_optimize_batching_finds_a_batch_or_exits_3():
     assert tight.returncode == 3 and "SLA" in tight.stdout
     helped = mlsysim("optimize", "batching", "--help")
     assert helped.returncode == 0 and "Example" in helped.stdout
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_optimize_placement_prices_carbon(fmt):
+    out = mlsysim("optimize", "placement", EXAMPLES / "training_64_gpus.yaml", "--carbon-tax", "150", "-o", fmt)
+    assert out.returncode == 0, out.stderr
+    if fmt == "json":
+        data = one_json(out)
+        assert data["best_region"] and data["regions"][0]["total_usd"] <= data["regions"][-1]["total_usd"]

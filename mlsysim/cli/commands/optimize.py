@@ -67,3 +67,48 @@ def _show(key: str, value) -> str:
     if key.endswith("_ms"):
         return format_si(value / 1e3, "s")
     return format_number(value) if isinstance(value, float) else str(value)
+
+
+PLACEMENT_EXAMPLES = """Example:
+  mlsysim optimize placement examples/training_64_gpus.yaml --carbon-tax 150"""
+
+
+@optimize_app.command("placement", epilog=PLACEMENT_EXAMPLES)
+def placement_command(
+    ctx: typer.Context,
+    plan_file: str = typer.Argument(..., help="a plan (.yaml): its hardware and ops.duration_days are used"),
+    carbon_tax: float = typer.Option(100.0, "--carbon-tax", help="carbon price in $ per tonne CO2e"),
+    regions: str = typer.Option(None, "--regions", help="comma-separated grid names (default: every priced grid)"),
+    output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
+):
+    """The region where the plan's system costs least, counting carbon at a price."""
+    from ...engine.engine import resolve_hardware
+    from ...plan import load_plan, plan_fleet
+    from ...solvers.placement import PlacementOptimizer
+
+    fmt = choose(ctx, output)
+    plan = load_plan(plan_file)
+    hw = resolve_hardware(plan.hardware.name)
+    system = plan_fleet(plan.hardware, hw) if plan.hardware.total > 1 else hw
+    days = plan.ops.duration_days if plan.ops else 30.0
+    util = plan.ops.utilization if plan.ops else None
+    r = PlacementOptimizer().solve(system, days, regions=regions.split(",") if regions else None,
+                                   carbon_price=carbon_tax, utilization=util)
+    if fmt == "json":
+        print(dumps({"status": "ok", "best_region": r.best_region, "carbon_price_usd_per_t": carbon_tax,
+                     "switch_price_usd_per_t": r.switch_price_usd_per_t, "switch_to": r.switch_to,
+                     "regions": [vars(c) for c in r.regions], "envelope": [list(e) for e in r.envelope]}))
+        return
+    head = f"Placement over {days:g} days at ${carbon_tax:g}/tCO2e: {r.best.name}"
+    rows = [f"{c.name:<28} {_usd(c.tco_usd):>12} {c.carbon_t:>10,.1f} t {_usd(c.total_usd):>12}" for c in r.regions]
+    if fmt == "markdown":
+        print(f"## {head}\n\n| region | TCO | carbon | total |\n|---|---|---|---|")
+        print("\n".join(f"| {c.name} | {_usd(c.tco_usd)} | {c.carbon_t:,.1f} t | {_usd(c.total_usd)} |"
+                        for c in r.regions))
+    else:
+        print(head + f"\n  {'region':<28} {'TCO':>12} {'carbon':>12} {'total':>12}\n  " + "\n  ".join(rows))
+        print(f"  {r.binding}")
+
+
+def _usd(x: float) -> str:
+    return f"${x:,.0f}"
