@@ -85,6 +85,13 @@ def test_more_bandwidth_or_flops_is_never_slower(model, batch):
     assert Engine.solve(model, _scaled(hw, flops=2.0), batch_size=batch).latency_s <= base
 
 
+def test_a_copied_device_is_timed_with_its_new_figures():
+    """Derived views (the timing device) must not survive a copy that changes the figures."""
+    base = Engine.solve("Llama3_8B", "H100").latency_s
+    faster = Engine.solve("Llama3_8B", _scaled(Hardware.H100, bw=2.0)).latency_s
+    assert faster < 0.75 * base
+
+
 def test_larger_batch_never_lowers_decode_throughput():
     batches = np.array([1, 2, 4, 8, 16, 32, 64])
     p = Engine.solve("Llama3_8B", "H100", batch_size=batches)

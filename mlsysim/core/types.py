@@ -67,6 +67,10 @@ def _one_sentence(kind: str, exc: ValidationError) -> str:
     return f"{kind}: '{where}' {msg}{more}"
 
 
+def _cached_names(cls) -> list[str]:
+    return [n for k in cls.__mro__ for n, v in vars(k).items() if isinstance(v, cached_property)]
+
+
 class Record(BaseModel):
     """Frozen, strict base of every zoo entry and user-built record."""
 
@@ -78,6 +82,13 @@ class Record(BaseModel):
             super().__init__(**data)
         except ValidationError as exc:
             raise InputError(_one_sentence(type(self).__name__, exc)) from None
+
+    def model_copy(self, *, update=None, deep: bool = False):
+        """A copy with ``update`` applied; figures derived from the old values are dropped, not carried."""
+        copy = super().model_copy(update=update, deep=deep)
+        for name in _cached_names(type(self)):
+            copy.__dict__.pop(name, None)
+        return copy
 
     def __hash__(self) -> int:
         return id(self)
