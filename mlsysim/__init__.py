@@ -25,6 +25,8 @@ _EXPORTS = {
     "WeightStreamingModel": "solvers.streaming", "TailLatencyModel": "solvers.queueing",
     "ContinuousBatchingModel": "solvers.batching", "ServingCapacityModel": "solvers.capacity",
     "BatchingOptimizer": "solvers.capacity", "PlacementOptimizer": "solvers.placement",
+    "ReliabilityModel": "solvers.reliability", "CheckpointModel": "solvers.reliability",
+    "TrainingJobModel": "solvers.reliability",
     "Scenario": "scenarios", "Scenarios": "scenarios", "Applications": "scenarios",
     "MlsysimError": "errors", "InputError": "errors", "OOMError": "errors", "UnknownNameError": "errors",
     "UnsupportedPrecisionError": "errors", "UnitError": "errors", "SLAViolation": "errors",
