@@ -26,14 +26,15 @@ _EXPORTS = {
     "ContinuousBatchingModel": "solvers.batching", "ServingCapacityModel": "solvers.capacity",
     "BatchingOptimizer": "solvers.capacity", "PlacementOptimizer": "solvers.placement",
     "ReliabilityModel": "solvers.reliability", "CheckpointModel": "solvers.reliability",
-    "TrainingJobModel": "solvers.reliability",
+    "TrainingJobModel": "solvers.reliability", "SensitivitySolver": "solvers.analysis",
+    "SynthesisSolver": "solvers.analysis", "Pipeline": "pipeline",
     "Scenario": "scenarios", "Scenarios": "scenarios", "Applications": "scenarios",
     "MlsysimError": "errors", "InputError": "errors", "OOMError": "errors", "UnknownNameError": "errors",
     "UnsupportedPrecisionError": "errors", "UnitError": "errors", "SLAViolation": "errors",
     "Q_": "units", "SIValue": "units",
 }
 _MODULES = {"show", "units", "errors", "core", "hardware", "models", "systems", "infra", "engine", "validation",
-            "zoo", "evaluation", "scenarios", "solvers", "plan", "viz"}
+            "zoo", "evaluation", "scenarios", "solvers", "plan", "viz", "walls", "pipeline"}
 
 __all__ = sorted(set(_EXPORTS) | _MODULES | {"ureg"})
 
