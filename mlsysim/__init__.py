@@ -31,6 +31,7 @@ _EXPORTS = {
     "DataModel": "solvers.data", "TransformationModel": "solvers.data", "CompressionModel": "solvers.compression",
     "OrchestrationModel": "solvers.operations", "ResponsibleEngineeringModel": "solvers.operations",
     "EfficiencyModel": "solvers.operations", "ScalingModel": "solvers.operations",
+    "SingleNodeModel": "solvers.parallelism", "ParallelismOptimizer": "solvers.parallelism",
     "Scenario": "scenarios", "Scenarios": "scenarios", "Applications": "scenarios",
     "MlsysimError": "errors", "InputError": "errors", "OOMError": "errors", "UnknownNameError": "errors",
     "UnsupportedPrecisionError": "errors", "UnitError": "errors", "SLAViolation": "errors",
