@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
 
+from ..core.slices import map_slices
 from ..errors import InputError, OOMError
 from ..hardware.types import HardwareNode, normalize_precision
 from ..models.graph import PHASES, Precisions, lower
@@ -147,9 +146,7 @@ def _chunked(model, hardware, B, S, past, shape, kwargs) -> PerformanceProfile:
     def one(i):
         return _solve(model, hardware, *(x[i:i + rows] if isinstance(x, np.ndarray) else x for x in full), **kwargs)
 
-    # NumPy releases the GIL inside its loops, so slices run side by side on the machine's cores
-    with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8)) as pool:
-        parts = list(pool.map(one, range(0, shape[0], rows)))
+    parts = map_slices(one, shape[0], rows)
     first = parts[0]
 
     def cat(name):

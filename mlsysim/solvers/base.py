@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from ..errors import InputError
+
 
 class Solver:
     """Base of every model, solver and optimizer: stateless, configured by ``solve`` arguments."""
@@ -37,6 +39,18 @@ class Result:
         for f in fields(self):
             out[f.name] = _plain(getattr(self, f.name))
         return out
+
+
+def whole(name: str, value) -> int:
+    """A count the user gives (degrees, workers, job sizes): a whole number >= 1, or one clear error."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+def real(x):
+    """A scalar figure as a float; a sweep's as a float array."""
+    return float(x) if np.ndim(x) == 0 else np.asarray(x, dtype=float)
 
 
 def verdict(x):

@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..units import format_number, format_si, parse, quantity
 from .base import Result, Solver
 from .batching import GPU_MEMORY_UTILIZATION, ContinuousBatchingModel, ContinuousBatchingResult
-from .queueing import TailLatencyModel, TailLatencyResult, response_quantile
+from .queueing import TailLatencyModel, TailLatencyResult, check_cv, response_quantile
 from .serving import ServingModel
 
 DEFAULT_PROMPT = 2048
@@ -106,10 +106,7 @@ def _latency_target(value, value_ms, name) -> float:
 
 
 def _cv(value, old_value):
-    out = _either("service_cv", value, "service_time_cv", old_value, 1.0)
-    if isinstance(out, bool) or not isinstance(out, (int, float)) or not math.isfinite(out) or out < 0:
-        raise InputError(f"service_cv (coefficient of variation) must be a number >= 0, got {out!r}")
-    return float(out)
+    return check_cv("service_cv", _either("service_cv", value, "service_time_cv", old_value, 1.0))
 
 
 

@@ -18,7 +18,7 @@ from ..hardware.types import PRECISION_BYTES, normalize_precision
 from ..models.types import SparseTransformerWorkload, SSMWorkload, TransformerWorkload
 from ..units import format_si, quantity
 from . import collectives as cc
-from .base import Result, Solver, verdict
+from .base import Result, Solver, verdict, whole
 from .sharding import resident, shard_of
 
 #: backward is twice the forward's GEMM work, so it is this share of a microbatch's compute
@@ -184,7 +184,7 @@ class DistributedModel(Solver):
         if np.any(np.asarray(local) < 1):
             raise InputError(f"batch_size must be at least dp×ep = {replicas} (one sample per replica), "
                              f"got {batch_size!r}")
-        M = (local if pp > 1 else 1) if microbatches is None else _whole("microbatches", microbatches)
+        M = (local if pp > 1 else 1) if microbatches is None else whole("microbatches", microbatches)
         mb = local / M
         if np.any(np.asarray(mb) < 1):
             raise InputError(f"microbatches ({microbatches!r}) exceeds the per-replica batch of {np.min(local):g}; "
@@ -289,14 +289,14 @@ def _dp_all_reduce(nbytes, shard, tp, dp, ep, link):
 
 def _degrees(model, fleet, tp, pp, dp, ep, v_stages, notes):
     """Whole, positive degrees whose product is the fleet, and that the model can be cut into."""
-    tp, pp, ep, v_stages = (_whole(n, v) for n, v in (("tp", tp), ("pp", pp), ("ep", ep), ("v_stages", v_stages)))
+    tp, pp, ep, v_stages = (whole(n, v) for n, v in (("tp", tp), ("pp", pp), ("ep", ep), ("v_stages", v_stages)))
     N = fleet.total_accelerators
     if dp is None:
         if N % (tp * pp * ep):
             raise InputError(f"tp×pp×ep = {tp * pp * ep} does not divide the {N} accelerators of {fleet.name}; "
                              f"choose degrees whose product divides {N}")
         dp = N // (tp * pp * ep)
-    dp = _whole("dp", dp)
+    dp = whole("dp", dp)
     if tp * pp * dp * ep != N:
         raise InputError(f"tp×pp×dp×ep = {tp}×{pp}×{dp}×{ep} = {tp * pp * dp * ep} must equal the {N} "
                          f"accelerators of {fleet.name}")
@@ -348,12 +348,6 @@ def _number(name, value, low, high):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
         raise InputError(f"{name} must be a number " + (f"in [{low:g}, {high:g}]" if high < math.inf else f">= {low:g}")
                          + f", got {value!r}")
-
-
-def _whole(name, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(value)
 
 
 def _legacy(legacy, tp, pp, dp, ep, microbatches, overlap):

@@ -22,7 +22,7 @@ from ..engine.engine import Engine, resolve_hardware, resolve_model
 from ..errors import InputError, UnitError
 from ..hardware.types import PRECISION_BYTES, normalize_precision
 from ..units import format_si, parse, quantity
-from .base import Result, Solver, verdict
+from .base import Result, Solver, verdict, whole
 from .queueing import TailLatencyModel
 
 _DAY, _HOUR = 86400.0, 3600.0
@@ -32,12 +32,6 @@ def _positive(name, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise InputError(f"{name} must be a positive number, got {value!r}")
     return float(value)
-
-
-def _count(name, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(value)
 
 
 # --- OrchestrationModel --------------------------------------------------------------------------
@@ -96,8 +90,8 @@ class OrchestrationModel(Solver):
         hours = _positive("mean_job_hours", mean_job_hours)
         if cluster_gpus is None and fleet is not None:
             cluster_gpus = int(getattr(fleet, "total_accelerators", 0) or 0)
-        gpus = _count("cluster_gpus", cluster_gpus)
-        per_job = _count("gpus_per_job", gpus_per_job)
+        gpus = whole("cluster_gpus", cluster_gpus)
+        per_job = whole("gpus_per_job", gpus_per_job)
         if per_job > gpus:
             raise InputError(f"a job of {per_job} GPUs cannot run on a cluster of {gpus}")
         slots = gpus // per_job
@@ -241,7 +235,7 @@ class ResponsibleEngineeringModel(Solver):
         grad_bytes = None
         if model is not None:
             m = resolve_model(model)
-            b = _count("batch_size", batch_size if batch_size is not None else 1)
+            b = whole("batch_size", batch_size if batch_size is not None else 1)
             per = PRECISION_BYTES[normalize_precision(grad_precision)]
             grad_bytes = m.parameter_count() * per * b if _PER_EXAMPLE[implementation] else 0.0
             notes.append(f"per-example gradients: {m.name}'s parameters x {per:g} B x batch {b}"

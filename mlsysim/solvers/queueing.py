@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.slices import map_slices
 from ..errors import InputError
 from ..units import format_number, parse, quantity
 from .base import Result, Solver, verdict
@@ -278,8 +277,8 @@ class TailLatencyModel(Solver):
         s = _sizes("service_time", service_time, "s") if service_time is not None else \
             _sizes("service_latency_ms", service_latency_ms, "ms")
         c = _servers(_one("servers", servers, "num_replicas", num_replicas, default=1))
-        cv = _cv("service_cv", _one("service_cv", service_cv, "service_time_cv", service_time_cv, default=1.0))
-        ca = _cv("arrival_cv", arrival_cv)
+        cv = check_cv("service_cv", _one("service_cv", service_cv, "service_time_cv", service_time_cv, default=1.0))
+        ca = check_cv("arrival_cv", arrival_cv)
         slo_s = DEFAULT_SLO_SERVICE_TIMES * s if slo is None else _sizes("slo", slo, "s")
 
         load = lam * s
@@ -322,11 +321,7 @@ def _figures(lam, s, c, cv, ca, slo_s) -> dict:
     def one(i):
         return _point_figures(*(x[i:i + SLICE] for x in flat[:3]), cv, ca, flat[3][i:i + SLICE])
 
-    if n <= SLICE:
-        parts = [one(0)]
-    else:           # NumPy releases the GIL inside its loops, so slices run side by side
-        with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8)) as pool:
-            parts = list(pool.map(one, range(0, n, SLICE)))
+    parts = map_slices(one, n, SLICE)
     return {k: np.concatenate([p[j] for p in parts]).reshape(shape) for j, k in enumerate(_FIGURES)}
 
 
@@ -429,7 +424,8 @@ def _servers(value):
     return v.astype(np.int64) if arr is not None else int(v)
 
 
-def _cv(name, value):
+def check_cv(name, value):
+    """A coefficient of variation: a finite number >= 0."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise InputError(f"{name} (coefficient of variation) must be a number >= 0, got {value!r}")
     return float(value)

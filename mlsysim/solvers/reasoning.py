@@ -20,7 +20,7 @@ from ..engine.engine import Engine, check_sizes, resolve_hardware, resolve_model
 from ..errors import InputError, OOMError
 from ..models.types import TransformerWorkload
 from ..units import SIValue, format_si, quantity
-from .base import Result, Solver
+from .base import Result, Solver, real
 from .economics import EconomicsModel
 from .serving import ServingModel
 from .sharding import resident, shard_of
@@ -78,7 +78,7 @@ class InferenceScalingResult(Result):
     def itl_s(self):
         """Mean inter-token latency over the generation."""
         steps = np.maximum(np.asarray(self.tokens_per_sample, dtype=float) - 1.0, 1.0)
-        return _f(self.decode_s / steps)
+        return real(self.decode_s / steps)
 
     @property
     def tokens_per_s(self):
@@ -127,10 +127,6 @@ class InferenceScalingResult(Result):
                 f"{format_si(float(np.max(self.energy_per_query_j)), 'J')} per query{cost}")
 
 
-
-
-def _f(x):
-    return float(x) if np.ndim(x) == 0 else np.asarray(x, dtype=float)
 
 
 class InferenceScalingModel(Solver):
@@ -239,12 +235,12 @@ class InferenceScalingModel(Solver):
                        f"{format_si(float(itl[-1]), 's')} at {P + knots[-1]:,.0f}")
         return InferenceScalingResult(
             model_name=model.name, hardware_name=hw.name, reasoning_steps=K, tokens_per_step=per_step, best_of_n=n,
-            batch_size=B, prompt_len=P, tp=int(dec.tp), pp=pp, ttft_s=ttft, decode_s=_f(decode_s),
-            latency_s=_f(latency), itl_first_s=float(itl[0]),
-            itl_last_s=_f(np.interp(np.maximum(steps, 1.0), knots, itl)), tokens_per_sample=_f(T),
-            tokens_generated=_f(n * T), prefill_energy_j=prefill_j / B, decode_energy_j=_f(decode_j / B),
-            energy_per_query_j=_f(energy), device_seconds_per_query=_f(device_s), **cost,
-            kv_cache_bytes=_f(unshared), memory_bytes=_f(memory), memory_capacity_bytes=capacity,
+            batch_size=B, prompt_len=P, tp=int(dec.tp), pp=pp, ttft_s=ttft, decode_s=real(decode_s),
+            latency_s=real(latency), itl_first_s=float(itl[0]),
+            itl_last_s=real(np.interp(np.maximum(steps, 1.0), knots, itl)), tokens_per_sample=real(T),
+            tokens_generated=real(n * T), prefill_energy_j=prefill_j / B, decode_energy_j=real(decode_j / B),
+            energy_per_query_j=real(energy), device_seconds_per_query=real(device_s), **cost,
+            kv_cache_bytes=real(unshared), memory_bytes=real(memory), memory_capacity_bytes=capacity,
             feasible=bool(feasible) if np.ndim(feasible) == 0 else np.asarray(feasible), decode_bound=bound,
             serving_detail=dec, assumptions=tuple(notes), binding=binding)
 
@@ -269,10 +265,10 @@ def _running_sum(knots, f, upto, exact):
     """
     upto = np.asarray(upto, dtype=float)
     if exact:
-        return _f(np.interp(upto, np.r_[0.0, knots], np.r_[0.0, np.cumsum(f)]))
+        return real(np.interp(upto, np.r_[0.0, knots], np.r_[0.0, np.cumsum(f)]))
     integral = np.r_[0.0, np.cumsum((f[1:] + f[:-1]) / 2.0 * np.diff(knots))]
     total = np.interp(upto, knots, integral) + (f[0] + np.interp(upto, knots, f)) / 2.0
-    return _f(np.where(upto >= 1.0, total, upto * f[0]))
+    return real(np.where(upto >= 1.0, total, upto * f[0]))
 
 
 def _costs(hw, energy_j, device_s, grid, datacenter, region, cloud_rate, kwh_price, life_years, notes) -> dict:
@@ -282,7 +278,7 @@ def _costs(hw, energy_j, device_s, grid, datacenter, region, cloud_rate, kwh_pri
     if not hw.tdp:
         notes.append(f"{hw.name} has no published power figure: no energy cost, carbon or water")
         if cloud_rate is not None:
-            out.update(usd_per_query=_f(float(cloud_rate) * device_s / 3600.0), cost_basis="cloud")
+            out.update(usd_per_query=real(float(cloud_rate) * device_s / 3600.0), cost_basis="cloud")
             out["cloud_usd_per_query"] = out["usd_per_query"]
         return out
     econ = EconomicsModel().solve(hw, 1.0, grid=grid, datacenter=datacenter, region=region,
@@ -291,7 +287,7 @@ def _costs(hw, energy_j, device_s, grid, datacenter, region, cloud_rate, kwh_pri
     owning_per_s = (econ.capex_usd + econ.maintenance_usd) / econ.duration_s
     owned = owning_per_s * device_s + facility_kwh * econ.kwh_price_usd
     cloud = None if econ.cloud_rate_usd_hr is None else econ.cloud_rate_usd_hr * device_s / 3600.0
-    out.update(owned_usd_per_query=_f(owned), cloud_usd_per_query=None if cloud is None else _f(cloud))
+    out.update(owned_usd_per_query=real(owned), cloud_usd_per_query=None if cloud is None else real(cloud))
     if cloud is not None and (cloud_rate is not None or not hw.unit_cost):
         out.update(usd_per_query=out["cloud_usd_per_query"], cost_basis="cloud")
         notes.append(f"dollars: ${econ.cloud_rate_usd_hr:g} per {hw.name}-hour for the seconds a query holds it"
@@ -304,8 +300,8 @@ def _costs(hw, energy_j, device_s, grid, datacenter, region, cloud_rate, kwh_pri
                      + ("" if hw.unit_cost else f"; {hw.name} has no price in the zoo, so electricity only"))
     if any(x is not None for x in (grid, datacenter, region)):
         site = resolve_site(datacenter, grid, region)
-        out["carbon_per_query_kg"] = _f(facility_kwh * site.grid.carbon_intensity_kg_kwh)
-        out["water_per_query_liters"] = _f(site.grid.wue * energy_j / KWH_J + (site.grid.grid_water_l_kwh or 0.0)
+        out["carbon_per_query_kg"] = real(facility_kwh * site.grid.carbon_intensity_kg_kwh)
+        out["water_per_query_liters"] = real(site.grid.wue * energy_j / KWH_J + (site.grid.grid_water_l_kwh or 0.0)
                                            * facility_kwh)
         notes.append(f"carbon: {site.grid.carbon_intensity_g_kwh:g} gCO2e/kWh x PUE {site.pue:g} ({site.region_name})")
     return out

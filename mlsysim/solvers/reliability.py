@@ -17,7 +17,7 @@ from ..engine.engine import resolve_model
 from ..errors import InputError
 from ..units import format_si, parse, quantity, to_si
 from ..zoo.registry import load_data
-from .base import Result, Solver
+from .base import Result, Solver, whole
 from .distributed import DistributedModel, _resolve_fleet
 
 HOUR = 3600.0
@@ -210,7 +210,7 @@ class CheckpointModel(Solver):
             raise InputError(f"optimizer '{optimizer}' is unknown; choose one of {sorted(STATE_BYTES)}")
         size = float(params) * STATE_BYTES[key]
         storage = parse(storage_bandwidth, "B/s", "storage_bandwidth", positive=True)
-        n_writers = fleet.count if writers is None else _whole("writers", writers)
+        n_writers = fleet.count if writers is None else whole("writers", writers)
         port = parse(writer_bandwidth, "B/s", "writer_bandwidth", positive=True) if writer_bandwidth is not None \
             else float(fleet.node.nic_bandwidth or fleet.fabric.bandwidth)
         bw = min(storage, n_writers * port)
@@ -300,12 +300,6 @@ class TrainingJobModel(Solver):
             assumptions=("steps = tokens / (batch_size x seq_len), fractional steps kept",
                          "failures arrive over the whole wall clock, restarts and checkpoint writes included")
             + ckpt.assumptions + dist.assumptions)
-
-
-def _whole(name, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(value)
 
 
 __all__ = ["CheckpointModel", "CheckpointResult", "ReliabilityModel", "ReliabilityResult", "TrainingJobModel",

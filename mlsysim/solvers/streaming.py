@@ -20,7 +20,7 @@ from ..engine.engine import Engine, check_sizes, resolve_hardware, resolve_model
 from ..errors import InputError, OOMError
 from ..models.types import SparseTransformerWorkload, TransformerWorkload
 from ..units import format_si, parse, quantity
-from .base import Result, Solver, verdict
+from .base import Result, Solver, real, verdict
 from .power import accelerator_power
 from .sharding import resident
 
@@ -207,9 +207,10 @@ class WeightStreamingModel(Solver):
                          "tokens to all of them); layers are averaged")
         return WeightStreamingResult(
             model.name, hw.name, link_name, phase, B, S, bw, L, layer_bytes, head_bytes, L * layer_bytes + head_bytes,
-            t_inj, _f(t_c), _f(layer), _f(head_t), _f(step), tokens, _f(tokens / step), _s(bound), _f(balance),
-            _f(max_batch), _f(kv), _f(acts), buffers, capacity, verdict(feasible),
-            None if energy is None else _f(energy),
+            t_inj, real(t_c), real(layer), real(head_t), real(step), tokens, real(tokens / step), _s(bound),
+            real(balance),
+            real(max_batch), real(kv), real(acts), buffers, capacity, verdict(feasible),
+            None if energy is None else real(energy),
             assumptions=tuple(notes), binding=_binding(bound, t_inj, t_c, feasible, balance, max_batch))
 
 
@@ -279,10 +280,6 @@ def _binding(bound, t_inj, t_c, feasible, balance, max_batch) -> str:
         return f"{b}: a layer computes for {format_si(c, 's')}, longer than its {format_si(t_inj, 's')} injection"
     n = int(np.sum(np.asarray(bound) == INJECTION_BOUND))
     return f"{INJECTION_BOUND} in {n} of {np.size(bound)} configurations, {COMPUTE_BOUND} in the rest"
-
-
-def _f(x):
-    return float(x) if np.ndim(x) == 0 else np.asarray(x, dtype=float)
 
 
 def _s(x):
