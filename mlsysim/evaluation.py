@@ -148,6 +148,11 @@ def _labelled(key: str, value) -> tuple[str, str]:
     return key.replace("_", " "), _fmt(value)
 
 
+def format_metric(key: str, value) -> str:
+    """A metric's value as a person reads it, its unit taken from the name ('itl_ms' -> '5.90 ms')."""
+    return _labelled(key, value)[1]
+
+
 def _fmt(value) -> str:
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return str(value)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from ...units import format_number, format_si
+from ...evaluation import format_metric
 from ..output import EXIT_ASSERT, Finished, choose, dumps
 
 optimize_app = typer.Typer(no_args_is_help=True, help="Search a design space for the best configuration.")
@@ -54,19 +54,13 @@ def batching_command(
         print(dumps({"status": "ok" if r.is_feasible else "sla_failed", "model": model, "hardware": hardware,
                      **{k: v for k, _, v in rows}, "binding": r.binding}))
     else:
-        lines = [f"{label:<24} {_show(k, v)}" for k, label, v in rows]
+        lines = [f"{label:<24} {format_metric(k, v)}" for k, label, v in rows]
         if fmt == "markdown":
             print("## Batching vs. SLA\n\n" + "\n".join(f"- {line}" for line in lines))
         else:
             print("Batching vs. SLA\n" + "\n".join("  " + line for line in lines) + f"\n  {r.binding}")
     if not r.is_feasible:
         raise Finished(EXIT_ASSERT)
-
-
-def _show(key: str, value) -> str:
-    if key.endswith("_ms"):
-        return format_si(value / 1e3, "s")
-    return format_number(value) if isinstance(value, float) else str(value)
 
 
 PLACEMENT_EXAMPLES = """Example:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from ...units import format_si
+from ...evaluation import format_metric
 from ..output import EXIT_INFEASIBLE, Finished, choose, dumps
 
 EXAMPLES = """Examples:
@@ -65,10 +65,10 @@ def register(app: typer.Typer) -> None:
             print(dumps(payload))
         elif fmt == "markdown":
             print(f"## Serving {r.model_name} on {r.hardware_name}\n\n| figure | value |\n|---|---|")
-            print("\n".join(f"| {label} | {_show(k, v)} |" for k, label, v in rows))
+            print("\n".join(f"| {label} | {format_metric(k, v)} |" for k, label, v in rows))
         else:
             print(f"Serving {r.model_name} on {r.hardware_name}")
-            print("\n".join(f"  {label:<26} {_show(k, v)}" for k, label, v in rows))
+            print("\n".join(f"  {label:<26} {format_metric(k, v)}" for k, label, v in rows))
             for note in r.assumptions:
                 print(f"  note: {note}")
         if not r.feasible:
@@ -99,15 +99,3 @@ def _capacity_rows(c) -> list[tuple[str, str, object]]:
                                                                     c.qps_capacity),
             ("p99_latency_ms", "estimated P99 latency", c.estimated_p99_latency_s * 1e3),
             ("capacity_bottleneck", "what binds", c.bottleneck)]
-
-
-def _show(key: str, value) -> str:
-    if key.endswith("_ms"):
-        return format_si(value / 1e3, "s")
-    if key.endswith("_gb"):
-        return format_si(value * 1e9, "B")
-    if key == "memory_utilization":
-        return f"{value:.1%}"
-    if isinstance(value, float):
-        return f"{value:,.1f}" if value >= 10 else f"{value:.3g}"
-    return str(value)
