@@ -70,12 +70,15 @@ def test_fleet_power_adds_up():
 
 # --- sustainability: known answers ---------------------------------------------------------------
 def test_one_h100_for_ten_days_in_quebec():
-    """700 W x 240 h = 168 kWh IT; x PUE 1.2 = 201.6 kWh; x 35 g/kWh = 7.056 kg; WUE 0 -> no water.
-    Embodied: 164 kg x 10 days / (5 x 365 days) = 0.8986 kg."""
+    """700 W x 240 h = 168 kWh IT; x PUE 1.2 = 201.6 kWh; x 20 g/kWh (generation) = 4.032 kg, or x 35 g/kWh
+    (consumption) = 7.056 kg; WUE 0 -> no water. Embodied: 164 kg x 10 days / (5 x 365 days) = 0.8986 kg."""
     r = SUS.solve(fleet=H100, duration_days=10, datacenter=Infra.Grids.Quebec, utilization=1.0)
     assert r.it_energy_kwh.magnitude == pytest.approx(168.0)
     assert r.total_energy_kwh.magnitude == pytest.approx(201.6)
-    assert r.carbon_footprint_kg == pytest.approx(7.056)
+    assert r.carbon_footprint_kg == pytest.approx(4.032)
+    consumed = SUS.solve(fleet=H100, duration_days=10, datacenter=Infra.Grids.Quebec.on_basis("consumption"),
+                         utilization=1.0)
+    assert consumed.carbon_footprint_kg == pytest.approx(7.056)
     assert r.water_usage_liters == 0.0
     assert r.embodied_carbon_kg == pytest.approx(164 * 10 / (5 * 365))
     assert r.total_carbon_kg == pytest.approx(r.carbon_footprint_kg + r.embodied_carbon_kg)
@@ -84,12 +87,12 @@ def test_one_h100_for_ten_days_in_quebec():
 
 def test_water_counts_onsite_and_offsite():
     """US average: on-site 0.56 L per IT kWh (168 kWh) + off-site 4.5 L per facility kWh (258.72 kWh)
-    = 94.08 + 1,164.24 = 1,258.32 L; carbon 258.72 x 0.409 = 105.81648 kg."""
+    = 94.08 + 1,164.24 = 1,258.32 L; carbon 258.72 x 0.386 = 99.86592 kg."""
     r = SUS.solve(fleet=H100, duration_days=10, datacenter=Infra.Grids.US_Avg, utilization=1.0)
     assert r.water_onsite_liters == pytest.approx(94.08)
     assert r.water_offsite_liters == pytest.approx(1164.24)
     assert r.water_usage_liters == pytest.approx(1258.32)
-    assert r.carbon_footprint_kg == pytest.approx(105.81648)
+    assert r.carbon_footprint_kg == pytest.approx(99.86592)
 
 
 def test_fleet_energy_is_power_times_time_times_pue():

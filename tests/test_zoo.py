@@ -3,7 +3,7 @@ import pytest
 
 import mlsysim
 from mlsysim import Hardware, Infra, Models, Systems
-from mlsysim.errors import UnknownNameError
+from mlsysim.errors import InputError, UnknownNameError
 from mlsysim.hardware.types import HardwareNode
 from mlsysim.models.types import SparseTransformerWorkload, TransformerWorkload
 
@@ -101,6 +101,27 @@ def test_required_grids(grid):
 def test_cleanest_and_dirtiest_grid_order():
     assert Infra.Grids.Quebec.carbon_intensity_g_kwh < Infra.Grids.US_Avg.carbon_intensity_g_kwh \
         < Infra.Grids.Poland.carbon_intensity_g_kwh
+
+
+def test_grid_carbon_basis_switches_and_refuses_what_it_lacks():
+    quebec = Infra.Grids.Quebec
+    assert quebec.intensity_basis == "generation"
+    consumed = quebec.on_basis("consumption")
+    assert consumed.carbon_intensity_g_kwh == quebec.consumption_intensity_g_kwh
+    assert consumed.intensity_basis == "consumption" and consumed.pue == quebec.pue
+    assert quebec.on_basis("generation") is quebec
+    with pytest.raises(InputError, match="intensity basis must be one of"):
+        quebec.on_basis("market")
+    with pytest.raises(InputError, match="no consumption-based"):
+        Infra.Grids.EU_Avg.on_basis("consumption")
+    with pytest.raises(InputError, match="no generation-based"):
+        Infra.Grids.Texas.on_basis("generation")
+
+
+def test_every_generation_based_grid_states_its_basis_in_the_source():
+    for name, grid in Infra.Grids.items():
+        basis = "Electricity Maps" if grid.intensity_basis == "consumption" else ("Ember", "Hydro-Québec")
+        assert any(b in grid.metadata.source for b in ((basis,) if isinstance(basis, str) else basis)), name
 
 
 SYSTEMS = [(f"{ns}.{k}", v) for ns in ("Nodes", "Fabrics", "Clusters", "Racks", "Pods", "Tiers", "Limits")
