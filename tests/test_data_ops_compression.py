@@ -296,3 +296,26 @@ def test_efficiency_explains_decode_as_memory_bound():
         EfficiencyModel().solve("Llama3_8B", "H100", workload_type="conv")
     with pytest.raises(InputError):
         EfficiencyModel().solve("Llama3_8B", "H100", workload_type="magic")
+
+
+@pytest.mark.parametrize("seq_len", [512, 4096])
+def test_standard_attention_is_never_faster_than_flash(seq_len):
+    """Unfused attention moves the S x keys score matrix through memory: slower, lower attention MFU,
+    worse as the sequence grows; the other operators and the step's parts still add up."""
+    kw = dict(batch_size=1, seq_len=seq_len, phase="prefill")
+    flash = EfficiencyModel().solve("Llama3_8B", "H100", **kw)
+    plain = EfficiencyModel().solve("Llama3_8B", "H100", use_flash_attention=False, **kw)
+    assert plain.latency_s > flash.latency_s and plain.mfu < flash.mfu
+    assert plain.ideal_s + sum(plain.losses_s.values()) == pytest.approx(plain.latency_s, rel=1e-9)
+    assert sum(c.time_s for c in plain.classes) == pytest.approx(plain.latency_s, rel=1e-9)
+    gemm = {c.op_class: c.time_s for c in flash.classes}["gemm"]
+    assert {c.op_class: c.time_s for c in plain.classes}["gemm"] == pytest.approx(gemm)
+    attn = [EfficiencyModel().solve("Llama3_8B", "H100", workload_type="attention", use_flash_attention=f, **kw).mfu
+            for f in (True, False)]
+    assert attn[0] > attn[1] > 0
+
+
+def test_standard_attention_leaves_decode_alone():
+    flash = EfficiencyModel().solve("Llama3_8B", "H100", batch_size=8)
+    plain = EfficiencyModel().solve("Llama3_8B", "H100", batch_size=8, use_flash_attention=False)
+    assert plain.latency_s == pytest.approx(flash.latency_s)

@@ -331,12 +331,16 @@ class EfficiencyModel(Solver):
         count = np.asarray(ops.count, dtype=float).reshape(len(ops.names), -1)[:, 0]
         flops = np.asarray(ops.flops, dtype=float).reshape(len(ops.names), -1)[:, 0]
         peak = float(prof.peak_flops_b)
-        busy = np.maximum(t_c, t_m)
-        launch = np.maximum(t_l - busy, 0.0) if prof.stack == "eager" else t_l
-        ideal = np.minimum(flops / peak, t_c)
-        parts = {"launch overhead": launch * count, "memory bound": np.maximum(t_m - t_c, 0.0) * count,
-                 "tile and shape waste": (t_c - ideal) * count}
-        total = (busy + launch) * count
+        ideal, parts = _time_parts(t_c, t_m, t_l, flops, peak, prof.stack)
+        unfused = 0
+        if not use_flash_attention:
+            unfused = _standard_attention(ops, ideal, parts, hw, PRECISION_BYTES[normalize_precision(precision)],
+                                          peak, prof.stack, efficiency)
+        total = sum(parts.values()) + ideal
+        latency = float((total * count).sum())
+        parts = {k: v * count for k, v in parts.items()}
+        ideal = ideal * count
+        total = total * count
         classes = []
         for name in dict.fromkeys(ops.classes):
             sel = np.array([c == name for c in ops.classes])
@@ -345,12 +349,12 @@ class EfficiencyModel(Solver):
                 continue
             f = float((flops * count)[sel].sum())
             losses = {k: float(v[sel].sum()) for k, v in parts.items()}
-            classes.append(ClassEfficiency(op_class=name, time_s=t, time_share=t / prof.latency_s, flops=f,
+            classes.append(ClassEfficiency(op_class=name, time_s=t, time_share=t / latency, flops=f,
                                            achieved_flops=f / t, efficiency=f / t / peak, losses_s=losses,
                                            main_loss=max(losses, key=losses.get)))
         classes.sort(key=lambda c: -c.time_s)
         losses = {k: float(v.sum()) for k, v in parts.items()}
-        mfu = float(prof.mfu)
+        mfu = float(prof.mfu) * float(prof.latency_s) / latency
         if workload_type is not None:
             picked = [c for c in classes if c.op_class in _TYPE_CLASSES[workload_type]]
             if not picked:
@@ -363,14 +367,51 @@ class EfficiencyModel(Solver):
                  "short K, small M); memory bound: memory time beyond compute time; launch overhead: kernel launch "
                  "gaps the stack does not hide"]
         if not use_flash_attention:
-            notes.append("use_flash_attention=False is not modelled separately: the engine times fused attention")
+            notes.append(f"standard attention: {unfused} fused attention operator(s) replaced by QK^T, softmax and PV "
+                         "kernels that write, read and rewrite the full S x keys score matrix in memory and compute "
+                         "the masked half too; decode attention already reads the whole KV cache, so it is unchanged")
         worst = max(losses, key=losses.get)
         return EfficiencyResult(model_name=m.name, hardware_name=hw.name, mfu=mfu, peak_flops=peak,
-                                achievable_flops=mfu * peak, latency_s=prof.latency_s,
-                                ideal_s=float((ideal * count).sum()), classes=tuple(classes), losses_s=losses,
+                                achievable_flops=mfu * peak, latency_s=latency, ideal_s=float(ideal.sum()),
+                                classes=tuple(classes), losses_s=losses,
                                 workload_type=workload_type, use_flash_attention=bool(use_flash_attention),
                                 assumptions=tuple(notes),
-                                binding=f"{worst}: {losses[worst] / prof.latency_s:.0%} of the step")
+                                binding=f"{worst}: {losses[worst] / latency:.0%} of the step")
+
+
+def _time_parts(t_c, t_m, t_l, flops, peak, stack):
+    """Each operator's ideal time (FLOPs at peak) and its losses, per instance."""
+    busy = np.maximum(t_c, t_m)
+    ideal = np.minimum(flops / peak, t_c)
+    return ideal, {"launch overhead": np.maximum(t_l - busy, 0.0) if stack == "eager" else np.array(t_l),
+                   "memory bound": np.maximum(t_m - t_c, 0.0), "tile and shape waste": t_c - ideal}
+
+
+def _standard_attention(ops, ideal, parts, hw, act_bytes, peak, stack, efficiency) -> int:
+    """Re-time each fused prefill attention as unfused kernels, in place; returns how many.
+
+    QK^T (a batched GEMM writing G x S x keys scores), softmax (reads and writes them) and PV (reads
+    them): the full square is computed and moved, where the fused kernel keeps it on chip.
+    """
+    from ..engine import timing
+
+    rows = np.flatnonzero(np.asarray(ops.kind).reshape(len(ops.names), -1)[:, 0] == timing.ATTN_PREFILL)
+    for i in rows:
+        M, N, K, G = (float(np.ravel(x[i])[0]) for x in (ops.M, ops.N, ops.K, ops.G))
+        prec = int(np.ravel(ops.prec[i])[0])
+        scores = G * M * N * act_bytes
+        kinds = np.array([timing.GEMM, timing.SOFTMAX, timing.GEMM])
+        flops = np.array([2.0 * G * M * N * K, 5.0 * G * M * N, 2.0 * G * M * N * K])
+        nbytes = np.array([G * (M + N) * K * act_bytes + scores, 2.0 * scores, scores + G * (N + M) * K * act_bytes])
+        tc, tm, tl = timing.op_times(hw.timing_device, kinds, np.full(3, prec), flops, nbytes,
+                                     np.array([M, 0.0, M]), np.array([N, 0.0, K]), np.array([K, 0.0, N]),
+                                     np.array([G, 1.0, G]), stack=stack, efficiency=efficiency)
+        k_ideal, k_parts = _time_parts(tc, tm, tl, np.array([flops[0], 0.0, flops[2]]), peak, stack)
+        for name, arr in k_parts.items():
+            parts[name][i] = float(arr.sum())
+        # the model's FLOPs stay the useful (causal) ones: the kernels' time beyond them is waste
+        parts["tile and shape waste"][i] += max(float(k_ideal.sum()) - ideal[i], 0.0)
+    return len(rows)
 
 
 # --- ScalingModel --------------------------------------------------------------------------------
