@@ -227,3 +227,11 @@ def test_records_reject_wrong_units_and_unknown_keys_in_one_sentence():
     with pytest.raises(InputError, match="'colour' is not a field"):
         MemoryHierarchy(capacity="80 GB", bandwidth="1 TB/s", colour="red")
     assert float(MemoryHierarchy(capacity="80 GiB", bandwidth="2 TB/s").capacity) == 80 * 2**30
+
+
+@pytest.mark.parametrize("hw", ["Cerebras_CS3", "Graphcore_GC200"])
+def test_spatial_dataflow_parts_get_no_wave_quantization(hw):
+    """A wafer or IPU lays a layer across its cores: per-sequence time never rises with batch."""
+    batches = np.array([1, 2, 3, 4, 8, 16, 33, 64, 128])
+    lat = np.asarray(Engine.solve("Llama3_8B", hw, batch_size=batches, phase="prefill", seq_len=512).latency_s)
+    assert np.all(np.diff(lat) >= 0) and np.all(np.diff(lat / batches) <= 1e-15)

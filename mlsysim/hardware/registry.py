@@ -31,7 +31,7 @@ def hardware_from_fact(fact: dict) -> HardwareNode:
         name=fact["name"], release_year=fact["release_year"], vendor=fact.get("vendor"),
         form_factor=fact.get("form_factor"),
         compute=ComputeCore(peak_flops=peak, precision_flops=rates, units=compute.get("units"),
-                            clock_ghz=compute.get("clock_ghz")),
+                            clock_ghz=compute.get("clock_ghz"), tile_waves=compute.get("tile_waves", True)),
         memory=MemoryHierarchy(capacity=memory["capacity"], bandwidth=memory["bandwidth"], type=memory.get("type"),
                                l2_cache=onchip.get("l2"), sram_capacity=onchip.get("sram"),
                                sram_bandwidth=onchip.get("sram_bandwidth"),

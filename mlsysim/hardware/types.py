@@ -32,6 +32,9 @@ class ComputeCore(Record):
     precision_flops: dict[str, FlopRate] = {}
     units: int | None = None
     clock_ghz: float | None = None
+    #: GEMM tiles are dispatched in waves over ``units`` (GPU SMs, NPU cores); False for spatial
+    #: dataflow parts that lay a layer out across the whole array, where waves do not apply
+    tile_waves: bool = True
 
     def rate(self, precision: str) -> float | None:
         """Dense FLOP/s at ``precision`` from the datasheet, or None when the chip lists none."""
@@ -130,7 +133,8 @@ class HardwareNode(Record):
         from ..engine.timing import Device
 
         return Device(peak=tuple(self.compute.rate(p) or 0.0 for p in ("fp32", "tf32", "fp16", "fp8", "int8", "int4")),
-                      mem_bw=float(self.memory.bandwidth), units=int(self.compute.units or 0),
+                      mem_bw=float(self.memory.bandwidth),
+                      units=int(self.compute.units or 0) if self.compute.tile_waves else 0,
                       clock_hz=float(self.compute.clock_ghz or 0.0) * 1e9,
                       l2_bytes=float(self.memory.l2_cache or 0.0))
 
