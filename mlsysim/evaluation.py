@@ -82,7 +82,7 @@ class SystemEvaluation:
         for level in self.levels:
             if level.metrics:
                 rows += ["", f"### {level.level_name}", ""]
-                rows += [f"- **{k.replace('_', ' ')}**: {_fmt(v)}" for k, v in level.metrics.items()]
+                rows += ["- **{}**: {}".format(*_labelled(k, v)) for k, v in level.metrics.items()]
         return "\n".join(rows)
 
     def __str__(self) -> str:

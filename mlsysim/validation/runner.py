@@ -5,7 +5,9 @@ cannot predict at all (with the reason). Error is (predicted - measured) / measu
 
 Each anchor goes to the solver its metric names: ``throughput`` and ``latency`` (one device,
 one step) to :meth:`Engine.solve`; the serving metrics (``output_tokens_per_s``,
-``prompt_tokens_per_s``, ``ttft``, ``itl``, ``request_latency``) to :class:`ServingModel`.
+``prompt_tokens_per_s``, ``ttft``, ``itl``, ``request_latency``) to :class:`ServingModel`; the
+operations metrics (``energy``, ``carbon``, ``water_onsite``, ``water_total``, ``interruptions``)
+to :class:`SustainabilityModel`, the shared power model and :class:`ReliabilityModel`.
 """
 from __future__ import annotations
 
@@ -15,16 +17,21 @@ from pathlib import Path
 
 import yaml
 
-from ..units import format_si, parse, unit_factor
+from ..units import format_number, format_si, parse, unit_factor
 
 DATA_DIR = Path(__file__).parent / "data"
 DATA = DATA_DIR / "anchors.yaml"                 # single-device anchors (Engine.solve)
 SERVING_DATA = DATA_DIR / "serving_anchors.yaml"  # LLM-serving anchors (ServingModel)
+OPERATIONS_DATA = DATA_DIR / "operations_anchors.yaml"  # energy, carbon, water, failures
 
 #: metrics answered by ServingModel, and the config keys a serving anchor may carry
 SERVING_METRICS = ("output_tokens_per_s", "prompt_tokens_per_s", "ttft", "itl", "request_latency")
 _SERVING_KEYS = ("batch_size", "prompt_len", "output_len", "precision", "weight_precision", "kv_precision", "tp",
                  "pp", "stack", "throughput_kind", "throughput_per", "scenario")
+#: metrics answered by the operations models, and the config keys an operations anchor may carry
+OPERATIONS_METRICS = ("energy", "carbon", "water_onsite", "water_total", "interruptions")
+_OPERATIONS_KEYS = ("scope", "accelerators", "accelerators_per_node", "node", "fabric", "days", "gpu_hours", "grid",
+                    "pue", "carbon_intensity_g_kwh", "profile")
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,12 @@ class AnchorResult:
     def shown(self, si: float | None) -> str:
         if si is None:
             return "-"
-        return format_si(si, "s") if unit_factor(self.unit)[1] == "s" else f"{si:,.1f} /s"
+        factor, dim = unit_factor(self.unit)
+        if dim == "s":
+            return format_si(si, "s")
+        if dim.endswith("/s"):
+            return f"{si:,.1f} /s"
+        return format_number(si / factor) + ("" if self.unit == "count" else f" {self.unit}")
 
 
 def _files(path: Path | None) -> list[Path]:
@@ -80,6 +92,8 @@ def predict(anchor: dict) -> tuple[float, str]:
     """The package's default prediction of one anchor, in SI, and the bound it found."""
     if anchor["metric"] in SERVING_METRICS:
         return predict_serving(anchor)
+    if anchor["metric"] in OPERATIONS_METRICS:
+        return predict_operations(anchor)
     if anchor["metric"] not in ("throughput", "latency"):
         raise ValueError(f"unknown metric '{anchor['metric']}'")
     from ..engine.engine import Engine, resolve_model
@@ -155,6 +169,168 @@ def predict_serving(anchor: dict) -> tuple[float, str]:
     else:
         value = {"ttft": res.ttft_s, "itl": res.itl_s, "request_latency": res.request_latency_s}[metric]
     return float(value), res.binding
+
+
+# --- operations: energy, carbon, water, failures ----------------------------------------------------
+def predict_operations(anchor: dict) -> tuple[float, str]:
+    """An operations anchor's prediction in SI (J, kg, L or a count) and what set it."""
+    cfg = dict(anchor.get("config") or {})
+    unknown = [k for k in cfg if k not in _OPERATIONS_KEYS]
+    if unknown:
+        raise ValueError(f"anchor configuration keys the runner does not understand: {', '.join(unknown)}")
+    metric = anchor["metric"]
+    if metric == "interruptions":
+        value, bound = _interruptions(anchor, cfg)
+    elif metric in ("water_onsite", "water_total"):
+        value, bound = _water(anchor, cfg, metric)
+    else:
+        value, bound = _energy_or_carbon(anchor, cfg, metric)
+    if cfg:
+        raise ValueError(f"configuration keys this {metric} anchor does not use: {', '.join(cfg)}")
+    return value, bound
+
+
+def _energy_or_carbon(anchor: dict, cfg: dict, metric: str) -> tuple[float, str]:
+    """Energy (J) of the anchor's scope, or its carbon (kg): that energy x the grid's intensity."""
+    from ..solvers.sustainability import KWH_J
+
+    scope = cfg.pop("scope", None)
+    if scope == "accelerators":
+        joules, bound = _accelerator_energy(anchor, cfg)
+        if metric == "energy":
+            return joules, bound
+        grid = _grid(anchor, cfg, need_pue=False)
+        return grid.carbon_kg(joules / KWH_J), f"{bound}; {grid.carbon_intensity_g_kwh:g} gCO2e/kWh"
+    if scope != "facility":
+        raise ValueError(f"config.scope must be 'facility' or 'accelerators', got {scope!r}")
+    res, nodes, bound = _facility(anchor, cfg)
+    if metric == "energy":
+        return res.facility_energy_j * nodes, bound
+    return res.carbon_footprint_kg * nodes, f"{bound}; {res.carbon_intensity_g_kwh:g} gCO2e/kWh"
+
+
+def _water(anchor: dict, cfg: dict, metric: str) -> tuple[float, str]:
+    """On-site (cooling) or total (plus the grid's generation) water of the facility, in litres."""
+    if cfg.pop("scope", "facility") != "facility":
+        raise ValueError("water is predicted for the facility scope only (on-site WUE x IT energy)")
+    if "grid" not in cfg:
+        raise ValueError("a water anchor needs config.grid, a zoo grid with on-site and off-site water figures")
+    res, nodes, bound = _facility(anchor, cfg)
+    litres = res.water_onsite_liters if metric == "water_onsite" else res.water_usage_liters
+    return litres * nodes, f"{bound}; on-site {res.water_onsite_liters * nodes:,.0f} L"
+
+
+def _interruptions(anchor: dict, cfg: dict) -> tuple[float, str]:
+    """Failures ReliabilityModel expects over the run (fleet of ``config.node`` on ``config.fabric``)."""
+    from ..solvers.reliability import ReliabilityModel
+    from ..systems.registry import Systems
+    from ..systems.types import Fleet
+
+    node, nodes = _node(anchor, cfg)
+    if "fabric" not in cfg:
+        raise ValueError("a failures anchor needs config.fabric: ReliabilityModel takes a Fleet (the fabric's "
+                         "switches do not enter the failure rates)")
+    fleet = Fleet(name=f"{anchor['id']} fleet", node=node, count=nodes, fabric=Systems.Fabrics.get(cfg.pop("fabric")))
+    kwargs = {"profile": cfg.pop("profile")} if "profile" in cfg else {}
+    res = ReliabilityModel().solve(fleet, _days(cfg), **kwargs)
+    return float(res.expected_failures), res.binding
+
+
+def _accelerator_energy(anchor: dict, cfg: dict) -> tuple[float, str]:
+    """Accelerator draw only (no host, no PUE): the power model's default activity x accelerator-hours."""
+    from ..hardware.registry import Hardware
+    from ..solvers import power
+
+    acc = Hardware.get(anchor["hardware"])
+    if not acc.tdp:
+        raise ValueError(f"{acc.name} has no published power figure")
+    if "gpu_hours" in cfg:
+        if "accelerators" in cfg or "days" in cfg:
+            raise ValueError("give accelerator-hours once: gpu_hours, or accelerators and days")
+        hours = parse(cfg.pop("gpu_hours"), "h", "gpu_hours", positive=True) / 3600.0
+    else:
+        hours = _count(cfg, "accelerators") * _days(cfg) * 24.0
+    watts = power.accelerator_power(float(acc.tdp), power.DEFAULT_UTILIZATION)
+    return watts * hours * 3600.0, f"accelerators only: {watts:,.0f} W each at activity {power.DEFAULT_UTILIZATION:.2f}"
+
+
+def _facility(anchor: dict, cfg: dict):
+    """SustainabilityModel of the run's nodes (and fabric, if named); (result, node multiplier, bound).
+
+    Without a fabric the nodes are independent, so one node is solved and the caller multiplies.
+    """
+    from ..solvers.sustainability import SustainabilityModel
+    from ..systems.registry import Systems
+    from ..systems.types import Fleet
+
+    if "gpu_hours" in cfg:
+        raise ValueError("gpu_hours gives accelerator-hours only; the facility scope needs accelerators, "
+                         "accelerators_per_node (or node) and days")
+    node, nodes = _node(anchor, cfg)
+    fabric = cfg.pop("fabric", None)
+    system = node if fabric is None else Fleet(name=f"{anchor['id']} fleet", node=node, count=nodes,
+                                               fabric=Systems.Fabrics.get(fabric))
+    grid = _grid(anchor, cfg, need_pue=True)
+    res = SustainabilityModel().solve(system, _days(cfg), datacenter=grid)
+    shares = res.power.shares()
+    bound = (f"facility: IT x PUE {res.pue:g}; accelerators {shares['accelerators']:.0%}, host {shares['host']:.0%}, "
+             f"fabric {shares['network']:.0%} of IT power")
+    return res, (1 if fabric is not None else nodes), bound
+
+
+def _node(anchor: dict, cfg: dict):
+    """(server, how many): a zoo node (config.node), or one built around the zoo accelerator."""
+    from ..hardware.registry import Hardware
+    from ..systems.registry import Systems
+    from ..systems.types import Node
+
+    acc = Hardware.get(anchor["hardware"])
+    if "node" in cfg:
+        if "accelerators_per_node" in cfg:
+            raise ValueError("give the server once: node, or accelerators_per_node")
+        node = Systems.Nodes.get(cfg.pop("node"))
+        if node.accelerator.name != acc.name:
+            raise ValueError(f"{node.name} carries {node.accelerator.name}, not the anchor's {acc.name}")
+    else:
+        per = _count(cfg, "accelerators_per_node")
+        link = acc.nvlink or acc.interconnect          # does not enter the power or failure models
+        node = Node(name=f"{per}x {acc.name} server (no datasheet maximum)", accelerator=acc,
+                    accelerators_per_node=per, intra_node_bw=link.bandwidth if link else 0)
+    total = _count(cfg, "accelerators")
+    if total % node.accelerators_per_node:
+        raise ValueError(f"{total} accelerators do not fill whole servers of {node.accelerators_per_node}")
+    return node, total // node.accelerators_per_node
+
+
+def _grid(anchor: dict, cfg: dict, need_pue: bool):
+    """The zoo grid the anchor names, or a GridProfile of the source's own site figures."""
+    from ..infra.registry import Infra
+    from ..infra.types import GridProfile
+
+    name, pue, intensity = cfg.pop("grid", None), cfg.pop("pue", None), cfg.pop("carbon_intensity_g_kwh", None)
+    if name is not None:
+        if pue is not None or intensity is not None:
+            raise ValueError("give the site once: grid, or the source's own pue and carbon_intensity_g_kwh")
+        return Infra.Grids.get(name)
+    if intensity is None or (need_pue and pue is None):
+        raise ValueError("an operations anchor needs config.grid (a zoo grid) or the source's own "
+                         "carbon_intensity_g_kwh" + (" and pue" if need_pue else ""))
+    if pue is not None and not need_pue:
+        raise ValueError("the accelerators scope applies no PUE; drop config.pue")
+    site = anchor.get("source", "").split(",")[0] or anchor["id"]
+    return GridProfile(name=f"{site} site", carbon_intensity_g_kwh=intensity, **({"pue": pue} if need_pue else {}))
+
+
+def _count(cfg: dict, key: str) -> int:
+    from ..solvers.base import whole
+
+    return whole(f"config.{key}", cfg.pop(key, None))
+
+
+def _days(cfg: dict) -> float:
+    if "days" not in cfg:
+        raise ValueError("an operations anchor needs config.days (or gpu_hours for the accelerators scope)")
+    return parse(cfg.pop("days"), "day", "days", positive=True) / 86400.0
 
 
 def run(category: str | None = None, path: Path | None = None) -> list[AnchorResult]:
