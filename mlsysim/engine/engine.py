@@ -70,7 +70,7 @@ def default_phase(model: Workload, is_training: bool) -> str:
 
 
 @lru_cache(maxsize=256)
-def _device_for(hw: HardwareNode, working_set: float) -> timing.Device:
+def device_for(hw: HardwareNode, working_set: float) -> timing.Device:
     """The timing view of ``hw``; devices that keep weights in SRAM or flash read at that speed."""
     dev = hw.timing_device
     mem = hw.memory
@@ -224,7 +224,7 @@ def _solve(model, hardware, batch_size, seq_len, past_len, *, precision, efficie
                        f"{format_si(capacity, 'B')}", required_bytes=worst, available_bytes=capacity)
 
     weights = parts["weights"]
-    dev = _device_for(hw, float(np.min(weights)) if isinstance(weights, np.ndarray) else weights)
+    dev = device_for(hw, float(np.min(weights)) if isinstance(weights, np.ndarray) else weights)
     ops, (t_c, t_m, t_l) = _timed(model, phase, B, S, p, stack, activation_recomputation, optimizer, dev,
                                   efficiency, past)
     busy = np.maximum(t_c, t_m)

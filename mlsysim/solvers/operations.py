@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.engine import Engine, resolve_hardware, resolve_model
+from ..engine.engine import Engine, device_for, resolve_hardware, resolve_model
 from ..errors import InputError, UnitError
 from ..hardware.types import PRECISION_BYTES, normalize_precision
 from ..units import format_si, parse, quantity
@@ -334,7 +334,8 @@ class EfficiencyModel(Solver):
         ideal, parts = _time_parts(t_c, t_m, t_l, flops, peak, prof.stack)
         unfused = 0
         if not use_flash_attention:
-            unfused = _standard_attention(ops, ideal, parts, hw, PRECISION_BYTES[normalize_precision(precision)],
+            dev = device_for(hw, float(np.min(prof.memory_parts["weights"])))   # the view the step was timed on
+            unfused = _standard_attention(ops, ideal, parts, dev, PRECISION_BYTES[normalize_precision(precision)],
                                           peak, prof.stack, efficiency)
         total = sum(parts.values()) + ideal
         latency = float((total * count).sum())
@@ -387,7 +388,7 @@ def _time_parts(t_c, t_m, t_l, flops, peak, stack):
                    "memory bound": np.maximum(t_m - t_c, 0.0), "tile and shape waste": t_c - ideal}
 
 
-def _standard_attention(ops, ideal, parts, hw, act_bytes, peak, stack, efficiency) -> int:
+def _standard_attention(ops, ideal, parts, dev, act_bytes, peak, stack, efficiency) -> int:
     """Re-time each fused prefill attention as unfused kernels, in place; returns how many.
 
     QK^T (a batched GEMM writing G x S x keys scores), softmax (reads and writes them) and PV (reads
@@ -403,7 +404,7 @@ def _standard_attention(ops, ideal, parts, hw, act_bytes, peak, stack, efficienc
         kinds = np.array([timing.GEMM, timing.SOFTMAX, timing.GEMM])
         flops = np.array([2.0 * G * M * N * K, 5.0 * G * M * N, 2.0 * G * M * N * K])
         nbytes = np.array([G * (M + N) * K * act_bytes + scores, 2.0 * scores, scores + G * (N + M) * K * act_bytes])
-        tc, tm, tl = timing.op_times(hw.timing_device, kinds, np.full(3, prec), flops, nbytes,
+        tc, tm, tl = timing.op_times(dev, kinds, np.full(3, prec), flops, nbytes,
                                      np.array([M, 0.0, M]), np.array([N, 0.0, K]), np.array([K, 0.0, N]),
                                      np.array([G, 1.0, G]), stack=stack, efficiency=efficiency)
         k_ideal, k_parts = _time_parts(tc, tm, tl, np.array([flops[0], 0.0, flops[2]]), peak, stack)
