@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from ..core.types import Metadata
+from ..zoo.facts import check_entry
 from ..zoo.registry import Registry, load_data
+from ..zoo.schemas.hardware import ENTRY
 from .types import ComputeCore, HardwareNode, IOInterconnect, MemoryHierarchy, StorageHierarchy
 
 #: the rate that stands for a chip's "peak": its 16-bit tensor rate, else the nearest it has
@@ -14,13 +16,17 @@ def _link(spec: dict | None) -> IOInterconnect | None:
     if not spec:
         return None
     name = spec.get("name") or (f"PCIe Gen{spec['generation']}" if "generation" in spec else "link")
-    return IOInterconnect(name=name, bandwidth=spec.get("per_direction") or spec["bandwidth"],
-                          generation=spec.get("generation"), lanes=spec.get("lanes"), links=spec.get("links"),
-                          latency=spec.get("latency"))
+    return IOInterconnect(name=name, bandwidth=spec["per_direction"], generation=spec.get("generation"),
+                          lanes=spec.get("lanes"), links=spec.get("links"))
 
 
 def hardware_from_fact(fact: dict) -> HardwareNode:
-    """A datasheet entry of hardware.yaml as a validated HardwareNode."""
+    """A datasheet entry laid out as in hardware.yaml, checked against the file's schema, as a HardwareNode."""
+    check_entry(fact, ENTRY, "hardware")
+    return _node(fact)
+
+
+def _node(fact: dict) -> HardwareNode:
     compute, memory = fact["compute"], fact["memory"]
     rates = {p: float(v) * 1e12 for p, v in compute["peak_tflops"].items()}
     peak = next((rates[p] for p in DEFAULT_ORDER if p in rates), max(rates.values()))
@@ -43,22 +49,15 @@ def hardware_from_fact(fact: dict) -> HardwareNode:
         battery_capacity=power.get("battery"),
         unit_cost=fact.get("price_usd"), embodied_carbon_kg=fact.get("embodied_carbon_kg"),
         accelerator_count=fact.get("accelerators"),
-        metadata=Metadata(source=fact.get("source", ""), sources=fact.get("sources") or {}, url=fact.get("url")),
+        metadata=Metadata(source=fact["source"], sources=fact.get("sources") or {}),
     )
 
 
 def _build() -> Registry:
-    data = load_data("hardware")
     tiers, aliases = {}, {}
-    for tier_key, entries in data.items():
-        built = {}
-        for key, fact in entries.items():
-            built[key] = hardware_from_fact(fact)
-            for alias in fact.get("aliases") or ():
-                aliases[alias] = key
-        tiers[TIERS.get(tier_key, tier_key.title())] = Registry(TIERS.get(tier_key, tier_key), "hardware", built)
-    if "iPhone15Pro" in tiers.get("Mobile", Registry("", "")):
-        aliases.setdefault("Generic_Phone", "iPhone15Pro")
+    for tier_key, entries in load_data("hardware").items():
+        tiers[TIERS[tier_key]] = Registry(TIERS[tier_key], "hardware", entries, build=_node)
+        aliases.update({alias: key for key, fact in entries.items() for alias in fact.get("aliases", ())})
     return Registry("Hardware", "hardware", children=tiers, aliases=aliases)
 
 

@@ -9,11 +9,11 @@ _GRID_KEYS = {"wue_l_kwh": "wue"}
 
 
 def _meta(fact: dict) -> Metadata:
-    return Metadata(source=fact.get("source", ""), sources=fact.get("sources") or {}, url=fact.get("url"))
+    return Metadata(source=fact["source"])
 
 
 def _grid(fact: dict) -> GridProfile:
-    fields = {_GRID_KEYS.get(k, k): v for k, v in fact.items() if k not in ("source", "sources", "url", "notes")}
+    fields = {_GRID_KEYS.get(k, k): v for k, v in fact.items() if k != "source"}
     return GridProfile(**fields, metadata=_meta(fact))
 
 
@@ -23,7 +23,7 @@ def _build():
     datacenters = {k: Datacenter(name=f["name"], grid=grids[f["grid"]], pue_override=f.get("pue_override"),
                                  metadata=_meta(f))
                    for k, f in (data.get("datacenters") or {}).items()}
-    cooling = {k: CoolingProfile(name=f.get("name", k), pue=f["pue"], wue=f.get("wue_l_kwh", 0.0), metadata=_meta(f))
+    cooling = {k: CoolingProfile(name=f["name"], pue=f["pue"], wue=f.get("wue_l_kwh", 0.0), metadata=_meta(f))
                for k, f in (data.get("cooling") or {}).items()}
     grid_ns = Registry("Grids", "grid", grids)
     infra = Registry("Infra", "infrastructure", children={

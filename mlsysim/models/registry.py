@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from ..core.types import Metadata
-from ..errors import InputError
+from ..zoo.facts import check_entry
 from ..zoo.registry import Registry, load_data
+from ..zoo.schemas.models import ENTRY
 from .types import (
     CNNWorkload,
     DiffusionWorkload,
@@ -18,38 +19,32 @@ FAMILIES = {"language": "Language", "vision": "Vision", "tiny": "Tiny", "recomme
             "state_space": "StateSpace", "generative_vision": "GenerativeVision", "embodied": "Embodied"}
 #: facts-file key -> workload field
 _RENAME = {"hidden": "hidden_dim", "ffn": "ffn_dim", "vocab": "vocab_size", "context": "context_length",
-           "flops": "inference_flops", "expert_ffn": "expert_ffn_dim", "dense_ffn": "ffn_dim"}
+           "flops": "inference_flops", "flops_per_step": "inference_flops", "expert_ffn": "expert_ffn_dim",
+           "dense_ffn": "ffn_dim"}
 _CLASSES = {"transformer": TransformerWorkload, "moe": SparseTransformerWorkload, "cnn": CNNWorkload,
             "vit": CNNWorkload, "mlp": CNNWorkload, "ssm": SSMWorkload, "diffusion": DiffusionWorkload,
             "opaque": Workload}
-_META = ("source", "sources", "url", "type", "aliases", "macs", "notes", "description")
+#: facts-file keys that are not workload fields
+_META = ("source", "type", "macs", "notes")
 
 
 def workload_from_fact(fact: dict) -> Workload:
-    """A model entry of models.yaml as a validated workload."""
-    kind = fact.get("type", "opaque")
-    cls = _CLASSES.get(kind)
-    if cls is None:
-        raise InputError(f"model '{fact.get('name')}' has unknown type '{kind}'")
+    """A model entry laid out as in models.yaml, checked against the file's schema, as a workload."""
+    check_entry(fact, ENTRY, "model")
+    return _workload(fact)
+
+
+def _workload(fact: dict) -> Workload:
     fields = {_RENAME.get(k, k): v for k, v in fact.items() if k not in _META}
     if "training" in fields:
         fields["training"] = TrainingRecord(**fields["training"])
-    if kind == "diffusion" and "flops_per_step" in fields:
-        fields["inference_flops"] = fields.pop("flops_per_step")
-    fields["metadata"] = Metadata(source=fact.get("source", ""), sources=fact.get("sources") or {},
-                                  url=fact.get("url"), description=fact.get("description"))
-    return cls(**fields)
+    return _CLASSES[fact.get("type", "opaque")](**fields, metadata=Metadata(source=fact["source"]))
 
 
 def _build() -> Registry:
-    families, aliases = {}, {}
-    for family, entries in load_data("models").items():
-        built = {key: workload_from_fact(fact) for key, fact in entries.items()}
-        for key, fact in entries.items():
-            for alias in fact.get("aliases") or ():
-                aliases[alias] = key
-        families[FAMILIES.get(family, family.title())] = Registry(FAMILIES.get(family, family), "model", built)
-    return Registry("Models", "model", children=families, aliases=aliases)
+    families = {FAMILIES[family]: Registry(FAMILIES[family], "model", entries, build=_workload)
+                for family, entries in load_data("models").items()}
+    return Registry("Models", "model", children=families)
 
 
 Models = _build()

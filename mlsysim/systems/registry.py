@@ -4,12 +4,13 @@ from __future__ import annotations
 from ..core.types import Metadata
 from ..hardware.registry import Hardware
 from ..hardware.types import IOInterconnect
+from ..units import from_si, parse
 from ..zoo.registry import Registry, load_data
 from .types import DeploymentTier, Fleet, NetworkFabric, Node, PodEnvelope, PowerLimit, RackProfile
 
 
 def _meta(fact: dict) -> Metadata:
-    return Metadata(source=fact.get("source", ""), sources=fact.get("sources") or {}, url=fact.get("url"))
+    return Metadata(source=fact["source"])
 
 
 def _node(fact: dict) -> Node:
@@ -21,14 +22,20 @@ def _node(fact: dict) -> Node:
                 accelerators_per_node=fact["accelerators_per_node"],
                 intra_node_bw=scale_up.get("per_direction", 0.0), scale_up=link,
                 nics_per_node=fact.get("nics_per_node", 1), nic_bandwidth=nic.get("bandwidth"),
-                psus_per_node=fact.get("psus_per_node", 2), host_memory=fact.get("host_memory"),
-                max_power=(fact.get("power") or {}).get("max"), unit_cost=fact.get("price_usd"), metadata=_meta(fact))
+                host_memory=fact.get("host_memory"), max_power=(fact.get("power") or {}).get("max"),
+                metadata=_meta(fact))
 
 
 def _fabric(fact: dict) -> NetworkFabric:
     return NetworkFabric(name=fact["name"], bandwidth=fact["bandwidth"], latency=fact.get("latency"),
                          topology=fact.get("topology", "fat-tree"),
                          oversubscription_ratio=fact.get("oversubscription", 1.0), metadata=_meta(fact))
+
+
+def _rack(fact: dict) -> RackProfile:
+    return RackProfile(name=fact["name"], power_kw=from_si(parse(fact["power"], "W", "rack power"), "kW"),
+                       cooling_type=fact.get("cooling", "air"), nodes=fact.get("nodes_per_rack"),
+                       node=fact.get("node"), metadata=_meta(fact))
 
 
 def _build():
@@ -41,9 +48,7 @@ def _build():
     clusters = {k: Fleet(name=f["name"], node=nodes[f["node"]], count=f["count"], fabric=fabrics[f["fabric"]],
                          metadata=_meta(f))
                 for k, f in (data.get("clusters") or {}).items()}
-    racks = {k: RackProfile(name=f["name"], power_kw=f.get("power_kw", 0.0), cooling_type=f.get("cooling", "air"),
-                            nodes=f.get("nodes"), node=f.get("node"), metadata=_meta(f))
-             for k, f in (data.get("racks") or {}).items()}
+    racks = {k: _rack(f) for k, f in (data.get("racks") or {}).items()}
     pods = {k: PodEnvelope(name=f["name"], accelerator=Hardware.get(f["accelerator"]), chips=f["chips"],
                            memory=f["memory"], power=f["power"], topology=f.get("topology", ""), metadata=_meta(f))
             for k, f in (data.get("pods") or {}).items()}

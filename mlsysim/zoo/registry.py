@@ -1,5 +1,8 @@
 """Registries: nested namespaces over the facts files, with both 0.1.0 path styles.
 
+``load_data`` reads a facts file once per process and checks it against its schema
+(``zoo/facts.py``, ``zoo/schemas/``) before any record is built from it.
+
 ``Hardware.Cloud.H100`` and ``Hardware.H100`` reach the same object; an unknown name raises
 one sentence with the closest names. Each namespace knows each entry's registry key and
 source, which is what ``mlsysim zoo`` lists.
@@ -12,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import InputError, UnknownNameError
+from .facts import check_file
 
 DATA = Path(__file__).parent / "data"
 
@@ -32,28 +36,34 @@ class _StrictLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.S
 
 @lru_cache(maxsize=None)
 def load_data(name: str) -> dict:
-    """The parsed facts file ``zoo/data/<name>.yaml`` (read once per process)."""
+    """The parsed facts file ``zoo/data/<name>.yaml``, checked against its schema (read once per process)."""
     path = DATA / f"{name}.yaml"
     with open(path, encoding="utf-8") as fh:
         loader = _StrictLoader(fh)
         loader.name = path.name
         try:
-            return loader.get_single_data() or {}
+            data = loader.get_single_data() or {}
         finally:
             loader.dispose()
+    check_file(name, data)
+    return data
 
 
 class Registry:
     """A namespace of entries and sub-namespaces.
 
-    Attribute access finds an entry here or, for flat aliases, in any sub-namespace.
+    Attribute access finds an entry here or, for flat aliases, in any sub-namespace. With
+    ``build``, ``entries`` are facts (already checked at load) and each becomes its record on
+    first access, so a CLI call that needs one accelerator builds one.
     """
 
-    def __init__(self, name: str, kind: str, entries=None, children=None, aliases=None):
+    def __init__(self, name: str, kind: str, entries=None, children=None, aliases=None, build=None):
         self._name, self._kind = name, kind
         self._entries: dict[str, object] = dict(entries or {})
         self._children: dict[str, Registry] = dict(children or {})
         self._aliases: dict[str, str] = dict(aliases or {})
+        self._build = build
+        self._records: dict[str, object] = {}      # built from ``entries`` when ``build`` is given
 
     # -- lookup -------------------------------------------------------------------------------
     def __getattr__(self, name: str):
@@ -76,11 +86,18 @@ class Registry:
     def __repr__(self) -> str:
         return f"<{self._name}: {len(self.items())} {self._kind} entries>"
 
+    def _entry(self, key: str):
+        if self._build is None:
+            return self._entries[key]
+        if key not in self._records:       # setdefault: racing threads still share one record
+            self._records.setdefault(key, self._build(self._entries[key]))
+        return self._records[key]
+
     def _find(self, name: str):
         if name in self._children:
             return self._children[name]
         if name in self._entries:
-            return self._entries[name]
+            return self._entry(name)
         if name in self._aliases:
             return self._find(self._aliases[name])
         for child in self._children.values():
@@ -111,7 +128,8 @@ class Registry:
     def items(self) -> list[tuple[str, object]]:
         """(registry key, entry) for every entry here and below, each object once."""
         out, seen = [], set()
-        for key, value in self._entries.items():
+        for key in self._entries:
+            value = self._entry(key)
             if id(value) not in seen:
                 seen.add(id(value))
                 out.append((key, value))
