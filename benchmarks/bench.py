@@ -75,7 +75,6 @@ def bench_sweep(n: int = 100_000) -> float:
 def bench_serving_grid(n: int = 1000) -> float:
     """ServingModel over an n x n grid of batch sizes and context lengths (TTFT and ITL of each)."""
     import numpy as np
-
     from mlsysim.solvers.serving import ServingModel
 
     batches, contexts = np.arange(1, n + 1)[:, None], np.arange(1, n + 1) * 8

@@ -9,7 +9,10 @@ import importlib
 __version__ = "0.2.0"
 
 _EXPORTS = {
-    "Engine": "engine.engine", "PerformanceProfile": "engine.profile",
+    # the run, the engine and its vocabulary
+    "Run": "run", "Layout": "run", "Site": "run", "Stacks": "execution", "ExecutionProfile": "execution",
+    "Engine": "engine.engine", "SingleNodeModel": "engine.engine", "PerformanceProfile": "engine.profile",
+    # facts and types
     "Hardware": "hardware.registry", "Models": "models.registry", "Systems": "systems.registry",
     "Infra": "infra.registry", "Infrastructure": "infra.registry", "Tiers": "systems.registry",
     "HardwareNode": "hardware.types",
@@ -18,27 +21,37 @@ _EXPORTS = {
     "Fleet": "systems.types", "Node": "systems.types", "NetworkFabric": "systems.types",
     "DeploymentTier": "systems.types", "GridProfile": "infra.types", "Datacenter": "infra.types",
     "Registry": "zoo.registry",
-    "SystemEvaluator": "evaluation", "SystemEvaluation": "evaluation", "EvaluationLevel": "evaluation",
-    "SustainabilityModel": "solvers.sustainability", "EconomicsModel": "solvers.economics",
-    "DistributedModel": "solvers.distributed", "TopologyModel": "solvers.collectives",
-    "ServingModel": "solvers.serving", "InferenceScalingModel": "solvers.reasoning",
-    "WeightStreamingModel": "solvers.streaming", "TailLatencyModel": "solvers.queueing",
-    "ContinuousBatchingModel": "solvers.batching", "ServingCapacityModel": "solvers.capacity",
-    "BatchingOptimizer": "solvers.capacity", "PlacementOptimizer": "solvers.placement",
-    "ReliabilityModel": "solvers.reliability", "CheckpointModel": "solvers.reliability",
-    "TrainingJobModel": "solvers.reliability", "SensitivitySolver": "solvers.analysis",
-    "SynthesisSolver": "solvers.analysis", "Pipeline": "pipeline",
-    "DataModel": "solvers.data", "TransformationModel": "solvers.data", "CompressionModel": "solvers.compression",
-    "OrchestrationModel": "solvers.operations", "ResponsibleEngineeringModel": "solvers.operations",
-    "EfficiencyModel": "solvers.operations", "ScalingModel": "solvers.operations",
-    "SingleNodeModel": "solvers.parallelism", "ParallelismOptimizer": "solvers.parallelism",
+    # serving
+    "ServingModel": "serving.serving", "ServingOptions": "serving.serving",
+    "ContinuousBatchingModel": "serving.batching", "TailLatencyModel": "serving.queueing",
+    "ServingCapacityModel": "serving.capacity", "InferenceScalingModel": "serving.reasoning",
+    "WeightStreamingModel": "serving.streaming",
+    # training
+    "DistributedModel": "training.distributed", "TopologyModel": "training.topology",
+    "ScalingModel": "training.scaling",
+    # operations
+    "ReliabilityModel": "operations.reliability", "CheckpointModel": "operations.reliability",
+    "TrainingJobModel": "operations.reliability", "SustainabilityModel": "operations.sustainability",
+    "EconomicsModel": "operations.economics", "DataModel": "operations.data", "TransformationModel": "operations.data",
+    "CompressionModel": "operations.compression", "OrchestrationModel": "operations.orchestration",
+    "ResponsibleEngineeringModel": "operations.responsible",
+    # analysis and search
+    "SensitivitySolver": "analysis.sensitivity", "SynthesisSolver": "analysis.synthesis",
+    "EfficiencyModel": "analysis.efficiency", "Pipeline": "analysis.pipeline",
+    "BatchingOptimizer": "optimize.batching", "PlacementOptimizer": "optimize.placement",
+    "ParallelismOptimizer": "optimize.parallelism",
+    # composition
+    "SystemEvaluator": "evaluation.scorecard", "SystemEvaluation": "evaluation.scorecard",
+    "EvaluationLevel": "evaluation.scorecard",
     "Scenario": "scenarios", "Scenarios": "scenarios", "Applications": "scenarios",
+    # errors and units
     "MlsysimError": "errors", "InputError": "errors", "OOMError": "errors", "UnknownNameError": "errors",
     "UnsupportedPrecisionError": "errors", "UnitError": "errors", "SLAViolation": "errors",
     "Q_": "units", "SIValue": "units",
 }
 _MODULES = {"show", "units", "errors", "core", "hardware", "models", "systems", "infra", "engine", "validation",
-            "zoo", "evaluation", "scenarios", "solvers", "plan", "viz", "walls", "pipeline"}
+            "zoo", "evaluation", "scenarios", "solvers", "plan", "viz", "run", "ops", "execution", "serving",
+            "training", "operations", "analysis", "optimize"}
 
 __all__ = sorted(set(_EXPORTS) | _MODULES | {"ureg"})
 

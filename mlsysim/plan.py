@@ -13,7 +13,8 @@ from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from .core.types import Bandwidth, Record
 from .errors import InputError
-from .evaluation import SystemEvaluation, SystemEvaluator
+from .evaluation.scorecard import SystemEvaluation, evaluate_run
+from .run import DEFAULT_REGION, Run, resolve_hardware
 
 PHASE = Literal["forward", "prefill", "decode", "train"]
 
@@ -31,6 +32,8 @@ class WorkloadSpec(_Spec):
     seq_len: int | None = Field(None, gt=0, description="sequence / context length for language models")
     training: bool = Field(False, description="time a training step instead of inference")
     phase: PHASE | None = Field(None, description="forward, prefill, decode or train (single device)")
+    stack: str | None = Field(None, description="the software stack it runs under, e.g. vllm, pytorch_eager, "
+                                                "torch_compile (see `mlsysim zoo stacks`)")
 
 
 class HardwareSpec(_Spec):
@@ -71,7 +74,7 @@ class ParallelismSpec(_Spec):
 
 
 class OpsSpec(_Spec):
-    region: str = Field("US_Avg", description="grid registry name: drives carbon, water and electricity price")
+    region: str = Field(DEFAULT_REGION, description="grid registry name: drives carbon, water and electricity price")
     duration_days: float = Field(30.0, gt=0, description="how long the system runs")
     utilization: float | None = Field(None, ge=0, le=1, description="average busy fraction (default: predicted)")
 
@@ -139,21 +142,23 @@ def parse_plan(data: dict, where: str = "plan") -> Plan:
         raise InputError(f"{where}: '{key}' {err['msg'].removeprefix('Value error, ')}") from None
 
 
-def run_plan(plan: Plan) -> tuple[SystemEvaluation, list[str]]:
-    """Evaluate the plan and check its asserts; returns the scorecard and the violations, in words."""
-    from .engine.engine import resolve_hardware, resolve_model
-
-    model, hw = resolve_model(plan.workload.name), resolve_hardware(plan.hardware.name)
+def plan_run(plan: Plan) -> Run:
+    """The run a plan describes (its fleet built from the hardware section when it has several accelerators)."""
+    hw = resolve_hardware(plan.hardware.name)
     fleet = plan_fleet(plan.hardware, hw) if plan.hardware.total > 1 else None
     par = plan.parallelism or ParallelismSpec()
     if fleet is None and (par.tp > 1 or par.pp > 1):
         raise InputError("parallelism needs more than one accelerator in hardware")
-    ops = plan.ops
-    evaluation = SystemEvaluator.evaluate(
-        plan.name, model, hw, batch_size=plan.workload.batch_size, precision=plan.hardware.precision,
-        efficiency=plan.hardware.efficiency, fleet_obj=fleet, duration_days=ops.duration_days if ops else None,
-        region=ops.region if ops else None, seq_len=plan.workload.seq_len, is_training=plan.workload.training,
-        phase=plan.workload.phase, tp=par.tp, pp=par.pp, utilization=ops.utilization if ops else None)
+    w, ops = plan.workload, plan.ops
+    return Run.build(w.name, hw, fleet=fleet, phase=w.phase, training=w.training, batch_size=w.batch_size,
+                     seq_len=w.seq_len, precision=plan.hardware.precision, efficiency=plan.hardware.efficiency,
+                     stack=w.stack, tp=par.tp, pp=par.pp, region=ops.region if ops else None,
+                     duration_days=ops.duration_days if ops else None, utilization=ops.utilization if ops else None)
+
+
+def run_plan(plan: Plan) -> tuple[SystemEvaluation, list[str]]:
+    """Evaluate the plan and check its asserts; returns the scorecard and the violations, in words."""
+    evaluation = evaluate_run(plan.name, plan_run(plan))
     return evaluation, check_asserts(evaluation, plan.constraints.asserts if plan.constraints else [])
 
 

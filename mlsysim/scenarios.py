@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .core.types import Metadata, Record, Seconds, Watts
 from .errors import UnknownNameError
-from .evaluation import SystemEvaluation, SystemEvaluator
+from .evaluation.scorecard import SystemEvaluation, SystemEvaluator
 from .hardware.types import HardwareNode
 from .models.types import Workload
 from .systems.types import Fleet

@@ -1,4 +1,5 @@
-"""The solver contract: construct, call ``solve(**inputs)``, get an immutable result.
+"""The solver contract: construct, call ``solve(...)`` with a run (``mlsysim.run.Run``) or the 0.1.0
+keywords that build one, get an immutable result.
 
 Results hold SI floats; properties named for a unit (``*_kwh``, ``*_kg``, ``*_usd``) are
 plain numbers in that unit, and quantity-valued properties return ``SIValue``. Every
@@ -6,18 +7,23 @@ result carries the assumptions that produced it and the binding constraint, in w
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 
 import numpy as np
 
-from ..errors import InputError
+from .errors import InputError
 
 
 class Solver:
     """Base of every model, solver and optimizer: stateless, configured by ``solve`` arguments."""
 
-    #: the walls of the taxonomy this solver models (numbers, see ``mlsysim.walls``)
+    #: the walls of the taxonomy this solver models (numbers, see ``mlsysim.analysis.walls``)
     walls: tuple[int, ...] = ()
+    #: the inputs ``solve`` needs when it is not given a Run (what a Pipeline must supply); empty: the
+    #: parameters without a default
+    needs: tuple[str, ...] = ()
 
     def solve(self, **inputs) -> Result:  # pragma: no cover - the contract
         raise NotImplementedError
@@ -39,13 +45,6 @@ class Result:
         for f in fields(self):
             out[f.name] = _plain(getattr(self, f.name))
         return out
-
-
-def whole(name: str, value) -> int:
-    """A count the user gives (degrees, workers, job sizes): a whole number >= 1, or one clear error."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(value)
 
 
 def real(x):
@@ -72,3 +71,31 @@ def _plain(value):
     if isinstance(value, Result):
         return value.to_dict()
     return value
+
+
+def only_run(solve, given: dict) -> None:
+    """Refuse run inputs passed beside a Run: the run carries them, so they would be dropped.
+
+    ``given`` is the ``locals()`` of a ``solve`` whose first argument is a Run; any run input among the
+    other arguments that differs from ``solve``'s default is named in the error.
+    """
+    from .run import RUN_KEYWORDS
+
+    extra = [name for name, default in _defaults(solve).items() if name in RUN_KEYWORDS and name in given
+             and given[name] is not default and not _same(given[name], default)]
+    if extra:
+        raise InputError(f"the Run carries the run's inputs; give {', '.join(extra)} when building it "
+                         f"(Run.build(...)), not beside it")
+
+
+@lru_cache(maxsize=None)
+def _defaults(solve) -> dict:
+    params = list(inspect.signature(solve).parameters.values())[2:]     # after self and the run
+    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False

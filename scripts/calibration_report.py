@@ -47,10 +47,11 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from mlsysim.engine import timing as T  # noqa: E402
+from mlsysim.engine.device import device_of  # noqa: E402
+from mlsysim.hardware.registry import Hardware  # noqa: E402
 
-#: the measuring device, from its datasheet (NVIDIA H100 SXM5)
-H100 = T.Device(peak=(67e12, 494.7e12, 989.4e12, 1978.9e12, 1978.9e12, 0.0), mem_bw=3.35e12, units=132,
-                clock_hz=1.98e9, l2_bytes=50e6)
+#: the measuring device, as its datasheet describes it (the zoo's NVIDIA H100 SXM5)
+H100 = device_of(Hardware.H100)
 
 PREC = {"bf16": T.FP16, "fp16": T.FP16, "fp8": T.FP8, "tf32": T.TF32, "fp32": T.FP32}
 IN_BYTES = {"bf16": 2, "fp16": 2, "fp8": 1, "tf32": 4, "fp32": 4}

@@ -1,6 +1,6 @@
 """Fit the constants of the operator timing model to operator microbenchmarks; write calibration.yaml.
 
-    python scripts/fit_calibration.py [DATA.json] [--out mlsysim/engine/data/calibration.yaml]
+    python scripts/fit_calibration.py [DATA.json] [--out mlsysim/zoo/data/calibration.yaml]
 
 Offline tool (needs scipy; the package itself does not). The objective is the log of
 predicted over measured time of every measured row, under a robust (soft-L1) loss, so that a
@@ -39,7 +39,7 @@ sys.path.insert(0, HERE)
 import calibration_report as CR  # noqa: E402
 
 T = CR.T
-DEFAULT_OUT = os.path.join(CR.REPO, "mlsysim", "engine", "data", "calibration.yaml")
+DEFAULT_OUT = T.DEFAULT_PATH
 
 # (name, initial, lower, upper): the fitted parameters
 PARAMS = [
@@ -193,6 +193,10 @@ def write_yaml(cal: T.Calibration, path, data_path, meta, summ):
         "  # output tile of GEMM and implicit-GEMM conv kernels (tile and wave quantization over SMs)",
         f"  tile_m: {c['tile_m']:g}",
         f"  tile_n: {c['tile_n']:g}",
+        "  # the smallest tile edge a tensor-core kernel uses (mma.m16n8k16): a skinny GEMM shrinks its tile to",
+        "  # the problem, rounded up to a power of two (operand swapping lets either edge be the small one).",
+        "  # Structural, not fitted",
+        f"  min_tile: {c['min_tile']:g}",
         "  # convolution (cuDNN implicit GEMM): max fraction relative to a GEMM of the same precision,",
         "  # its short-K constant (in K steps at fp16; scaled per precision like k_half)",
         f"  conv_fraction: {yf(c['conv_fraction'])}",
@@ -266,8 +270,11 @@ def main(argv=None):
     meta, rows = CR.load_rows(a.data)
     ops = CR.rows_to_ops(rows)
     launch = {r["op"]: r["us_per_kernel"] * 1e-6 for r in rows if r["op"].startswith("launch_")}
-    base = T.Calibration(launch_eager_s=_r(launch.get("launch_eager", 7.97e-6)),
-                         launch_graph_s=_r(launch.get("launch_graph", 1.21e-6)))
+    # the structural constants (tiles, kernels per op, ...) come from the committed file; the fit
+    # replaces the fitted ones and takes the launch costs as measured
+    committed = T.load_calibration()
+    base = dataclasses.replace(committed, launch_eager_s=_r(launch.get("launch_eager", committed.launch_eager_s)),
+                               launch_graph_s=_r(launch.get("launch_graph", committed.launch_graph_s)))
     cal = fit(ops, base)
     summ = CR.summary(ops, CR.predict(ops, cal)[0] / ops["t"] - 1)
     write_yaml(cal, a.out, a.data, meta, summ)

@@ -1,11 +1,14 @@
-"""The real ``mlsysim`` process: every command and output format, every exit code, bad input."""
-import json
-import subprocess
-import sys
+"""The ``mlsysim`` command: every command and output format, every exit code, bad input.
+
+Commands run through the entry point in-process (``conftest.cli``); the few tests that prove the
+installed command works end to end start a real process (``conftest.process``).
+"""
 from pathlib import Path
 
 import jsonschema
 import pytest
+from conftest import cli as mlsysim
+from conftest import one_json, process
 
 from mlsysim.evaluation import envelope_schema
 
@@ -13,19 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 
-def mlsysim(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "mlsysim", *map(str, args)], capture_output=True, text=True,
-                          timeout=120, cwd=cwd)
-
-
-def one_json(out) -> dict:
-    assert out.stdout.count("\n") <= 1, "stdout must hold exactly one JSON object"
-    return json.loads(out.stdout)
-
-
 # --- eval -------------------------------------------------------------------------------------------
 def test_eval_text_is_a_scorecard_that_fits_80_columns():
-    out = mlsysim("eval", "Llama3_8B", "H100", "--batch-size", "8")
+    out = process("eval", "Llama3_8B", "H100", "--batch-size", "8")
     assert out.returncode == 0, out.stderr
     for lens in ("Feasibility", "Performance", "Macro"):
         assert lens in out.stdout
@@ -138,7 +131,7 @@ def test_bad_input_is_one_sentence_and_exit_1(args, words):
 
 
 def test_bad_input_in_json_mode_is_one_json_object():
-    out = mlsysim("eval", "Llama3_8B", "H10O", "-o", "json")
+    out = process("eval", "Llama3_8B", "H10O", "-o", "json")
     data = one_json(out)
     assert out.returncode == 1 and data["status"] == "error" and "H100" in data["error"]
 
@@ -219,9 +212,13 @@ def test_every_command_has_help_with_an_example(command):
     assert out.returncode == 0 and "Example" in out.stdout
 
 
-def test_fleet_inference_is_refused_not_silently_trained():
-    out = mlsysim("eval", "Llama3_8B", "H100", "--accelerators", "16")
-    assert out.returncode == 1 and "training" in out.stderr
+def test_fleet_inference_is_served_not_silently_trained():
+    """Sixteen H100 and one sequence: one replica spread over all of them, reported as serving."""
+    data = one_json(mlsysim("eval", "Llama3_8B", "H100", "--accelerators", "16", "-o", "json"))
+    assert data["status"] == "ok" and data["f_accelerators"] == 16
+    assert data["f_tp"] * data["f_pp"] * data["f_replicas"] == 16 and data["f_replicas"] == 1
+    assert data["p_ttft_ms"] > data["p_latency_ms"] > 0 and data["p_throughput_unit"] == "tokens/s"
+    assert "p_step_latency_ms" not in data
 
 
 def test_fleet_eval_checks_memory_per_accelerator():

@@ -4,17 +4,15 @@ import math
 import numpy as np
 import pytest
 
+from mlsysim.analysis.efficiency import EfficiencyModel
 from mlsysim.engine.engine import Engine
 from mlsysim.errors import InputError, UnitError
-from mlsysim.solvers.compression import CompressionModel
-from mlsysim.solvers.data import DataModel, TransformationModel
-from mlsysim.solvers.operations import (
-    EfficiencyModel,
-    OrchestrationModel,
-    ResponsibleEngineeringModel,
-    ScalingModel,
-)
-from mlsysim.solvers.queueing import TailLatencyModel
+from mlsysim.operations.compression import CompressionModel
+from mlsysim.operations.data import DataModel, TransformationModel
+from mlsysim.operations.orchestration import OrchestrationModel
+from mlsysim.operations.responsible import ResponsibleEngineeringModel
+from mlsysim.serving.queueing import TailLatencyModel
+from mlsysim.training.scaling import ScalingModel
 from mlsysim.zoo.registry import load_data
 
 

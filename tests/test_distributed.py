@@ -6,9 +6,9 @@ import pytest
 
 from mlsysim import Models, Systems
 from mlsysim.errors import InputError
-from mlsysim.solvers import collectives as cc
-from mlsysim.solvers.collectives import TopologyModel
-from mlsysim.solvers.distributed import DistributedModel
+from mlsysim.training import collectives as cc
+from mlsysim.training.distributed import DistributedModel
+from mlsysim.training.topology import TopologyModel, bisection_fraction
 
 GB = 1e9
 R256, F8K = Systems.Clusters.Research_256, Systems.Clusters.Frontier_8K
@@ -81,7 +81,7 @@ def test_collectives_take_arrays():
     ("dragonfly", 1024, 0.5), ("ring", 4, 1.0)])
 def test_bisection_fraction(topology, nodes, fraction):
     """Cut links over N/2: ring 2 links → 4/N; k×k torus 2k → 4/k; k³ torus 2k² → 4/k; capped at 1."""
-    assert cc.bisection_fraction(topology, nodes) == pytest.approx(fraction)
+    assert bisection_fraction(topology, nodes) == pytest.approx(fraction)
 
 
 def test_topology_model_oversubscription_halves_bandwidth():

@@ -5,7 +5,8 @@ import pytest
 import mlsysim
 from mlsysim import Engine, Hardware, Models
 from mlsysim.errors import InputError, OOMError, UnknownNameError, UnsupportedPrecisionError
-from mlsysim.models.graph import Precisions, lower
+from mlsysim.models.families import lower
+from mlsysim.ops import Precisions
 
 FP16 = Precisions("fp16", "fp16", "fp16", "fp16")
 

@@ -8,9 +8,9 @@ import mlsysim
 from mlsysim import Engine, Hardware, Infra, Models, Systems
 from mlsysim.errors import InputError, UnknownNameError
 from mlsysim.infra.types import Datacenter, GridProfile
-from mlsysim.solvers import power
-from mlsysim.solvers.economics import EconomicsModel
-from mlsysim.solvers.sustainability import SustainabilityModel
+from mlsysim.operations import power
+from mlsysim.operations.economics import EconomicsModel
+from mlsysim.operations.sustainability import SustainabilityModel
 from mlsysim.systems.types import Fleet
 
 H100 = Hardware.H100

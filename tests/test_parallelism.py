@@ -2,9 +2,10 @@
 import pytest
 
 from mlsysim import Engine, Hardware, Models, Systems
+from mlsysim.engine.engine import SingleNodeModel
 from mlsysim.errors import InputError
-from mlsysim.solvers.distributed import DistributedModel
-from mlsysim.solvers.parallelism import ParallelismOptimizer, SingleNodeModel
+from mlsysim.optimize.parallelism import ParallelismOptimizer
+from mlsysim.training.distributed import DistributedModel
 
 
 def test_single_node_model_is_the_engine():

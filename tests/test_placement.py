@@ -3,7 +3,7 @@ import pytest
 
 from mlsysim import Infra, Systems
 from mlsysim.errors import InputError
-from mlsysim.solvers.placement import PlacementOptimizer
+from mlsysim.optimize.placement import PlacementOptimizer
 
 FLEET = Systems.Clusters.Research_256
 REGIONS = ["Quebec", "US_Avg", "Poland", "France", "Texas"]

@@ -6,20 +6,20 @@ import numpy as np
 import pytest
 
 from mlsysim.errors import InputError
-from mlsysim.solvers import capacity as cap_module
-from mlsysim.solvers.batching import (
+from mlsysim.optimize.batching import BatchingOptimizer
+from mlsysim.serving import capacity as cap_module
+from mlsysim.serving.batching import (
     ContinuousBatchingModel,
     capped_exponential_scale,
     expected_pages,
 )
-from mlsysim.solvers.capacity import BatchingOptimizer, ServingCapacityModel
-from mlsysim.solvers.queueing import (
+from mlsysim.serving.capacity import ServingCapacityModel
+from mlsysim.serving.queueing import (
     TailLatencyModel,
     erlang_b,
     erlang_c,
     response_tail,
 )
-from mlsysim.solvers.serving import ServingModel
 from mlsysim.units import SIValue
 
 tail = TailLatencyModel().solve
@@ -290,13 +290,13 @@ OPT = dict(model="Llama3_8B", hardware="H100", sla_latency="2 s", arrival_rate=5
 
 def test_optimizer_picks_the_most_throughput_inside_the_sla(monkeypatch):
     calls = []
-    real = ServingModel.solve
+    real = cap_module.serve
 
-    def counted(self, *a, **k):
-        calls.append(k.get("batch_size"))
-        return real(self, *a, **k)
+    def counted(run, *a, **k):
+        calls.append(run.batch_size)
+        return real(run, *a, **k)
 
-    monkeypatch.setattr(cap_module.ServingModel, "solve", counted)
+    monkeypatch.setattr(cap_module, "serve", counted)
     r = BatchingOptimizer().solve(**OPT)
     assert len(calls) <= 3                                    # one vectorized sweep, not a loop over batches
     assert r.is_feasible and r.p99_latency_s <= 2.0 and r.batch_sizes.shape == (256,)

@@ -4,9 +4,9 @@ import pytest
 
 from mlsysim import Hardware
 from mlsysim.errors import InputError, OOMError
-from mlsysim.solvers.reasoning import InferenceScalingModel
-from mlsysim.solvers.serving import ServingModel
-from mlsysim.solvers.streaming import COMPUTE_BOUND, INJECTION_BOUND, WeightStreamingModel
+from mlsysim.serving.reasoning import InferenceScalingModel
+from mlsysim.serving.serving import ServingModel
+from mlsysim.serving.streaming import COMPUTE_BOUND, INJECTION_BOUND, WeightStreamingModel
 
 reason = InferenceScalingModel().solve
 stream = WeightStreamingModel().solve

@@ -6,7 +6,7 @@ import pytest
 
 from mlsysim import Models, Systems
 from mlsysim.errors import InputError
-from mlsysim.solvers.reliability import (
+from mlsysim.operations.reliability import (
     CheckpointModel,
     ReliabilityModel,
     TrainingJobModel,

@@ -4,8 +4,8 @@ import pytest
 
 from mlsysim import Models
 from mlsysim.errors import InputError, OOMError, UnsupportedPrecisionError
-from mlsysim.models.graph import _attended_pairs
-from mlsysim.solvers.serving import ServingModel
+from mlsysim.models.families.decoder import attended_pairs as _attended_pairs
+from mlsysim.serving.serving import ServingModel
 
 serve = ServingModel().solve
 

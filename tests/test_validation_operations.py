@@ -2,14 +2,13 @@
 figure is predicted by the package's own models, in the scope the source counts, and reported with its error."""
 import json
 import math
-import subprocess
-import sys
 
 import pytest
 import yaml
+from conftest import cli
 
 from mlsysim import Hardware, Infra, ReliabilityModel, Systems
-from mlsysim.solvers import power
+from mlsysim.operations import power
 from mlsysim.systems.types import Fleet
 from mlsysim.units import parse
 from mlsysim.validation import load_anchors, run, summarize
@@ -169,8 +168,7 @@ def test_an_unpredictable_operations_anchor_is_reported_with_its_reason(tmp_path
 
 # --- the command line --------------------------------------------------------------------------------
 def test_validate_training_energy_json_end_to_end():
-    out = subprocess.run([sys.executable, "-m", "mlsysim", "validate", "--category", "training_energy", "-o", "json"],
-                         capture_output=True, text=True, timeout=120)
+    out = cli("validate", "--category", "training_energy", "-o", "json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["status"] == "ok" and set(data["summary"]) == {"training_energy"}

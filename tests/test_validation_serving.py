@@ -2,13 +2,12 @@
 reported with its source and its error, and each metric is answered by the right ServingModel field."""
 import json
 import math
-import subprocess
-import sys
 
 import pytest
 import yaml
+from conftest import cli
 
-from mlsysim.solvers.serving import ServingModel
+from mlsysim.serving.serving import ServingModel
 from mlsysim.validation import load_anchors, run, summarize
 from mlsysim.validation.runner import _SERVING_KEYS, SERVING_DATA, SERVING_METRICS
 
@@ -168,7 +167,7 @@ def test_a_failure_does_not_hide_the_other_anchors(tmp_path):
 
 # --- the command line --------------------------------------------------------------------------------
 def _mlsysim(*args):
-    return subprocess.run([sys.executable, "-m", "mlsysim", *args], capture_output=True, text=True, timeout=180)
+    return cli(*args)
 
 
 def test_validate_serving_json_end_to_end():

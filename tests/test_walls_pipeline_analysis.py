@@ -1,12 +1,13 @@
 """The wall taxonomy, the solver Pipeline, and walls 21-22 (sensitivity and synthesis)."""
 import pytest
 
+from mlsysim.analysis.pipeline import Pipeline
+from mlsysim.analysis.sensitivity import SensitivitySolver, scaled
+from mlsysim.analysis.synthesis import SynthesisSolver
+from mlsysim.analysis.walls import ALL_WALLS, Domain, taxonomy, wall, walls_for_resolver, walls_in_domain
 from mlsysim.engine.engine import Engine
 from mlsysim.errors import InputError
-from mlsysim.pipeline import Pipeline
-from mlsysim.solvers.analysis import SensitivitySolver, SynthesisSolver, scaled
-from mlsysim.solvers.serving import ServingModel
-from mlsysim.walls import ALL_WALLS, Domain, taxonomy, wall, walls_for_resolver, walls_in_domain
+from mlsysim.serving.serving import ServingModel
 
 
 # --- walls -------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .engine import Engine, resolve_hardware
+from ..engine.engine import Engine
+from ..run import resolve_hardware
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import dataclasses
 import inspect
 import typing
 
-from .errors import InputError
+from ..errors import InputError
 from .walls import wall, walls_for_resolver
 
 _META = {"assumptions", "binding"}
@@ -35,8 +35,9 @@ class _Stage:
         sig = inspect.signature(solve)
         kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
         self.params = [p.name for p in sig.parameters.values() if p.kind in kinds and p.name != "self"]
-        self.required = [p.name for p in sig.parameters.values()
-                         if p.kind in kinds and p.default is inspect.Parameter.empty and p.name != "self"]
+        self.required = list(getattr(solver, "needs", ()) or (
+            p.name for p in sig.parameters.values()
+            if p.kind in kinds and p.default is inspect.Parameter.empty and p.name != "self"))
         self.var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values())
         self.produces = _produces(solve)
 

@@ -30,6 +30,9 @@ def _root(ctx: typer.Context,
     ctx.obj = {"output": output}
 
 
+_REGISTERED: set[str] = set()
+
+
 def _register(args: list[str]) -> None:
     """Load only the command being run (each one imports what it needs); all of them for help."""
     import importlib
@@ -38,7 +41,9 @@ def _register(args: list[str]) -> None:
              if not a.startswith("-") and (i == 0 or args[i - 1] not in ("-o", "--output"))]
     wanted = [words[0]] if words and words[0] in COMMANDS else COMMANDS
     for name in wanted:
-        importlib.import_module(f".commands.{name}", __package__).register(app)
+        if name not in _REGISTERED:
+            importlib.import_module(f".commands.{name}", __package__).register(app)
+            _REGISTERED.add(name)
 
 
 def main(argv=None) -> None:

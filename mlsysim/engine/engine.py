@@ -1,115 +1,64 @@
-"""``Engine.solve``: one step of a workload on one device, operator by operator."""
+"""``Engine.solve``: one step of a workload on one device, operator by operator.
+
+The workload's family lowers the step to operators, the execution profile decides how they are
+launched and fused, the calibrated timing layer times each one, and :func:`step_times` adds them
+up. A run (``mlsysim.run.Run``) carries every input; ``Engine.solve`` with the 0.1.0 keywords
+builds one.
+"""
 from __future__ import annotations
 
 import math
 from dataclasses import replace
-from functools import lru_cache
 
 import numpy as np
 
 from ..core.slices import map_slices
 from ..errors import InputError, OOMError
-from ..hardware.types import HardwareNode, normalize_precision
-from ..models.graph import PHASES, Precisions, lower
-from ..models.types import SSMWorkload, TransformerWorkload, Workload
-from ..solvers.power import IDLE_FRACTION
+from ..hardware.links import host_link_bw
+from ..hardware.power import step_energy
+from ..run import Run, resolve_hardware
+from ..solver import Solver
 from ..units import format_si
-from . import timing
-from .memory import footprint
+from .device import device_for
 from .profile import PerformanceProfile
+from .timing import step_times, times
 
-STACKS = ("eager", "graph", "compiled")
-
-
-def resolve_model(model) -> Workload:
-    if isinstance(model, Workload):
-        return model
-    if isinstance(model, str):
-        from ..models.registry import Models
-
-        return Models.get(model)
-    raise InputError(f"model must be a Workload or a model name, got {type(model).__name__}")
-
-
-def resolve_hardware(hardware) -> HardwareNode:
-    if isinstance(hardware, HardwareNode):
-        return hardware
-    if isinstance(hardware, str):
-        from ..hardware.registry import Hardware
-
-        return Hardware.get(hardware)
-    accel = getattr(hardware, "accelerator", None) or getattr(getattr(hardware, "node", None), "accelerator", None)
-    if isinstance(accel, HardwareNode):
-        return accel
-    raise InputError(f"hardware must be a HardwareNode or a hardware name, got {type(hardware).__name__}")
-
-
-def check_sizes(name: str, value, minimum: float = 1.0):
-    """A positive, finite size (scalar or array); arrays come back as float arrays."""
-    if isinstance(value, bool) or value is None:
-        raise InputError(f"{name} must be a number >= {minimum:g}, got {value!r}")
-    try:
-        arr = np.asarray(value, dtype=float) if not isinstance(value, (int, float)) else None
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number (or an array of numbers), got {value!r}") from None
-    if arr is None:
-        if not math.isfinite(value) or value < minimum:
-            raise InputError(f"{name} must be a finite number >= {minimum:g}, got {value!r}")
-        return value
-    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < minimum):
-        raise InputError(f"{name} must be finite and >= {minimum:g} everywhere")
-    return arr if arr.ndim else float(arr)
-
-
-def default_phase(model: Workload, is_training: bool) -> str:
-    if is_training:
-        return "train"
-    if isinstance(model, SSMWorkload) or (isinstance(model, TransformerWorkload) and model.is_decoder):
-        return "decode"
-    return "forward"
-
-
-@lru_cache(maxsize=256)
-def device_for(hw: HardwareNode, working_set: float) -> timing.Device:
-    """The timing view of ``hw``; devices that keep weights in SRAM or flash read at that speed."""
-    dev = hw.timing_device
-    mem = hw.memory
-    if mem.sram_capacity and mem.sram_bandwidth and working_set <= float(mem.sram_capacity):
-        return replace(dev, mem_bw=float(mem.sram_bandwidth))
-    if mem.flash_bandwidth and working_set > float(mem.sram_capacity or 0.0):
-        return replace(dev, mem_bw=min(dev.mem_bw, float(mem.flash_bandwidth)))
-    return dev
+#: a large sweep is solved in slices of about this many configurations, so each slice's
+#: per-operator arrays stay in the CPU caches (4x faster than one pass over a million points)
+SWEEP_CHUNK = 16384
 
 
 class Engine:
     """The single-device performance model (walls 1 and 2: compute and memory)."""
 
     @staticmethod
-    def solve(model, hardware, batch_size=1, precision="fp16", efficiency=None, raise_errors=False,
+    def solve(model, hardware=None, batch_size=1, precision="fp16", efficiency=None, raise_errors=False,
               is_training=False, seq_len=None, zero_stage=0, dp_size=1, is_lora=False,
               activation_recomputation=False, *, phase=None, stack=None, weight_precision=None,
               kv_precision=None, activation_precision=None, optimizer="adam", past_len=0) -> PerformanceProfile:
         """Latency, throughput, bottleneck, memory and energy of one step.
 
-        ``batch_size`` and ``seq_len`` may be NumPy arrays (a sweep): every figure of the
-        profile is then an array of the broadcast shape. ``efficiency`` overrides the
-        calibrated compute efficiency when given. ``phase`` is ``forward``, ``prefill``,
-        ``decode`` or ``train`` (default: ``decode`` for language models, ``forward`` for the
-        rest, ``train`` when ``is_training``); ``stack`` is ``eager``, ``graph`` or ``compiled``.
-        ``past_len`` (prefill only) is the number of tokens already in the KV cache: the new
-        ``seq_len`` tokens attend to them as well. ``precision`` sets weights, activations and KV
-        cache at once; ``weight_precision``, ``activation_precision`` (the matmuls' precision) and
-        ``kv_precision`` override each.
+        ``model`` may be a :class:`~mlsysim.run.Run` (then it carries every input). Otherwise the
+        keywords describe the run: ``batch_size`` and ``seq_len`` may be NumPy arrays (a sweep), and
+        every figure of the profile is then an array of the broadcast shape. ``efficiency`` overrides
+        the calibrated compute efficiency when given. ``phase`` is ``forward``, ``prefill``, ``decode``
+        or ``train`` (default: ``decode`` for language models, ``forward`` for the rest, ``train`` when
+        ``is_training``); ``stack`` names an execution profile (``mlsysim.Stacks``: ``pytorch_eager``,
+        ``torch_compile``, ``vllm``, ...). ``past_len`` (prefill only) is the number of tokens already
+        in the KV cache: the new ``seq_len`` tokens attend to them as well. ``precision`` sets weights,
+        activations and KV cache at once; ``weight_precision``, ``activation_precision`` (the matmuls'
+        precision) and ``kv_precision`` override each.
         """
-        kwargs = dict(precision=precision, efficiency=efficiency, raise_errors=raise_errors, is_training=is_training,
-                      zero_stage=zero_stage, dp_size=dp_size, is_lora=is_lora,
-                      activation_recomputation=activation_recomputation, phase=phase, stack=stack,
-                      weight_precision=weight_precision, kv_precision=kv_precision,
-                      activation_precision=activation_precision, optimizer=optimizer)
-        shape = _sweep_shape(batch_size, seq_len, past_len)
-        if shape and math.prod(shape) > 2 * SWEEP_CHUNK:
-            return _chunked(model, hardware, batch_size, seq_len, past_len, shape, kwargs)
-        return _solve(model, hardware, batch_size, seq_len, past_len, **kwargs)
+        if isinstance(model, Run):
+            if hardware is not None:
+                raise InputError("a Run names its own hardware; call Engine.solve(run) alone")
+            return solve_step(model, raise_errors)
+        run = Run.build(model, hardware, phase=phase, training=is_training, batch_size=batch_size, seq_len=seq_len,
+                        past_len=past_len, precision=precision, weight_precision=weight_precision,
+                        activation_precision=activation_precision, kv_precision=kv_precision, stack=stack,
+                        efficiency=efficiency, dp=dp_size, zero_stage=zero_stage, recompute=activation_recomputation,
+                        optimizer=optimizer, lora=is_lora)
+        return solve_step(run, raise_errors)
 
     @staticmethod
     def sweep(model, hardware_list, batch_sizes=(1,), precisions=("fp16",), efficiency=None) -> list[dict]:
@@ -129,9 +78,40 @@ class Engine:
         return out
 
 
-#: a large sweep is solved in slices of about this many configurations, so each slice's
-#: per-operator arrays stay in the CPU caches (4x faster than one pass over a million points)
-SWEEP_CHUNK = 16384
+class SingleNodeModel(Solver):
+    """One accelerator (walls 1 and 2): ``Engine.solve`` as a solver, for pipelines and 0.1.0 code."""
+
+    walls = (1, 2)
+    needs = ("model", "hardware")
+
+    def solve(self, model, hardware=None, batch_size=1, precision="fp16", efficiency=None, raise_errors=False, **kw):
+        return Engine.solve(model, hardware, batch_size=batch_size, precision=precision, efficiency=efficiency,
+                            raise_errors=raise_errors, **kw)
+
+
+def solve_step(run: Run, raise_errors: bool = False) -> PerformanceProfile:
+    """One step of ``run`` on its one device."""
+    if run.fleet is not None or run.site is not None or run.prompt_len is not None or run.output_len is not None \
+            or not run.layout.single_device or run.layout.microbatches is not None or run.layout.v_stages != 1:
+        run.refuse("Engine.solve", "fleet", "tp", "pp", "ep", "microbatches", "v_stages", "prompt_len", "output_len",
+                   "site")
+    w = run.workload
+    phase = run.step_phase()
+    run.family.check_phase(w, phase)
+    S = run.context
+    past = run.past_len
+    if phase != "prefill" and (np.any(past) if isinstance(past, np.ndarray) else past):
+        raise InputError("past_len (tokens already cached) applies to the prefill phase only")
+    window = getattr(w, "context_length", None)
+    if window:
+        total = S + past
+        if (np.any(total > window) if isinstance(total, np.ndarray) else total > window):
+            raise InputError(f"{np.max(total):g} tokens exceed {w.name}'s context window of {window} tokens")
+    B = run.batch_size
+    shape = _sweep_shape(B, S, past)
+    if shape and math.prod(shape) > 2 * SWEEP_CHUNK:
+        return _chunked(run, phase, B, S, past, shape, raise_errors)
+    return _step(run, phase, B, S, past, raise_errors)
 
 
 def _sweep_shape(*sizes) -> tuple:
@@ -139,12 +119,14 @@ def _sweep_shape(*sizes) -> tuple:
     return np.broadcast_shapes(*arrays) if arrays else ()
 
 
-def _chunked(model, hardware, B, S, past, shape, kwargs) -> PerformanceProfile:
+def _chunked(run, phase, B, S, past, shape, raise_errors) -> PerformanceProfile:
     """Solve a big sweep slice by slice along its first axis and stitch the slices together."""
     rows = max(1, SWEEP_CHUNK // max(1, math.prod(shape[1:])))
     full = [np.broadcast_to(x, shape) if isinstance(x, np.ndarray) else x for x in (B, S, past)]
+
     def one(i):
-        return _solve(model, hardware, *(x[i:i + rows] if isinstance(x, np.ndarray) else x for x in full), **kwargs)
+        return _step(run, phase, *(x[i:i + rows] if isinstance(x, np.ndarray) else x for x in full),
+                     raise_errors=raise_errors)
 
     parts = map_slices(one, shape[0], rows)
     first = parts[0]
@@ -160,148 +142,69 @@ def _chunked(model, hardware, B, S, past, shape, kwargs) -> PerformanceProfile:
                    offload_spill_bytes=max(p.offload_spill_bytes for p in parts), **{k: cat(k) for k in arrays})
 
 
-def _solve(model, hardware, batch_size, seq_len, past_len, *, precision, efficiency, raise_errors, is_training,
-           zero_stage, dp_size, is_lora, activation_recomputation, phase, stack, weight_precision, kv_precision,
-           activation_precision, optimizer) -> PerformanceProfile:
+def _step(run: Run, phase, B, S, past, raise_errors) -> PerformanceProfile:
     """One solve over scalars or (moderate) arrays of sizes."""
-    model, hw = resolve_model(model), resolve_hardware(hardware)
-    B = check_sizes("batch_size", batch_size)
-    if efficiency is not None:
-        if isinstance(efficiency, bool) or not isinstance(efficiency, (int, float)) \
-                or not (0.0 < efficiency <= 1.0):
-            raise InputError(f"efficiency must be in (0, 1], got {efficiency!r}")
-    phase = phase or default_phase(model, is_training)
-    if phase not in PHASES:
-        raise InputError(f"unknown phase '{phase}'; use one of {', '.join(PHASES)}")
-    is_lm = isinstance(model, (TransformerWorkload, SSMWorkload))
-    if phase in ("prefill", "decode") and not is_lm:
-        raise InputError(f"phase '{phase}' needs a language model; {model.name} is not one")
-    if seq_len is None:
-        seq_len = 2048 if (is_lm and getattr(model, "is_decoder", True)) else 128
-    S = check_sizes("seq_len", seq_len)
-    past = check_sizes("past_len", past_len, minimum=0.0)
-    if np.any(past) and phase != "prefill":
-        raise InputError("past_len (tokens already cached) applies to the prefill phase only")
-    context = getattr(model, "context_length", None)
-    total = S + past
-    if context and (np.any(total > context) if isinstance(total, np.ndarray) else total > context):
-        raise InputError(f"{np.max(total):g} tokens exceed {model.name}'s context window of {context} tokens")
-    stack = stack or ("eager" if phase == "train" else "compiled")
-    if stack not in STACKS:
-        raise InputError(f"unknown stack '{stack}'; use one of {', '.join(STACKS)}")
-    if optimizer not in ("adam", "sgd"):
-        raise InputError(f"unknown optimizer '{optimizer}'; use adam or sgd")
-    if zero_stage not in (0, 1, 2, 3):
-        raise InputError(f"zero_stage must be 0, 1, 2 or 3, got {zero_stage!r}")
-    dp_size = int(check_sizes("dp_size", dp_size))
-
-    prec = normalize_precision(precision)
-    wprec = normalize_precision(weight_precision or prec)
-    kvprec = normalize_precision(kv_precision or ("fp16" if prec in ("int4", "fp4") else prec))
-    if activation_precision is not None:       # W8A16, W4A16, ...: matmuls run at the activations' precision
-        compute_prec = normalize_precision(activation_precision)
-        hw.peak_at(compute_prec)
-    else:
-        compute_prec = prec if hw.compute.rate(prec) else None
-        if compute_prec is None and prec in ("int4", "fp4") and hw.compute.rate("fp16"):
-            compute_prec = "fp16"                  # weight-only quantization: dequantize, compute in fp16
-        if compute_prec is None:
-            hw.peak_at(prec)                       # raises the unsupported-precision sentence
-    act = "fp16" if compute_prec in ("int4", "fp4") else compute_prec
-    if act in ("fp8", "int8"):
-        act = "fp16" if phase == "train" else act
-    p = Precisions(wprec, act, kvprec, compute_prec)
-
+    w, hw, family, p = run.workload, run.hardware, run.family, run.precisions
+    training = run.layout
     # memory first: it decides where the weights are read from
-    parts = footprint(model, phase, B, total, p, recompute=activation_recomputation, optimizer=optimizer,
-                      zero_stage=zero_stage, dp_size=dp_size, is_lora=is_lora)
-    total_mem = sum(parts.values())
+    parts = family.footprint(w, phase, B, S + past, p, training)
+    total_mem = parts["weights"] + parts["kv_cache"] + parts["activations"] + parts["gradients"] + parts["optimizer"]
     capacity = float(hw.memory.capacity)
     sweep = isinstance(total_mem, np.ndarray)
     worst = float(total_mem.max()) if sweep else total_mem
     if raise_errors and worst > capacity:
-        raise OOMError(f"{model.name} needs {format_si(worst, 'B')} but {hw.name} has "
+        raise OOMError(f"{w.name} needs {format_si(worst, 'B')} but {hw.name} has "
                        f"{format_si(capacity, 'B')}", required_bytes=worst, available_bytes=capacity)
-
     weights = parts["weights"]
     dev = device_for(hw, float(np.min(weights)) if isinstance(weights, np.ndarray) else weights)
-    ops, (t_c, t_m, t_l) = _timed(model, phase, B, S, p, stack, activation_recomputation, optimizer, dev,
-                                  efficiency, past)
-    busy = np.maximum(t_c, t_m)
-    if stack == "eager":       # the framework launches ahead of the GPU: launch cost shows only past busy time
-        per_op = np.maximum(busy, t_l)
-        overhead = per_op - busy
-    else:                      # graph replay: each kernel's launch gap adds to its time
-        per_op = busy + t_l
-        overhead = t_l
+    profile, efficiency = run.profile, run.efficiency
+    ops = family.lower(w, phase, B, S, p, past=past, fusions=profile.fuses, training=training)
+    mnkg = ops.mnkg if ops.mnkg is not None else np.stack(np.broadcast_arrays(ops.M, ops.N, ops.K, ops.G))
+    t = times(dev, profile, ops.kind, ops.prec, ops.flops, ops.bytes, mnkg, efficiency)
+    t_c, t_m, t_l = t
+    busy, overhead = step_times(t_c, t_m, t_l, profile)
     c = ops.count
-    lat_c = _weighted(np.where(t_c >= t_m, busy, 0.0), c)
-    lat_m = _weighted(busy, c) - lat_c
-    lat_o = _weighted(overhead, c)
-    if worst > capacity:       # what does not fit streams over the host link every step
-        offload_bw = float(hw.interconnect.bandwidth) if hw.interconnect else 64e9
-        lat_m = lat_m + np.clip(np.minimum(weights, total_mem - capacity), 0.0, None) / offload_bw
-    latency = lat_c + lat_m + lat_o
-
-    peak = dev.peak[int(ops.prec.flat[0])] or hw.peak_at(compute_prec)
-    time_peak = latency * peak
-    mfu = np.minimum(ops.model_flops / time_peak, 1.0)
-    hfu = np.minimum(ops.flops_total / time_peak, 1.0)
-    energy = float(hw.tdp or 0.0) * (IDLE_FRACTION * latency + (1.0 - IDLE_FRACTION) * (lat_c + lat_m))
-    if sweep or np.ndim(latency):
+    peak = dev.peak[int(ops.prec[0])] or hw.peak_at(p.compute)
+    tdp = float(hw.tdp or 0.0)
+    if busy.ndim == 1 and not sweep:
+        lat_c = float(np.where(t_c >= t_m, busy, 0.0) @ c)
+        lat_m = float(busy @ c) - lat_c
+        lat_o = float(overhead @ c)
+        if worst > capacity:       # what does not fit streams over the host link every step
+            lat_m += max(min(weights, worst - capacity), 0.0) / host_link_bw(hw)
+        latency = lat_c + lat_m + lat_o
+        mfu = min(float(ops.model_flops) / (latency * peak), 1.0)
+        hfu = min(float(ops.flops_total) / (latency * peak), 1.0)
+        energy = step_energy(tdp, latency, lat_c + lat_m)
+        bottleneck = "Overhead" if lat_o > max(lat_c, lat_m) else ("Memory" if lat_m > lat_c else "Compute")
+        feasible = worst <= capacity
+    else:
+        lat_c = _weighted(np.where(t_c >= t_m, busy, 0.0), c)
+        lat_m = _weighted(busy, c) - lat_c
+        lat_o = _weighted(overhead, c)
+        if worst > capacity:
+            lat_m = lat_m + np.clip(np.minimum(weights, total_mem - capacity), 0.0, None) / host_link_bw(hw)
+        latency = lat_c + lat_m + lat_o
+        mfu = np.minimum(ops.model_flops / (latency * peak), 1.0)
+        hfu = np.minimum(ops.flops_total / (latency * peak), 1.0)
+        energy = step_energy(tdp, latency, lat_c + lat_m)
         bottleneck = np.where(lat_o > np.maximum(lat_c, lat_m), "Overhead",
                               np.where(lat_m > lat_c, "Memory", "Compute"))
-    else:
-        bottleneck = "Overhead" if lat_o > max(lat_c, lat_m) else ("Memory" if lat_m > lat_c else "Compute")
-        latency, lat_c, lat_m, lat_o = float(latency), float(lat_c), float(lat_m), float(lat_o)
-        mfu, hfu, energy = float(mfu), float(hfu), float(energy)
-    by_class = np.bincount(ops.class_index, weights=(per_op * c).reshape(len(c), -1)[:, 0])
-    samples = B * S if (phase == "train" and is_lm) else B
-    unit = "tokens/s" if phase == "decode" or (phase == "train" and is_lm) else \
-        ("sequences/s" if phase == "prefill" else "samples/s")
+        feasible = total_mem <= capacity
+    samples, unit = family.throughput(phase, B, S)
     return PerformanceProfile(
-        model_name=model.name, hardware_name=hw.name, phase=phase, batch_size=B, seq_len=S, precision=prec,
-        stack=stack, latency_s=latency, latency_compute_s=lat_c, latency_memory_s=lat_m,
-        latency_overhead_s=lat_o, flops_total=ops.flops_total, bytes_total=ops.bytes_total,
-        samples_per_step=samples,
-        bottleneck=bottleneck, bottleneck_op=ops.class_names[int(by_class.argmax())], memory_parts=parts,
-        memory_capacity_b=capacity, peak_flops_b=peak if efficiency is None else peak * efficiency,
-        peak_bw_b=dev.mem_bw, mfu=mfu, hfu=hfu, energy_j=energy, feasible=total_mem <= capacity,
-        offload_spill_bytes=max(worst - capacity, 0.0), throughput_unit=unit, op_table=ops,
-        op_times=(t_c, t_m, t_l))
-
-def _timed(model, phase, B, S, p: Precisions, stack, recompute, optimizer, dev, efficiency, past):
-    """The operator table and each operator's (compute, memory, launch) time.
-
-    Both are pure functions of their inputs, so a scalar configuration is computed once and
-    reused: a repeated solve (a notebook cell, a search revisiting a point) skips straight to
-    the totals. Sweeps (array sizes) are always computed.
-    """
-    if any(isinstance(x, np.ndarray) for x in (B, S, past)):
-        ops = lower(model, phase, B, S, p, fuse_epilogues=stack == "compiled", recompute=recompute,
-                    optimizer=optimizer, past_len=past)
-        return ops, _op_times(ops, dev, stack, efficiency)
-    return _timed_cached(model, phase, B, S, p.names, stack, recompute, optimizer, dev, efficiency, past)
-
-
-@lru_cache(maxsize=2048)
-def _timed_cached(model, phase, B, S, names, stack, recompute, optimizer, dev, efficiency, past):
-    ops = lower(model, phase, B, S, Precisions(*names), fuse_epilogues=stack == "compiled", recompute=recompute,
-                optimizer=optimizer, past_len=past)
-    times = _op_times(ops, dev, stack, efficiency)
-    for column in (*ops[4:15], *times):          # shared by every later solve: nobody may edit them
-        column.setflags(write=False)
-    return ops, times
-
-
-def _op_times(ops, dev, stack, efficiency):
-    return timing.op_times(dev, ops.kind, ops.prec, ops.flops, ops.bytes, ops.M, ops.N, ops.K, ops.G, stack=stack,
-                           efficiency=efficiency)
+        model_name=w.name, hardware_name=hw.name, phase=phase, batch_size=B, seq_len=S, precision=run.precision,
+        stack=str(profile), latency_s=latency, latency_compute_s=lat_c, latency_memory_s=lat_m,
+        latency_overhead_s=lat_o, flops_total=ops.flops_total, bytes_total=ops.bytes_total, samples_per_step=samples,
+        bottleneck=bottleneck, memory_parts=parts, memory_capacity_b=capacity,
+        peak_flops_b=peak if efficiency is None else peak * efficiency, peak_bw_b=dev.mem_bw, mfu=mfu, hfu=hfu,
+        energy_j=energy, feasible=feasible, offload_spill_bytes=max(worst - capacity, 0.0),
+        throughput_unit=unit, op_table=ops, op_times=t, execution_profile=profile)
 
 
 def _weighted(x: np.ndarray, count: np.ndarray):
     """Sum over operators of x times its count (per configuration in a sweep)."""
-    return x @ count if x.ndim == 1 else (x * count).sum(axis=0)
+    return x @ count if x.ndim == 1 else (x * count.reshape(count.shape + (1,) * (x.ndim - count.ndim))).sum(axis=0)
 
 
-__all__ = ["Engine"]
+__all__ = ["Engine", "SingleNodeModel", "solve_step"]

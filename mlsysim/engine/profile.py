@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..units import SIValue, format_si, quantity
+from .timing import step_times
 
 
 def _first_config(a: np.ndarray) -> np.ndarray:
@@ -44,7 +45,6 @@ class PerformanceProfile:
     bytes_total: object
     samples_per_step: object
     bottleneck: object
-    bottleneck_op: object
     memory_parts: dict
     memory_capacity_b: float
     peak_flops_b: float
@@ -57,6 +57,8 @@ class PerformanceProfile:
     throughput_unit: str = "samples/s"   # tokens/s for decode and LM training, sequences/s for prefill
     op_table: object = field(default=None, repr=False)
     op_times: tuple = field(default=(), repr=False)
+    #: the execution profile the step was timed under (how launch time adds up)
+    execution_profile: object = field(default=None, repr=False)
 
     def __post_init__(self):
         if isinstance(self.feasible, np.bool_):
@@ -83,13 +85,21 @@ class PerformanceProfile:
             return ()
         t_c, t_m, t_l, count, flops, nbytes = (_first_config(np.asarray(a)) for a in
                                                (*self.op_times, ops.count, ops.flops, ops.bytes))
+        busy, overhead = step_times(t_c, t_m, t_l, self.execution_profile)
         out = []
         for i, name in enumerate(ops.names):
-            busy = max(float(t_c[i]), float(t_m[i]))
-            bound = "overhead" if float(t_l[i]) > busy else ("compute" if t_c[i] >= t_m[i] else "memory")
+            bound = "overhead" if float(t_l[i]) > busy[i] else ("compute" if t_c[i] >= t_m[i] else "memory")
             out.append(OperatorTime(name, ops.classes[i], float(count[i]), float(flops[i]), float(nbytes[i]),
-                                    (busy + float(t_l[i])) * float(count[i]), bound))
+                                    float(busy[i] + overhead[i]) * float(count[i]), bound))
         return tuple(out)
+
+    @property
+    def bottleneck_op(self) -> str:
+        """The operator class that takes the most time (in the first configuration of a sweep)."""
+        ops = self.op_table
+        busy, overhead = step_times(*(_first_config(np.asarray(a)) for a in self.op_times), self.execution_profile)
+        per_class = np.bincount(ops.class_index, weights=(busy + overhead) * _first_config(np.asarray(ops.count)))
+        return ops.class_names[int(per_class.argmax())]
 
     # -- figures with units ------------------------------------------------------------------
     @property

@@ -1,6 +1,6 @@
 """Calibrated operator timing: a roofline per operator, with structural efficiencies.
 
-Every operator costs ``max(t_compute, t_memory) + t_launch``:
+Every operator has a compute time, a memory time and a launch time:
 
 * ``t_compute = flops / (peak[prec] * eff)``, ``eff`` the product of
 
@@ -8,7 +8,8 @@ Every operator costs ``max(t_compute, t_memory) + t_launch``:
     problem at the power limit) and per operator class (convolution, flash attention; vector
     units for depthwise conv and memory-bound kernels, on the fp32 peak);
   - tile quantization: the output is cut into ``tile_m x tile_n`` tiles and a partly filled tile
-    costs a full one (``M / (ceil(M/tm) tm)``, same for N);
+    costs a full one (``M / (ceil(M/tm) tm)``, same for N); a skinny GEMM shrinks its tile to the
+    problem (a power of two, at least ``min_tile``);
   - wave quantization over the device's ``units`` (SMs): ``tiles / (ceil(tiles/units) units)``;
     with fewer tiles than units, K is split (split-K / stream-K) into up to ``units/tiles``
     parts of at least ``split_k_min``; a device with ``units == 0`` skips both;
@@ -24,12 +25,14 @@ Every operator costs ``max(t_compute, t_memory) + t_launch``:
   fraction of datasheet bandwidth per operator class, with a ramp for small transfers (a
   transfer of ``bw * ramp_latency`` bytes reaches half of it).
 
-* ``t_launch = kernels[kind] * per_kernel[stack] + (stack == eager) * dispatch[kind]``: the
-  per-kernel launch cost of the software stack (measured: a framework launching kernels one by
-  one, and CUDA-graph replay, which compiled engines share) plus, when eager, the framework's
-  extra host work for heavier operators (library heuristics, SDPA backend selection).
+* ``t_launch = kernels[kind] * per_kernel[launch] + host_dispatch * dispatch[kind]``: the per-kernel
+  launch cost of how the execution profile issues kernels (measured: a framework launching
+  kernels one by one, and CUDA-graph replay) plus, for stacks whose host dispatches each operator,
+  its extra host work for heavier operators (library heuristics, SDPA backend selection).
 
-The constants live in ``data/calibration.yaml``, fitted by ``scripts/fit_calibration.py`` on
+:func:`step_times` is the one rule that turns the three into an operator's share of a step.
+
+The constants live in ``zoo/data/calibration.yaml``, fitted by ``scripts/fit_calibration.py`` on
 operator microbenchmarks of one H100 SXM (``scripts/calibration_report.py`` shows the fit row by
 row). They are device independent: another device enters only through its datasheet figures
 (peak per precision, bandwidth, compute units). No per-model factors.
@@ -46,23 +49,35 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# op kind codes
-GEMM, ATTN_PREFILL, ATTN_DECODE, CONV, DWCONV, MEMORY, FUSED = 0, 1, 2, 3, 4, 5, 6
-# memory-bound kernels that reach less bandwidth than a copy (MEMORY covers elementwise/copy)
-NORM, SOFTMAX = 7, 8
-N_KINDS = 9
-KIND_NAMES = ("gemm", "attn_prefill", "attn_decode", "conv", "dwconv", "memory", "fused", "norm", "softmax")
+from ..errors import InputError
+from ..execution import execution_profile
+from ..ops import (  # noqa: F401  (the kind and precision codes are part of this module's interface)
+    ATTN_DECODE,
+    ATTN_PREFILL,
+    CONV,
+    DWCONV,
+    ELT_BYTES,
+    FP8,
+    FP16,
+    FP32,
+    FUSED,
+    GEMM,
+    INT4,
+    INT8,
+    KIND_NAMES,
+    MEMORY,
+    N_KINDS,
+    N_PRECS,
+    NORM,
+    PREC_NAMES,
+    SOFTMAX,
+    TF32,
+)
+from ..zoo.facts import check
+from ..zoo.registry import load_data
+from ..zoo.schemas.calibration import SCHEMA as CALIBRATION_SCHEMA
 
-# precision codes for the compute dtype of an op
-FP32, TF32, FP16, FP8, INT8, INT4 = 0, 1, 2, 3, 4, 5  # FP16 covers bf16
-N_PRECS = 6
-PREC_NAMES = ("fp32", "tf32", "fp16", "fp8", "int8", "int4")
-#: bytes per element of each precision (the operand width that sets 16-byte alignment)
-ELT_BYTES = (4.0, 4.0, 2.0, 1.0, 1.0, 0.5)
-
-STACKS = {"eager": 0, "graph": 1, "cuda_graph": 1, "cudagraph": 1, "compiled": 1, "engine": 1, "tensorrt": 1}
-
-DEFAULT_PATH = os.path.join(os.path.dirname(__file__), "data", "calibration.yaml")
+DEFAULT_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "zoo", "data", "calibration.yaml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,51 +89,61 @@ class Device:
     l2_bytes: float = 0.0     # 0 = unknown
 
 
+#: calibration.yaml's layout: section -> {key: (Calibration field, per-class names or None)}
+_LAYOUT = {
+    "compute": {"max_fraction": ("max_fraction", PREC_NAMES), "k_half": ("k_half", PREC_NAMES),
+                **{k: (k, None) for k in ("tile_m", "tile_n", "min_tile", "conv_fraction", "conv_k_half",
+                                          "misaligned_fraction", "split_k_min", "attn_fraction", "attn_tile_q",
+                                          "attn_kv_half", "decode_tile_rows", "vector_fraction", "fused_fraction")}},
+    "memory": {"fraction": ("mem_fraction", KIND_NAMES), "ramp_latency_s": ("ramp_latency_s", None)},
+    "launch": {"per_kernel_s": (("launch_eager_s", "launch_graph_s"), ("eager", "graph")),
+               "kernels": ("kernels", KIND_NAMES), "eager_dispatch_s": ("eager_dispatch_s", KIND_NAMES)},
+    "measurement": {k: (k, None) for k in ("event_latency_s", "boost_time_ratio", "boost_tau_s",
+                                           "l2_retained_fraction")},
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Calibration:
-    """The constants of the timing model (see calibration.yaml for what each one means)."""
+    """The constants of the timing model, as ``calibration.yaml`` gives them (see that file for what
+    each one means); every one is required, so no code default can shadow the data."""
 
-    # compute: maximum achievable fraction of datasheet peak per precision class
-    max_fraction: tuple[float, ...] = (0.76, 0.72, 0.75, 0.68, 0.68, 0.68)
-    # compute: per-tile overhead in reduction (K) steps, per precision class
-    k_half: tuple[float, ...] = (64.0, 600.0, 400.0, 900.0, 900.0, 900.0)
-    tile_m: float = 128.0
-    tile_n: float = 128.0
-    # the smallest tile edge a tensor-core kernel uses (mma m16n8k16); skinny GEMMs shrink their tile
-    # to the problem (rounded up to a power of two), and operand swapping lets either edge be the small one
-    min_tile: float = 16.0
-    conv_fraction: float = 0.85
-    conv_k_half: float = 400.0
-    misaligned_fraction: float = 0.35
-    split_k_min: float = 512.0
-    attn_fraction: float = 0.85
-    attn_tile_q: float = 128.0
-    attn_kv_half: float = 500.0
-    decode_tile_rows: float = 64.0
-    vector_fraction: float = 0.5
-    fused_fraction: float = 0.6
+    # compute: maximum achievable fraction of datasheet peak per precision class; per-tile
+    # overhead in reduction (K) steps per precision class; GEMM / conv output tile
+    max_fraction: tuple[float, ...]
+    k_half: tuple[float, ...]
+    tile_m: float
+    tile_n: float
+    min_tile: float
+    conv_fraction: float
+    conv_k_half: float
+    misaligned_fraction: float
+    split_k_min: float
+    attn_fraction: float
+    attn_tile_q: float
+    attn_kv_half: float
+    decode_tile_rows: float
+    vector_fraction: float
+    fused_fraction: float
     # memory: achievable fraction of datasheet bandwidth per op kind, and the small-transfer ramp
-    mem_fraction: tuple[float, ...] = (0.90, 0.90, 0.93, 0.78, 0.78, 0.92, 0.90, 0.66, 0.39)
-    ramp_latency_s: float = 0.5e-6
-    # launch: per-kernel cost of each stack, kernels per op kind, eager-only host work per kind
-    launch_eager_s: float = 7.97e-6
-    launch_graph_s: float = 1.21e-6
-    kernels: tuple[float, ...] = (1.0, 1.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
-    eager_dispatch_s: tuple[float, ...] = (10e-6, 25e-6, 20e-6, 15e-6, 15e-6, 0.0, 0.0, 3e-6, 0.0)
-    # measurement only (scripts/calibration_report.py), never used by op_times: the latency an
-    # isolated, event-timed op adds; the boost clock of an isolated short compute-bound kernel
-    # (op_times describes sustained operation at the power limit; an isolated kernel of compute time
-    # t takes t * (r + (1 - r) * t / (t + tau)), r = boost_time_ratio, tau = boost_tau_s); the part of
-    # L2 still holding a benchmark's inputs from its previous repetition (where inputs are not rotated)
-    event_latency_s: float = 7e-6
-    boost_time_ratio: float = 1.0
-    boost_tau_s: float = 1e-3
-    l2_retained_fraction: float = 0.0
+    mem_fraction: tuple[float, ...]
+    ramp_latency_s: float
+    # launch: per-kernel cost of eager launches and of graph replay, kernels per op kind, and the
+    # host dispatch work per kind of stacks that dispatch each operator from the host
+    launch_eager_s: float
+    launch_graph_s: float
+    kernels: tuple[float, ...]
+    eager_dispatch_s: tuple[float, ...]
+    # measurement only (scripts/calibration_report.py), never used by op_times
+    event_latency_s: float
+    boost_time_ratio: float
+    boost_tau_s: float
+    l2_retained_fraction: float
     source: str = ""
     # derived lookup tables (not constants)
     _kt: np.ndarray = field(init=False, repr=False, compare=False)
     _pt: np.ndarray = field(init=False, repr=False, compare=False)
-    _launch: np.ndarray = field(init=False, repr=False, compare=False)
+    _launch: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         kt = np.zeros((11, N_KINDS))
@@ -146,88 +171,71 @@ class Calibration:
         kt[8, CONV] = 1.0
         kt[9] = self.mem_fraction
         kt[10, [GEMM, CONV]] = 1.0
-        pt = np.array([self.max_fraction, self.k_half, ELT_BYTES], dtype=float)
-        launch = np.array([np.asarray(self.kernels) * self.launch_eager_s + np.asarray(self.eager_dispatch_s),
-                           np.asarray(self.kernels) * self.launch_graph_s])
         object.__setattr__(self, "_kt", kt)
-        object.__setattr__(self, "_pt", pt)
-        object.__setattr__(self, "_launch", launch)
+        object.__setattr__(self, "_pt", np.array([self.max_fraction, self.k_half, ELT_BYTES], dtype=float))
+        object.__setattr__(self, "_launch", {})
+
+    def launch(self, launch: str, host_dispatch: bool) -> np.ndarray:
+        """Launch seconds per op kind for a stack that launches this way (read-only, cached)."""
+        key = (launch, host_dispatch)
+        table = self._launch.get(key)
+        if table is None:
+            per_kernel = self.launch_eager_s if launch == "eager" else self.launch_graph_s
+            table = np.asarray(self.kernels) * per_kernel
+            if host_dispatch:
+                table = table + np.asarray(self.eager_dispatch_s)
+            table.setflags(write=False)
+            self._launch[key] = table
+        return table
 
     # -- YAML ---------------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, d: dict, source: str = "") -> "Calibration":
-        """From the nested layout of calibration.yaml (missing keys keep their defaults)."""
-        c, m, lch, meas = (d.get(k) or {} for k in ("compute", "memory", "launch", "measurement"))
+    def from_dict(cls, d: dict, source: str = "") -> Calibration:
+        """From the nested layout of calibration.yaml (its schema: ``zoo/schemas/calibration.py``); a
+        missing or unknown key is an error naming it."""
+        check(d, CALIBRATION_SCHEMA, os.path.basename(source) if source else "calibration", entry_depth=1)
         kw: dict = {"source": source}
-
-        def per(x, names, default):
-            return tuple(float(x.get(n, dv)) for n, dv in zip(names, default))
-
-        dflt = cls.__dataclass_fields__
-        for name in ("tile_m", "tile_n", "min_tile", "conv_fraction", "conv_k_half", "misaligned_fraction",
-                     "split_k_min", "attn_fraction", "attn_tile_q", "attn_kv_half", "decode_tile_rows",
-                     "vector_fraction", "fused_fraction"):
-            if name in c:
-                kw[name] = float(c[name])
-        if "max_fraction" in c:
-            kw["max_fraction"] = per(c["max_fraction"], PREC_NAMES, dflt["max_fraction"].default)
-        if "k_half" in c:
-            kw["k_half"] = per(c["k_half"], PREC_NAMES, dflt["k_half"].default)
-        if "fraction" in m:
-            kw["mem_fraction"] = per(m["fraction"], KIND_NAMES, dflt["mem_fraction"].default)
-        if "ramp_latency_s" in m:
-            kw["ramp_latency_s"] = float(m["ramp_latency_s"])
-        pk = lch.get("per_kernel_s") or {}
-        if "eager" in pk:
-            kw["launch_eager_s"] = float(pk["eager"])
-        if "graph" in pk:
-            kw["launch_graph_s"] = float(pk["graph"])
-        if "kernels" in lch:
-            kw["kernels"] = per(lch["kernels"], KIND_NAMES, dflt["kernels"].default)
-        if "eager_dispatch_s" in lch:
-            kw["eager_dispatch_s"] = per(lch["eager_dispatch_s"], KIND_NAMES, dflt["eager_dispatch_s"].default)
-        for name in ("event_latency_s", "boost_time_ratio", "boost_tau_s", "l2_retained_fraction"):
-            if name in meas:
-                kw[name] = float(meas[name])
+        for section, keys in _LAYOUT.items():
+            for key, (name, per) in keys.items():
+                value = d[section][key]
+                if per is None:
+                    kw[name] = float(value)
+                elif isinstance(name, tuple):     # one field per named entry (per_kernel_s)
+                    kw.update((n, float(value[p])) for n, p in zip(name, per))
+                else:
+                    kw[name] = tuple(float(value[p]) for p in per)
         return cls(**kw)
 
     def to_dict(self) -> dict:
-        pp = lambda x: {p: float(v) for p, v in zip(PREC_NAMES, x)}  # noqa: E731
-        pk = lambda x: {k: float(v) for k, v in zip(KIND_NAMES, x)}  # noqa: E731
-        return {
-            "compute": {"max_fraction": pp(self.max_fraction), "k_half": pp(self.k_half),
-                        "tile_m": self.tile_m, "tile_n": self.tile_n, "min_tile": self.min_tile,
-                        "conv_fraction": self.conv_fraction, "conv_k_half": self.conv_k_half,
-                        "misaligned_fraction": self.misaligned_fraction, "split_k_min": self.split_k_min,
-                        "attn_fraction": self.attn_fraction, "attn_tile_q": self.attn_tile_q,
-                        "attn_kv_half": self.attn_kv_half, "decode_tile_rows": self.decode_tile_rows,
-                        "vector_fraction": self.vector_fraction, "fused_fraction": self.fused_fraction},
-            "memory": {"fraction": pk(self.mem_fraction), "ramp_latency_s": self.ramp_latency_s},
-            "launch": {"per_kernel_s": {"eager": self.launch_eager_s, "graph": self.launch_graph_s},
-                       "kernels": pk(self.kernels), "eager_dispatch_s": pk(self.eager_dispatch_s)},
-            "measurement": {"event_latency_s": self.event_latency_s, "boost_time_ratio": self.boost_time_ratio,
-                            "boost_tau_s": self.boost_tau_s, "l2_retained_fraction": self.l2_retained_fraction},
-        }
+        out: dict = {}
+        for section, keys in _LAYOUT.items():
+            out[section] = {}
+            for key, (name, per) in keys.items():
+                if per is None:
+                    out[section][key] = getattr(self, name)
+                elif isinstance(name, tuple):
+                    out[section][key] = {p: getattr(self, n) for p, n in zip(per, name)}
+                else:
+                    out[section][key] = {p: float(v) for p, v in zip(per, getattr(self, name))}
+        return out
 
 
 @functools.lru_cache(maxsize=8)
 def load_calibration(path: str | None = None) -> Calibration:
-    """The calibration constants from ``calibration.yaml`` (cached; built-in defaults if absent)."""
-    p = DEFAULT_PATH if path is None else os.fspath(path)
-    if path is None and not os.path.exists(p):
-        return Calibration(source="built-in defaults")
-    import yaml  # only on first load
+    """The calibration constants of ``zoo/data/calibration.yaml``, or of the file at ``path`` (cached)."""
+    if path is None:
+        return Calibration.from_dict(load_data("calibration"), source=DEFAULT_PATH)
+    import yaml  # only for a file of one's own
 
-    with open(p) as fh:
-        d = yaml.safe_load(fh)
-    return Calibration.from_dict(d, source=p)
+    with open(os.fspath(path), encoding="utf-8") as fh:
+        return Calibration.from_dict(yaml.safe_load(fh), source=os.fspath(path))
 
 
 class _Tables:
     """Per (device, calibration) lookup tables, so that op_times is a short run of ufunc calls."""
 
-    __slots__ = ("dev", "cal", "peak", "ramp_bytes", "inv_bw", "launch", "waves", "pre", "dec", "nsel", "tm", "tn",
-                 "skinny", "ukind", "ksplit", "kbase", "rate", "rhalf", "amod", "apen", "by_kinds")
+    __slots__ = ("dev", "cal", "peak", "ramp_bytes", "inv_bw", "waves", "pre", "dec", "nsel", "tm", "tn", "skinny",
+                 "ukind", "ksplit", "kbase", "rate", "rhalf", "amod", "apen", "by_kinds")
 
     def __init__(self, dev: Device, cal: Calibration):
         self.dev, self.cal = dev, cal
@@ -240,7 +248,6 @@ class _Tables:
         self.peak = peak
         self.ramp_bytes = np.array(bw * cal.ramp_latency_s)
         self.inv_bw = 1.0 / (bw * kt[9])
-        self.launch = cal._launch
         units = float(dev.units) if dev.units and dev.units > 0 else 0.0
         self.waves = units > 0
         self.pre, self.dec, self.nsel = kt[4].copy(), kt[5].copy(), kt[10].copy()
@@ -263,10 +270,10 @@ class _Tables:
         self.rhalf = (kt[3][:, None] * pt[1][pidx] * np.where(kt[4] > 0, 4.0, 1.0)[:, None]).ravel()
         self.amod = np.broadcast_to(16.0 / pt[2][None, :], pidx.shape).ravel().copy()
         self.apen = np.broadcast_to(kt[8][:, None] * (cal.misaligned_fraction - 1.0), pidx.shape).ravel().copy()
-        self.skinny = np.array(cal.min_tile) if cal.min_tile > 0 else None
+        self.skinny = float(cal.min_tile) if cal.min_tile > 0 else None
         self.by_kinds: dict = {}
 
-    def gather(self, kind: np.ndarray, prec: np.ndarray) -> tuple:
+    def gather(self, kind: np.ndarray, prec: np.ndarray) -> _Gathered:
         """The per-op constants of an op list (cached by its kind and precision codes: a model's
         operator list keeps the same codes from call to call, only the shapes change)."""
         key = (kind.tobytes(), kind.shape, prec.tobytes(), prec.shape)
@@ -275,18 +282,58 @@ class _Tables:
             if len(self.by_kinds) > 512:
                 self.by_kinds.clear()
             if kind.size and (kind.min() < 0 or kind.max() >= N_KINDS):
-                raise ValueError(f"op kind codes must lie in 0..{N_KINDS - 1}, got {np.unique(kind).tolist()}")
+                raise InputError(f"op kind codes must lie in 0..{N_KINDS - 1}, got {np.unique(kind).tolist()}")
             if prec.size and (prec.min() < 0 or prec.max() >= N_PRECS):
-                raise ValueError(f"precision codes must lie in 0..{N_PRECS - 1}, got {np.unique(prec).tolist()}")
-            kp = self.kbase[kind] + prec
-            present = set(np.unique(kind).tolist())
-            g = self.by_kinds[key] = (
-                self.inv_bw[kind], self.launch[0][kind], self.launch[1][kind], self.peak[prec],
-                self.pre[kind] if ATTN_PREFILL in present else None,
-                self.dec[kind] if ATTN_DECODE in present else None,
-                self.nsel[kind], self.tm[kind], self.tn[kind], self.ukind[kind], self.ksplit[kind],
-                self.rate[kp], self.rhalf[kp],
-                (self.amod[kp], self.apen[kp]) if CONV in present else None)
+                raise InputError(f"precision codes must lie in 0..{N_PRECS - 1}, got {np.unique(prec).tolist()}")
+            g = self.by_kinds[key] = _Gathered(self, kind, prec)
+        return g
+
+
+class _Gathered:
+    """The constants of one operator list, laid out for the fewest ufunc calls."""
+
+    __slots__ = ("inv_bw", "peak", "pre", "dec", "sel", "floor", "tiles", "uk", "ksi", "rate", "rate_area",
+                 "rhalf", "align", "launch", "kind", "wide")
+
+    def __init__(self, tb: _Tables, kind: np.ndarray, prec: np.ndarray):
+        kp = tb.kbase[kind] + prec
+        present = set(np.unique(kind).tolist())
+        self.kind = kind
+        self.inv_bw, self.peak = tb.inv_bw[kind], tb.peak[prec]
+        self.pre = tb.pre[kind] if ATTN_PREFILL in present else None
+        self.dec = tb.dec[kind] if ATTN_DECODE in present else None
+        nsel = tb.nsel[kind]
+        # row 0 scales M (always 1), row 1 scales N (1 where N is a tile column: GEMM and conv)
+        self.sel = np.stack([np.ones_like(nsel), nsel])
+        tiles = np.stack([tb.tm[kind], tb.tn[kind]])
+        self.tiles = tiles
+        # the smallest tile a skinny GEMM or conv shrinks to; +inf where the tile never shrinks
+        floor = np.where(nsel > 0, tb.skinny, np.inf) if tb.skinny is not None and nsel.any() else None
+        self.floor = None if floor is None else np.stack([floor, floor])
+        self.uk, self.ksi = tb.ukind[kind], tb.ksplit[kind]
+        self.rate = tb.rate[kp]
+        self.rate_area = self.rate * tiles[0] * tiles[1]
+        self.rhalf = tb.rhalf[kp]
+        self.align = (tb.amod[kp], tb.apen[kp]) if CONV in present else None
+        self.launch: dict = {}
+        self.wide: dict = {}
+
+    def widened(self, extra: int) -> _Gathered:
+        """These constants shaped to broadcast over ``extra`` configuration axes (a sweep), cached."""
+        if not extra:
+            return self
+        g = self.wide.get(extra)
+        if g is None:
+            g = self.wide[extra] = object.__new__(_Gathered)
+            for name in self.__slots__:
+                value = getattr(self, name)
+                if isinstance(value, np.ndarray):
+                    value = value.reshape(value.shape + (1,) * extra)
+                elif isinstance(value, tuple):
+                    value = tuple(v.reshape(v.shape + (1,) * extra) for v in value)
+                elif isinstance(value, dict):       # its own caches
+                    value = {}
+                setattr(g, name, value)
         return g
 
 
@@ -312,12 +359,13 @@ def _tables(dev: Device, cal: Calibration) -> _Tables:
 
 
 _ONE = np.array(1.0)
+_MANTISSA, _EXPONENT = np.int64(2 ** 52 - 1), np.int64(0x7FF << 52)
 
 
-def _pow2ceil(x):
-    """The smallest power of two >= x (for x >= 1), by the float exponent instead of logarithms."""
-    mantissa, exponent = np.frexp(x)
-    return np.ldexp(1.0, exponent - (mantissa == 0.5))
+def _pow2ceil(x: np.ndarray) -> np.ndarray:
+    """The smallest power of two >= x (x >= 1, a float64 array): a non-zero mantissa carries into the
+    exponent, which is then all that is kept."""
+    return ((np.ascontiguousarray(x).view(np.int64) + _MANTISSA) & _EXPONENT).view(np.float64)
 
 
 def op_times(dev: Device, kind, prec, flops, bytes_, M, N, K, G, *, stack="eager", efficiency=None, cal=None):
@@ -330,80 +378,94 @@ def op_times(dev: Device, kind, prec, flops, bytes_, M, N, K, G, *, stack="eager
       ATTN_DECODE: M query tokens per sequence, N KV length, K head_dim, G = batch*kv_heads
       MEMORY / NORM / SOFTMAX: shape unused; bytes_ moved
       FUSED: a whole workload known only by flops and bytes
-    stack: "eager" (a framework launching each kernel) or "graph" (CUDA graphs / a compiled
-    engine; also accepted: "cuda_graph", "compiled", "engine", "tensorrt").
+    stack: an execution profile or its name (``eager``, ``graph``, ``vllm``, ...; see ``mlsysim.Stacks``).
     efficiency: None for the calibrated compute efficiency, or a float in (0, 1] that replaces it
     (compute time = flops / (peak[prec] * efficiency)); the memory side stays calibrated.
-    The op time is ``max(t_compute, t_memory) + t_launch``.
     """
+    args = [np.asarray(x) for x in (kind, prec, flops, bytes_, M, N, K, G)]
+    shape = np.broadcast_shapes(*(a.shape for a in args))
+    kind, prec, flops, bytes_ = (np.broadcast_to(a, shape) for a in args[:4])
+    block = np.array([np.broadcast_to(a, shape) for a in args[4:]], dtype=float)
+    return tuple(np.asarray(t) for t in times(dev, execution_profile(stack), kind.astype(np.intp), prec.astype(np.intp),
+                                              flops.astype(float), bytes_.astype(float), block, efficiency, cal))
+
+
+def times(dev: Device, profile, kind, prec, flops, bytes_, MNKG, efficiency=None, cal=None):
+    """:func:`op_times` on an operator table's own arrays: ``kind`` and ``prec`` per operator, ``MNKG``
+    stacking M, N, K, G as its rows (shape ``(4, n_ops, ...)``, so each step that treats the four
+    alike is one ufunc call), flops and bytes of shape ``(n_ops, ...)``."""
     if cal is None:
         cal = load_calibration()
     tb = _tables(dev, cal)
-    try:
-        s = STACKS[stack]
-    except KeyError:
-        raise ValueError(f"stack {stack!r} is not one of {sorted(STACKS)}") from None
-    kind = np.asarray(kind, dtype=np.intp)
-    prec = np.asarray(prec, dtype=np.intp)
-    inv_bw, l_eager, l_graph, peak, pre, dec, nsel, tm, tn, uk, ksi, rate, rhalf, align = tb.gather(kind, prec)
-    flops = np.asarray(flops, dtype=float)
-    t_mem = (np.asarray(bytes_, dtype=float) + tb.ramp_bytes) * inv_bw
-    t_launch = (l_graph if s else l_eager).copy()  # the cached table must not leave this function
+    g = tb.gather(kind, prec).widened(MNKG.ndim - 1 - kind.ndim)   # a sweep's configuration axes
+    t_launch = g.launch.get(profile)
+    if t_launch is None:
+        t_launch = g.launch[profile] = cal.launch(profile.launch, profile.host_dispatch)[g.kind]
+        t_launch.setflags(write=False)
+    t_mem = (bytes_ + tb.ramp_bytes) * g.inv_bw
     if efficiency is not None:
         e = efficiency
         if not (type(e) is float and 0.0 < e <= 1.0):
             e = np.asarray(efficiency, dtype=float)
             if not (e.size and np.all(e > 0.0) and np.all(e <= 1.0)):
-                raise ValueError(f"efficiency must lie in (0, 1], got {efficiency!r}")
-        t_comp = flops / (peak * e)
+                raise InputError(f"efficiency must lie in (0, 1], got {efficiency!r}")
+        t_comp = flops / (g.peak * e)
     else:
-        Kq = np.maximum(K, _ONE)
-        Gq = np.maximum(G, _ONE)
-        Mq = np.maximum(M, _ONE)
-        Mt, red = Mq, Kq
-        if pre is not None or dec is not None:
-            q = flops / (Kq * Gq)
-            # flash attention: reduction = keys per query (x4); decode: tile rows = query rows per KV head (x4)
-            if pre is not None:
-                red = Kq + pre * (q / Mq - Kq)
-            if dec is not None:
-                Mt = Mq + dec * (q / np.maximum(N, _ONE) - Mq)
-        Nt = np.maximum(N * nsel, _ONE)
-        if tb.skinny is not None and nsel.any():   # tiles shrink to a skinny problem (GEMM and conv only)
-            tm_full, tn_full = tm, tn
-            tm = np.where(nsel > 0, np.minimum(tm, np.maximum(tb.skinny, _pow2ceil(Mt))), tm)
-            tn = np.where(nsel > 0, np.minimum(tn, np.maximum(tb.skinny, _pow2ceil(Nt))), tn)
-            rate = rate * (tm_full * tn_full) / (tm * tn)
-        cmn = np.ceil(Mt / tm) * np.ceil(Nt / tn)
-        # t = flops / (peak x fraction x tile use x K/(K + k_half) x alignment x wave use)
-        if tb.waves:
-            # fewer tiles than units: split K over s parts (each keeps >= split_k_min of K) to fill them
-            tiles = cmn * Gq
-            s_k = np.maximum(np.minimum(uk / tiles, Kq * ksi), _ONE)
-            tiles = tiles * s_k
-            num = flops * (red + rhalf * s_k) * cmn * np.ceil(tiles / uk)
-            den = rate * Mt * Nt * red * tiles
-        else:
-            num = flops * (red + rhalf) * cmn
-            den = rate * Mt * Nt * red
-        if align is not None:  # reduction dim not 16-byte aligned (convolutions)
-            den = den * (np.sign(np.fmod(Kq, align[0])) * align[1] + _ONE)
-        t_comp = num / den
-    if not isinstance(t_comp, np.ndarray) or t_comp.shape != t_mem.shape or t_comp.shape != t_launch.shape:
+        t_comp = _compute(tb, g, flops, MNKG)
+    if t_comp.shape != t_mem.shape or t_comp.shape != t_launch.shape:
         shape = np.broadcast_shapes(t_comp.shape, t_mem.shape, t_launch.shape)
         t_comp, t_mem, t_launch = (np.broadcast_to(x, shape) for x in (t_comp, t_mem, t_launch))
     return t_comp, t_mem, t_launch
 
 
-def op_time(dev: Device, *args, **kw):
-    """``max(t_compute, t_memory) + t_launch`` per op (same arguments as ``op_times``)."""
-    tc, tm, tl = op_times(dev, *args, **kw)
-    return np.maximum(tc, tm) + tl
+def _compute(tb: _Tables, g: _Gathered, flops, MNKG):
+    """Calibrated compute seconds: flops / (peak x fraction x tile use x K/(K + k_half) x alignment x wave use)."""
+    Mq, Nq, Kq, Gq = np.maximum(MNKG, _ONE)
+    red = Kq
+    MNt = np.maximum(MNKG[:2] * g.sel, _ONE)      # M, and N where N is a tile column
+    if g.pre is not None or g.dec is not None:
+        q = flops / (Kq * Gq)
+        # flash attention: reduction = keys per query (x4); decode: tile rows = query rows per KV head (x4)
+        if g.pre is not None:
+            red = Kq + g.pre * (q / Mq - Kq)
+        if g.dec is not None:
+            MNt[0] = Mq + g.dec * (q / Nq - Mq)
+    tiles, rate = g.tiles, g.rate
+    if g.floor is not None:     # a skinny GEMM or conv shrinks its tile to the problem's power of two
+        tiles = np.minimum(tiles, np.maximum(g.floor, _pow2ceil(MNt)))
+        rate = g.rate_area / (tiles[0] * tiles[1])
+    counts = np.ceil(MNt / tiles)
+    cmn = counts[0] * counts[1]
+    area = MNt[0] * MNt[1]
+    if tb.waves:
+        # fewer tiles than units: split K over s parts (each keeps >= split_k_min of K) to fill them
+        n_tiles = cmn * Gq
+        s_k = np.maximum(np.minimum(g.uk / n_tiles, Kq * g.ksi), _ONE)
+        n_tiles = n_tiles * s_k
+        num = flops * (red + g.rhalf * s_k) * cmn * np.ceil(n_tiles / g.uk)
+        den = rate * area * red * n_tiles
+    else:
+        num = flops * (red + g.rhalf) * cmn
+        den = rate * area * red
+    if g.align is not None:  # reduction dim not 16-byte aligned (convolutions)
+        den = den * (np.sign(np.fmod(Kq, g.align[0])) * g.align[1] + _ONE)
+    return num / den
 
 
-H100_SXM = Device(peak=(67e12, 494.7e12, 989.4e12, 1978.9e12, 1978.9e12, 0.0), mem_bw=3.35e12, units=132,
-                  clock_hz=1.98e9, l2_bytes=50e6)
+def step_times(t_comp, t_mem, t_launch, profile):
+    """Each operator's busy time and the launch overhead it adds to the step — the one rule.
+
+    A kernel is busy for the larger of its compute and memory times. Where the host runs ahead of
+    the GPU (an eager framework), a launch costs time only beyond the busy time of the kernel it
+    overlaps; where kernels are replayed from a graph, each launch gap adds to its kernel. An
+    operator's share of the step is ``busy + overhead``.
+    """
+    busy = np.maximum(t_comp, t_mem)
+    if profile.host_ahead:
+        return busy, np.maximum(t_launch - busy, 0.0)
+    return busy, t_launch
+
 
 __all__ = ["GEMM", "ATTN_PREFILL", "ATTN_DECODE", "CONV", "DWCONV", "MEMORY", "FUSED", "NORM", "SOFTMAX",
            "FP32", "TF32", "FP16", "FP8", "INT8", "INT4", "Device", "Calibration", "load_calibration",
-           "op_times", "op_time", "H100_SXM"]
+           "op_times", "times", "step_times"]

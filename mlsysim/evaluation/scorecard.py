@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .engine.engine import Engine, resolve_hardware, resolve_model
-from .errors import InputError
-from .units import format_number, format_si
+from ..engine.engine import solve_step
+from ..errors import InputError
+from ..run import DEFAULT_REGION, Run
+from ..units import format_si
 
 PASS, FAIL, WARNING, SKIPPED = "PASS", "FAIL", "WARNING", "SKIPPED"
-_MARK = {PASS: "✓", FAIL: "✗", WARNING: "!", SKIPPED: "·"}
 
 
 @dataclass(frozen=True)
@@ -59,143 +59,73 @@ class SystemEvaluation:
 
     def scorecard(self, width: int = 78) -> str:
         """The scorecard as boxed text that fits ``width`` columns."""
-        inner = width - 4
-        lines = ["┌" + "─" * (width - 2) + "┐", _row(f"MLSys·im scorecard: {self.scenario_name}", inner),
-                 "├" + "─" * (width - 2) + "┤"]
-        for level in self.levels:
-            lines.append(_row(f"{_MARK[level.status]} {level.level_name:<12} {level.status:<8} {level.summary}",
-                              inner))
-            for key, value in level.metrics.items():
-                if key == "throughput_unit":
-                    continue
-                label, shown = _labelled(key, value)
-                if key.endswith("throughput") and "throughput_unit" in level.metrics:
-                    shown += " " + level.metrics["throughput_unit"]
-                lines.append(_row(f"    {label:<28} {shown}", inner))
-        verdict = "all lenses pass" if self.passed_all else "at least one lens fails"
-        lines += ["├" + "─" * (width - 2) + "┤", _row(f"Verdict: {verdict}", inner), "└" + "─" * (width - 2) + "┘"]
-        return "\n".join(lines)
+        from .report import scorecard_text
+
+        return scorecard_text(self, width)
 
     def to_markdown(self) -> str:
-        rows = [f"## {self.scenario_name}", "", "| lens | status | summary |", "|---|---|---|"]
-        rows += [f"| {lv.level_name} | {lv.status} | {lv.summary} |" for lv in self.levels]
-        for level in self.levels:
-            if level.metrics:
-                rows += ["", f"### {level.level_name}", ""]
-                rows += ["- **{}**: {}".format(*_labelled(k, v)) for k, v in level.metrics.items()]
-        return "\n".join(rows)
+        from .report import scorecard_markdown
+
+        return scorecard_markdown(self)
 
     def __str__(self) -> str:
         return self.scorecard()
 
 
-def envelope_schema() -> dict:
-    """JSON Schema of ``mlsysim eval -o json``: the flat prefixed keys, the status and the violations."""
-    metric = {"type": ["number", "string", "boolean", "null"]}
-    status = {"enum": [PASS, FAIL, WARNING, SKIPPED]}
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "MLSys·im evaluation",
-        "type": "object",
-        "required": ["status", "scenario", "passed_all", "f_status", "p_status", "m_status", "violations"],
-        "properties": {
-            "status": {"enum": ["ok", "infeasible", "sla_failed"],
-                       "description": "ok; infeasible (exit 2: does not fit); sla_failed (exit 3: an assert failed)"},
-            "scenario": {"type": "string"}, "passed_all": {"type": "boolean"},
-            "f_status": status, "p_status": status, "m_status": status,
-            "f_summary": {"type": "string"}, "p_summary": {"type": "string"}, "m_summary": {"type": "string"},
-            "f_memory_used_gb": {"type": "number"}, "f_memory_capacity_gb": {"type": "number"},
-            "f_memory_utilization": {"type": "number"},
-            "p_latency_ms": {"type": "number", "description": "one step (single device)"},
-            "p_step_latency_ms": {"type": "number", "description": "one training step (fleet)"},
-            "p_throughput": {"type": "number"}, "p_mfu": {"type": "number"},
-            "m_tco_usd": {"type": "number"}, "m_capex_usd": {"type": "number"}, "m_energy_cost_usd": {"type": "number"},
-            "m_energy_kwh": {"type": "number"}, "m_carbon_footprint": {"type": "number", "description": "tCO2e"},
-            "m_water_liters": {"type": "number"},
-            "violations": {"type": "array", "items": {"type": "string"}},
-        },
-        "patternProperties": {"^[fpm]_": metric},
-        "additionalProperties": False,
-    }
-
-
-def _row(text: str, inner: int) -> str:
-    if len(text) > inner:
-        text = text[: inner - 1] + "…"
-    return f"│ {text:<{inner}} │"
-
-
-#: metric-name suffix -> (suffix dropped from the label, unit shown after the value, scale)
-_UNITS = (("_ms", " ms", 1.0), ("_gb", " GB", 1.0), ("_usd", "", 1.0), ("_kwh", " kWh", 1.0), ("_j", " J", 1.0),
-          ("_liters", " L", 1.0), ("_gbs", " GB/s", 1.0))
-
-
-def _labelled(key: str, value) -> tuple[str, str]:
-    """A metric as a person reads it: 'latency' 6.62 ms, 'mfu' 2.0%, 'tco' $1,234."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if key in ("mfu", "memory_utilization", "comm_overhead", "scaling_efficiency"):
-            return key.replace("_", " "), f"{value:.1%}"
-        for suffix, unit, scale in _UNITS:
-            if key.endswith(suffix):
-                label = key[: -len(suffix)].replace("_", " ")
-                if suffix == "_usd":
-                    return label, f"${value:,.0f}"
-                if suffix == "_ms":
-                    return label, format_si(value / 1e3, "s")
-                return label, _fmt(value * scale) + unit
-        if key == "carbon_footprint":
-            return "carbon footprint", f"{_fmt(value)} tCO2e"
-    return key.replace("_", " "), _fmt(value)
-
-
-def format_metric(key: str, value) -> str:
-    """A metric's value as a person reads it, its unit taken from the name ('itl_ms' -> '5.90 ms')."""
-    return _labelled(key, value)[1]
-
-
-def _fmt(value) -> str:
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return str(value)
-    return format_number(float(value))
-
-
 class SystemEvaluator:
-    """Runs the solvers a scenario needs and reads their results through the three lenses."""
+    """Runs the solvers a run needs and reads their results through the three lenses."""
 
     @staticmethod
     def evaluate(scenario_name, model_obj, hardware_obj, batch_size=1, precision="fp16", efficiency=None,
                  fleet_obj=None, nodes=1, duration_days=None, *, region=None, seq_len=None, is_training=False,
                  sla_latency_s=None, tp=1, pp=1, utilization=None, phase=None, stack=None) -> SystemEvaluation:
-        model = resolve_model(model_obj)
-        hardware = resolve_hardware(hardware_obj if fleet_obj is None else fleet_obj)
-        if fleet_obj is not None and fleet_obj.total_accelerators > 1:
-            if phase is not None or stack is not None:
-                raise InputError("phase and stack apply to one device; a fleet runs a training step")
-            feas, perf, details, busy = _fleet_lenses(model, fleet_obj, batch_size, precision, seq_len, is_training,
-                                                      tp, pp, efficiency)
-        else:
-            feas, perf, details, busy = _single_lenses(model, hardware, batch_size, precision, efficiency, seq_len,
-                                                       is_training, phase, stack)
-        if sla_latency_s is not None and perf.status == PASS:
-            latency = perf.metrics.get("latency_ms", perf.metrics.get("step_latency_ms")) / 1e3
-            if latency > sla_latency_s:
-                perf = EvaluationLevel(perf.level_name, FAIL, f"{format_si(latency, 's')} misses the "
-                                       f"{format_si(sla_latency_s, 's')} target", perf.metrics)
-        macro = _macro_lens(fleet_obj if fleet_obj is not None else hardware, duration_days, region,
-                            utilization if utilization is not None else busy)
-        return SystemEvaluation(scenario_name, feas, perf, macro, details)
+        """The scorecard of a model on one device or a fleet (0.1.0 keywords; ``evaluate_run`` takes a Run).
+
+        A fleet of more than one accelerator runs a training step when ``is_training``, and serves
+        otherwise (replicas of tensor/pipeline-parallel groups).
+        """
+        if nodes != 1:
+            raise InputError("nodes is not used by SystemEvaluator.evaluate; give a fleet (fleet_obj) of that many "
+                             "nodes instead")
+        fleet = fleet_obj if fleet_obj is not None and fleet_obj.total_accelerators > 1 else None
+        run = Run.build(model_obj, hardware_obj if fleet_obj is None else fleet_obj.node.accelerator, fleet=fleet,
+                        phase=phase, training=is_training, batch_size=batch_size, seq_len=seq_len,
+                        precision=precision, efficiency=efficiency, stack=stack, tp=tp, pp=pp, region=region,
+                        duration_days=duration_days, utilization=utilization)
+        system = fleet_obj if fleet_obj is not None else run.hardware
+        return evaluate_run(scenario_name, run, sla_latency_s=sla_latency_s, system=system)
 
 
-def _single_lenses(model, hw, batch_size, precision, efficiency, seq_len, is_training, phase, stack):
-    p = Engine.solve(model, hw, batch_size=batch_size, precision=precision, efficiency=efficiency, seq_len=seq_len,
-                     is_training=is_training, phase=phase, stack=stack)
+def evaluate_run(scenario_name: str, run: Run, *, sla_latency_s=None, system=None) -> SystemEvaluation:
+    """The three lenses of ``run``: one device, a training fleet, or inference across a fleet.
+
+    ``system`` is what the macro lens prices and powers (default: the run's fleet or device).
+    """
+    if run.fleet is None:
+        feas, perf, details, busy = _device_lenses(run)
+    elif run.phase == "train":
+        feas, perf, details, busy = _training_lenses(run)
+    else:
+        feas, perf, details, busy = _serving_lenses(run)
+    if sla_latency_s is not None and perf.status == PASS:
+        latency = perf.metrics.get("latency_ms", perf.metrics.get("step_latency_ms")) / 1e3
+        if latency > sla_latency_s:
+            perf = EvaluationLevel(perf.level_name, FAIL, f"{format_si(latency, 's')} misses the "
+                                   f"{format_si(sla_latency_s, 's')} target", perf.metrics)
+    site = run.site
+    macro = _macro_lens(system or run.fleet or run.hardware, site, busy)
+    return SystemEvaluation(scenario_name, feas, perf, macro, details)
+
+
+def _device_lenses(run: Run):
+    p = solve_step(run.at(site=None))
     used, cap = sum(p.memory_parts.values()), p.memory_capacity_b
     feas = EvaluationLevel("Feasibility", PASS if p.feasible else FAIL,
                            f"{format_si(used, 'B')} of {format_si(cap, 'B')} memory"
                            + ("" if p.feasible else " (does not fit)"),
                            {"memory_used_gb": used / 1e9, "memory_capacity_gb": cap / 1e9,
                             "memory_utilization": used / cap})
-    feas = _data_rate_check(model, hw, feas)
+    feas = _data_rate_check(run.workload, run.hardware, feas)
     perf = EvaluationLevel("Performance", PASS if p.feasible else FAIL,
                            f"{p.bottleneck} bound ({p.bottleneck_op})" + ("" if p.feasible else " (infeasible)"),
                            {"latency_ms": p.latency_s * 1e3, "throughput": float(p.throughput),
@@ -218,16 +148,13 @@ def _data_rate_check(model, hw, feas: EvaluationLevel) -> EvaluationLevel:
     return EvaluationLevel(feas.level_name, feas.status, feas.summary, metrics)
 
 
-def _fleet_lenses(model, fleet, batch_size, precision, seq_len, is_training, tp, pp, efficiency):
-    from .solvers.distributed import DistributedModel
+def _training_lenses(run: Run):
+    from ..training.distributed import train_step
 
-    if not is_training:
-        raise InputError(f"a fleet of {fleet.total_accelerators} accelerators is evaluated as a training job; "
-                         "set training (workload.training: true or --training), or evaluate one device")
-    r = DistributedModel().solve(model, fleet, batch_size=batch_size, seq_len=seq_len or 2048, precision=precision,
-                                 tp=tp, pp=pp, efficiency=efficiency)
+    fleet = run.fleet
+    r = train_step(run.at(site=None))
     per_dev = float(r.memory_per_device_b)
-    cap = float(fleet.node.accelerator.memory.capacity)
+    cap = float(run.hardware.memory.capacity)
     feas = EvaluationLevel("Feasibility", PASS if r.feasible else FAIL,
                            f"{format_si(per_dev, 'B')} of {format_si(cap, 'B')} per accelerator"
                            + ("" if r.feasible else " (does not fit)"),
@@ -241,20 +168,43 @@ def _fleet_lenses(model, fleet, batch_size, precision, seq_len, is_training, tp,
     return feas, perf, r, r.mfu
 
 
-def _macro_lens(system, duration_days, region, utilization) -> EvaluationLevel:
-    if duration_days is None:
-        return EvaluationLevel("Macro", SKIPPED, "no operations plan (region and duration) given")
-    from .infra.registry import Grids
-    from .solvers.economics import EconomicsModel
-    from .solvers.sustainability import SustainabilityModel
+def _serving_lenses(run: Run):
+    from ..serving.fleet import fleet_inference
 
-    grid = Grids.get(region or "US_Avg")
-    util = min(max(float(utilization), 0.0), 1.0)
-    eco = EconomicsModel().solve(fleet=system, duration_days=duration_days, grid=grid, utilization=util)
-    sus = SustainabilityModel().solve(fleet=system, duration_days=duration_days, datacenter=grid, utilization=util)
-    return EvaluationLevel("Macro", PASS, f"TCO ${eco.tco_usd:,.0f} over {duration_days:g} days in {grid.name}",
+    fleet = run.fleet
+    r = fleet_inference(run)
+    lay = r.layout
+    per_dev, cap = r.memory_per_device_b, r.memory_capacity_b
+    feas = EvaluationLevel("Feasibility", PASS if r.feasible else FAIL,
+                           f"{format_si(per_dev, 'B')} of {format_si(cap, 'B')} per accelerator"
+                           + ("" if r.feasible else " (does not fit)"),
+                           {"memory_used_gb": per_dev / 1e9, "memory_capacity_gb": cap / 1e9,
+                            "memory_utilization": per_dev / cap, "accelerators": fleet.total_accelerators,
+                            "tp": lay.tp, "pp": lay.pp, "replicas": lay.dp})
+    metrics = {"latency_ms": r.latency_s * 1e3}
+    if r.ttft_s is not None:
+        metrics["ttft_ms"] = r.ttft_s * 1e3
+    metrics |= {"fleet_throughput": r.throughput, "throughput_unit": r.throughput_unit, "bottleneck": r.bottleneck}
+    group = f"tp={lay.tp} x pp={lay.pp}" if lay.tp * lay.pp > 1 else "one accelerator"
+    perf = EvaluationLevel("Performance", PASS if r.feasible else FAIL,
+                           f"{lay.dp} replica(s) of {group}, {r.bottleneck.lower()} bound"
+                           + ("" if r.feasible else " (infeasible)"), metrics)
+    return feas, perf, r, r.busy_fraction
+
+
+def _macro_lens(system, site, utilization) -> EvaluationLevel:
+    if site is None or site.duration_days is None:
+        return EvaluationLevel("Macro", SKIPPED, "no operations plan (region and duration) given")
+    from ..infra.registry import Grids
+    from ..operations.economics import EconomicsModel
+
+    grid = Grids.get(site.region or DEFAULT_REGION)
+    util = site.utilization if site.utilization is not None else min(max(float(utilization), 0.0), 1.0)
+    days = site.duration_days
+    eco = EconomicsModel().solve(fleet=system, duration_days=days, grid=grid, utilization=util)
+    sus = eco.footprint
+    return EvaluationLevel("Macro", PASS, f"TCO ${eco.tco_usd:,.0f} over {days:g} days in {grid.name}",
                            {"tco_usd": eco.tco_usd, "capex_usd": eco.capex_usd, "energy_cost_usd": eco.energy_cost_usd,
                             "energy_kwh": float(sus.total_energy_kwh.magnitude),
                             "carbon_footprint": sus.carbon_footprint_kg / 1000.0,
                             "water_liters": sus.water_usage_liters, "region": grid.name})
-

@@ -1,28 +1,12 @@
 """Accelerators as datasheets describe them: compute per precision, memory, links, power, price."""
 from __future__ import annotations
 
-from functools import cached_property, lru_cache
-
 from ..core.types import Bandwidth, Bytes, Dollars, FlopRate, Joules, Metadata, Record, Seconds, Watts
-from ..errors import InputError, UnsupportedPrecisionError
+from ..errors import UnsupportedPrecisionError
+from ..ops import PRECISION_BYTES, normalize_precision
 
-#: bytes per element of each precision the package knows
-PRECISION_BYTES = {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0,
-                   "int8": 1.0, "fp6": 0.75, "fp4": 0.5, "int4": 0.5}
 #: 16-bit formats share one tensor rate when a datasheet lists only one of them
 _SAME_RATE = {"fp16": "bf16", "bf16": "fp16"}
-
-
-@lru_cache(maxsize=64)
-def normalize_precision(precision) -> str:
-    """'FP16', 'bfloat16', 'float16' -> canonical key; unknown -> InputError listing the known ones."""
-    if not isinstance(precision, str):
-        raise InputError(f"precision must be a string such as 'fp16', got {precision!r}")
-    p = precision.strip().lower().replace("float", "fp").replace("bfloat", "bf").replace("-", "").replace("_", "")
-    p = {"half": "fp16", "single": "fp32", "double": "fp64", "fp8e4m3": "fp8", "fp8e5m2": "fp8"}.get(p, p)
-    if p not in PRECISION_BYTES:
-        raise InputError(f"unknown precision '{precision}'; use one of {', '.join(PRECISION_BYTES)}")
-    return p
 
 
 class ComputeCore(Record):
@@ -126,17 +110,6 @@ class HardwareNode(Record):
     @property
     def supported_precisions(self) -> list[str]:
         return [p for p in PRECISION_BYTES if self.compute.rate(p)]
-
-    @cached_property
-    def timing_device(self):
-        """The plain-float view the timing layer reads (built once per record)."""
-        from ..engine.timing import Device
-
-        return Device(peak=tuple(self.compute.rate(p) or 0.0 for p in ("fp32", "tf32", "fp16", "fp8", "int8", "int4")),
-                      mem_bw=float(self.memory.bandwidth),
-                      units=int(self.compute.units or 0) if self.compute.tile_waves else 0,
-                      clock_hz=float(self.compute.clock_ghz or 0.0) * 1e9,
-                      l2_bytes=float(self.memory.l2_cache or 0.0))
 
     # -- 0.1.0 convenience names ------------------------------------------------------------
     @property

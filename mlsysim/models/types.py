@@ -1,14 +1,16 @@
 """Workloads: what a model is, in enough architectural detail to lower it to operators."""
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Literal, NamedTuple
 
 from pydantic import Field, model_validator
 
 from ..core.types import Bandwidth, Bytes, Count, Flops, Metadata, Record
 from ..errors import InputError
-from ..hardware.types import PRECISION_BYTES, normalize_precision
+from ..ops import PRECISION_BYTES, normalize_precision
 from ..units import SIValue
+from .families import CNN, DECODER, DIFFUSION, ENCODER, GENERIC, MLA, MLA_MOE, MOE, SSM, Family
 
 
 class ComputationGraph(NamedTuple):
@@ -57,9 +59,10 @@ class Workload(Record):
 
     __str__ = __repr__
 
-    @property
-    def family(self) -> str:
-        return "opaque"
+    @cached_property
+    def family(self) -> Family:
+        """How this workload lowers to operators, keeps memory and shards."""
+        return GENERIC
 
     def parameter_count(self) -> float:
         return float(self.parameters or 0.0)
@@ -129,9 +132,11 @@ class TransformerWorkload(Workload):
             raise InputError(f"{self.name}: kv_heads ({kv}) must divide heads ({self.heads})")
         return self
 
-    @property
-    def family(self) -> str:
-        return "transformer"
+    @cached_property
+    def family(self) -> Family:
+        if self.is_mla:
+            return MLA
+        return DECODER if self.is_decoder else ENCODER
 
     @property
     def hidden(self) -> int:
@@ -182,25 +187,11 @@ class TransformerWorkload(Workload):
 
     def kv_bytes_per_token(self, precision="fp16") -> float:
         """KV-cache bytes one token adds across all layers (MLA: the compressed latent)."""
-        b = bytes_per(precision)
-        if self.is_mla:
-            return self.layers * (self.kv_lora_rank + (self.qk_rope_head_dim or 0)) * b
-        return 2 * self.layers * self.n_kv_heads * self.d_head * b
+        return self.layers * self.family.kv_bytes_per_layer_token(self, bytes_per(precision))
 
     def kv_cache_bytes(self, seq_len, batch_size=1, precision="fp16"):
         """KV-cache bytes for ``batch_size`` sequences of ``seq_len`` tokens (sliding windows capped)."""
-        b = bytes_per(precision)
-        per_layer = (self.kv_lora_rank + (self.qk_rope_head_dim or 0)) * b if self.is_mla \
-            else 2 * self.n_kv_heads * self.d_head * b
-        if self.sliding_window:
-            import numpy as np
-
-            windowed = np.minimum(seq_len, self.sliding_window)
-            n_win = self.layers if self.sliding_window_layers == "all" else self.layers // 2
-            tokens = n_win * windowed + (self.layers - n_win) * seq_len
-        else:
-            tokens = self.layers * seq_len
-        return per_layer * tokens * batch_size
+        return self.family.kv_cache_bytes(self, seq_len, batch_size, bytes_per(precision))
 
     def get_kv_cache_size(self, seq_len, batch_size=1, precision=2):
         """0.1.0 interface: KV cache as a quantity (``precision`` a name or bytes per element)."""
@@ -228,9 +219,9 @@ class SparseTransformerWorkload(TransformerWorkload):
             raise InputError(f"{self.name}: active_experts ({self.active_experts}) exceeds experts ({self.experts})")
         return self
 
-    @property
-    def family(self) -> str:
-        return "moe"
+    @cached_property
+    def family(self) -> Family:
+        return MLA_MOE if self.is_mla else MOE
 
     @property
     def active_experts_per_token(self) -> int:
@@ -251,9 +242,9 @@ class CNNWorkload(Workload):
     width: float = 1.0
     layers: int | None = None
 
-    @property
-    def family(self) -> str:
-        return "vision" if self.arch else "opaque"
+    @cached_property
+    def family(self) -> Family:
+        return CNN if self.arch else GENERIC
 
     def layer_list(self):
         from .vision import layers
@@ -283,9 +274,9 @@ class SSMWorkload(Workload):
     conv_kernel: int = 4
     vocab_size: int = 0
 
-    @property
-    def family(self) -> str:
-        return "ssm"
+    @cached_property
+    def family(self) -> Family:
+        return SSM
 
     def get_state_cache_size(self, batch_size=1, precision=2):
         b = precision if not isinstance(precision, str) else bytes_per(precision)
@@ -299,6 +290,10 @@ class DiffusionWorkload(Workload):
     parameters: Count
     denoising_steps: int = Field(default=50, gt=0)
     resolution: int = 512
+
+    @cached_property
+    def family(self) -> Family:
+        return DIFFUSION
 
     def forward_flops(self) -> float:
         return super().forward_flops() * self.denoising_steps

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..engine.engine import Engine, resolve_hardware, resolve_model
+from ..engine.engine import Engine
 from ..errors import InputError
-from ..hardware.types import PRECISION_BYTES, normalize_precision
+from ..ops import PRECISION_BYTES, normalize_precision
+from ..run import resolve_hardware, resolve_model
+from ..solver import Result, Solver
 from ..units import format_si, quantity
-from .base import Result, Solver
 
 METHODS = ("quantization", "pruning", "distillation")
 PATTERNS = ("unstructured", "structured", "2:4", "4:8")
@@ -255,7 +256,7 @@ def _as_result(row: dict) -> PublishedResult:
 
 def _lookup(model, method, bits, sparsity, pattern, weight_only, student, number_format="int"):
     """The published figure for exactly this model and configuration, and related results of the method."""
-    name, family = model.name.lower(), model.family
+    name, family = model.name.lower(), model.family.group
     stu = resolve_model(student) if student is not None else None
     exact, related = None, []
     for row in _published():

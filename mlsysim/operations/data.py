@@ -14,11 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.engine import Engine, resolve_hardware, resolve_model
+from ..engine.engine import Engine
 from ..errors import InputError
-from ..models.types import CNNWorkload, SSMWorkload, TransformerWorkload, Workload
+from ..hardware.links import HOST_LINK_BW
+from ..hardware.links import SOURCES as LINK_SOURCES
+from ..models.types import Workload
+from ..run import resolve_hardware, resolve_model
+from ..solver import Result, Solver, verdict
 from ..units import format_si, parse, quantity
-from .base import Result, Solver, verdict
 
 #: a stored ImageNet training image: ILSVRC-2012's 1,281,167 training JPEGs take 138 GB
 IMAGENET_JPEG_BYTES = 138e9 / 1_281_167
@@ -27,8 +30,6 @@ TOKEN_BYTES = 4.0
 #: storage read rate per accelerator when neither the call nor the device record gives one:
 #: one local NVMe PCIe 4.0 x4 drive's sequential read (Samsung 990 PRO datasheet, 7,450 MB/s)
 DEFAULT_STORAGE_BW = 7.45e9
-#: host link when the device record has none: PCIe 5.0 x16, per direction
-DEFAULT_HOST_LINK_BW = 64e9
 #: CPU preprocessing rates per core (samples/s) by task. Stated assumptions, not measurements:
 #: replace them with a profile of your own pipeline (``per_core_rate=``)
 PER_CORE_RATES = {
@@ -44,7 +45,6 @@ SOURCES = {
     "storage": "storage default: 7.45 GB/s per accelerator, one NVMe PCIe 4.0 x4 drive's sequential read "
                "(Samsung 990 PRO datasheet); random reads of small files are slower, shared filesystems "
                "give a per-client share",
-    "host": "host link default: PCIe 5.0 x16, 64 GB/s per direction",
     "overlap": "loading overlaps compute (prefetching): a path slower than the demand stretches each step "
                "to its own time; the stall fraction is 1 - supply/demand",
     "cpu": "CPU preprocessing per-core rates are stated assumptions (decode+augment 100 images/s, "
@@ -59,11 +59,11 @@ def stall_fraction(demand, supply):
         return np.clip(1.0 - np.asarray(supply, dtype=float) / demand, 0.0, 1.0)
 
 
-def _stored_and_device_bytes(model: Workload) -> tuple[float, float, str]:
+def _stored_and_device_bytes(model) -> tuple[float, float, str]:
     """Bytes per sample in storage and on the host link, for the sample unit the engine counts."""
-    if isinstance(model, (TransformerWorkload, SSMWorkload)):
+    if model.family.sample == "token":
         return TOKEN_BYTES, TOKEN_BYTES, SOURCES["token"]
-    if isinstance(model, CNNWorkload):
+    if model.family.sample == "image":
         r = float(model.resolution or 224)
         return IMAGENET_JPEG_BYTES, 3.0 * r * r, SOURCES["imagenet"] + f"; decoded uint8 3x{r:g}x{r:g} on the link"
     raise InputError(f"give sample_bytes for {model.name}: no default sample size for a {model.family} workload")
@@ -171,8 +171,8 @@ class DataModel(Solver):
             h_bw = float(hw.interconnect.bandwidth)
             notes.append(f"host link: {hw.interconnect.name}, {format_si(h_bw, 'B/s')} per direction")
         else:
-            h_bw = DEFAULT_HOST_LINK_BW
-            notes.append(SOURCES["host"])
+            h_bw = HOST_LINK_BW
+            notes.append("host link default: " + LINK_SOURCES["host_link"])
 
         d_s, d_h = (demand, demand) if np.isnan(rate) else (rate * stored, rate * dev)
         u_s, u_h = d_s / s_bw, d_h / h_bw
@@ -243,7 +243,7 @@ class TransformationModel(Solver):
             if not np.isfinite(cores) or cores <= 0:
                 raise InputError(f"cpu_cores must be positive, got {cpu_cores!r}")
             if task is None:
-                task = "jpeg_decode_augment" if isinstance(m, CNNWorkload) else "tokenize"
+                task = "jpeg_decode_augment" if m.family.sample == "image" else "tokenize"
             if per_core_rate is None:
                 if task not in PER_CORE_RATES:
                     raise InputError(f"unknown task '{task}'; use one of {', '.join(PER_CORE_RATES)} "

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import InputError
+from ..solver import Result, Solver
 from ..units import format_number, parse
 from . import power
-from .base import Result, Solver
 from .sustainability import (
     HARDWARE_LIFE_YEARS,
     KWH_J,

@@ -1,4 +1,4 @@
-"""The shared power model: what accelerators, their hosts, the fabric and shared storage draw.
+"""The fleet power model: what accelerators, their hosts, the fabric and shared storage draw.
 
 Power follows utilization. An accelerator draws ``idle + (TDP - idle) * u``, where ``u`` is its
 average activity over the period (0: powered and idle, 1: flat out at TDP); its host (CPUs,
@@ -13,46 +13,30 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from .base import Result
-
-#: Idle power as a fraction of TDP (applied to accelerators and hosts alike).
-IDLE_FRACTION = 0.30
-#: Mean power of an 8-GPU H100 node during LLM training, as a fraction of its 10.2 kW rating.
-TRAINING_NODE_POWER_FRACTION = 0.76
-#: Default activity: the one at which a node draws TRAINING_NODE_POWER_FRACTION of its rating.
-DEFAULT_UTILIZATION = (TRAINING_NODE_POWER_FRACTION - IDLE_FRACTION) / (1.0 - IDLE_FRACTION)
-#: Host rated power per watt of accelerator TDP, for nodes whose datasheet gives no maximum.
-HOST_TO_ACCELERATOR_RATIO = 0.82
-#: Ports of one fabric switch, and its power per port with optical transceivers.
-SWITCH_RADIX = 64
-SWITCH_PORT_W = 1720.0 / SWITCH_RADIX
+from ..hardware.power import (
+    DEFAULT_UTILIZATION,
+    HOST_TO_ACCELERATOR_RATIO,
+    IDLE_FRACTION,
+    SWITCH_PORT_W,
+    SWITCH_RADIX,
+    TRAINING_NODE_POWER_FRACTION,
+    accelerator_power,
+)
+from ..hardware.power import SOURCES as FACT_SOURCES
+from ..solver import Result
 
 SOURCES = {
-    "idle": "idle power 30% of TDP: the published MLSys·im 0.1.x convention, also used by Engine.solve. "
-            "For scale: a CUDA context alone adds 26-50 W to an idle H100 or A100 (Vadari et al., 'The Model "
-            "Parking Tax', arXiv:2605.23918), and Google's measured minimum power of TPU v3 and v4 is 47% of "
-            "their maximum (Cloud TPU docs: 123/262 W, 90/192 W); a stalled accelerator inside a running job "
-            "sits between the two",
-    "utilization": "default activity 0.66: compute-intensive AI training runs an 8-GPU H100 node at 76% of "
-                   "its 10.2 kW rating (Newkirk et al., arXiv:2506.14551, Brookhaven measurements; peak 8.4 kW "
-                   "per Latif et al., IEEE Access 13, 2025), i.e. (0.76 - 0.30) / 0.70 of the idle-to-TDP range",
+    "idle": FACT_SOURCES["idle_fraction"],
+    "utilization": "default activity 0.66: " + FACT_SOURCES["training_node_power_fraction"],
     "host": "host power: the node's rated maximum minus its accelerators' TDP (DGX H100: 10.2 kW - 8 x 700 W "
             "= 4.6 kW for CPUs, memory, NICs, NVSwitches, fans, drives and power conversion), following the "
             "same idle/active split",
-    "host_default": "host rated at 0.82 W per W of accelerator TDP where the node gives no maximum: the "
-                    "median of DGX A100 (1.03), DGX H100 (0.82) and DGX B200 (0.79) datasheets",
-    "network": "fabric: non-blocking fat-tree of 64-port switches at 1,720 W each with active/optical cables "
-               "(NVIDIA Quantum-2 QM9700 specification; 747 W typical with passive copper), 2t-1 switch "
-               "ports per NIC port for t tiers, upper tiers divided by the oversubscription ratio; switches "
-               "draw near-constant power whatever the traffic",
+    "host_default": FACT_SOURCES["host_to_accelerator_ratio"],
+    "network": "fabric: non-blocking fat-tree of 64-port switches, " + FACT_SOURCES["switch_power_w"]
+               + "; 2t-1 switch ports per NIC port for t tiers, upper tiers divided by the oversubscription ratio",
     "storage": "shared storage arrays are counted only when given (storage_w_per_node); node-local NVMe is "
                "inside the node's rated power",
 }
-
-
-def accelerator_power(tdp_w, utilization, idle_fraction=IDLE_FRACTION):
-    """Average draw of an accelerator of TDP ``tdp_w`` at activity ``utilization`` (0 to 1)."""
-    return tdp_w * (idle_fraction + (1.0 - idle_fraction) * utilization)
 
 
 def host_rated_power(node_max_w, accelerator_tdp_w, accelerators):
@@ -156,3 +140,10 @@ def power_assumptions(system, storage_w_per_node=0.0) -> list[str]:
     if not storage_w_per_node:
         lines.append(SOURCES["storage"])
     return lines
+
+
+#: the fleet model and the per-accelerator rule and conventions it builds on
+__all__ = ["IDLE_FRACTION", "DEFAULT_UTILIZATION", "TRAINING_NODE_POWER_FRACTION", "HOST_TO_ACCELERATOR_RATIO",
+           "SWITCH_RADIX", "SWITCH_PORT_W", "SOURCES", "accelerator_power", "host_rated_power", "fabric_tiers",
+           "switch_ports_per_endpoint", "network_power", "PowerBreakdown", "fleet_shape", "fleet_power",
+           "power_assumptions"]

@@ -13,22 +13,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine.engine import resolve_model
 from ..errors import InputError
+from ..models.families.base import OPTIMIZER_STATE_BYTES
+from ..ops import PRECISION_BYTES
+from ..run import resolve_fleet, resolve_model, whole
+from ..solver import Result, Solver
+from ..training.distributed import DistributedModel
 from ..units import format_si, parse, quantity, to_si
 from ..zoo.registry import load_data
-from .base import Result, Solver, whole
-from .distributed import DistributedModel, _resolve_fleet
 
 HOUR = 3600.0
 DAY = 86400.0
 #: restart after a failure: detect, reschedule, reload the checkpoint (published MLSys·im default)
 DEFAULT_RESTART_S = 300.0
 #: checkpointed training state, bytes per parameter; gradients are not saved (the next step remakes them)
-STATE_BYTES = {"adam": 14.0, "adamw": 14.0, "sgd": 10.0, "none": 2.0}
-_STATE_WORDS = {"adam": "bf16 weights 2 + fp32 master 4 + Adam moments 2x4 = 14 B/param",
-                "sgd": "bf16 weights 2 + fp32 master 4 + fp32 momentum 4 = 10 B/param",
-                "none": "bf16 weights only, 2 B/param"}
+#: a checkpoint holds the 16-bit weights and, with an optimizer, its resident state (``OPTIMIZER_STATE_BYTES``)
+WEIGHT_BYTES = PRECISION_BYTES["bf16"]
+STATE_BYTES = {"none": WEIGHT_BYTES, **{name: WEIGHT_BYTES + state for name, state in OPTIMIZER_STATE_BYTES.items()}}
+_STATE_WORDS = {"adam": "bf16 weights 2 + fp32 master 4 + Adam moments 2x4", "sgd": "bf16 weights 2 + fp32 master 4 "
+                "+ fp32 momentum 4", "none": "bf16 weights only"}
 
 
 # --- pure functions (floats or arrays, SI) ---------------------------------------------------------
@@ -141,7 +144,7 @@ class ReliabilityModel(Solver):
             job_hours = legacy.pop("job_duration_hours")
         if legacy:
             raise InputError(f"ReliabilityModel.solve got an unknown argument '{next(iter(legacy))}'")
-        fleet = _resolve_fleet(fleet)
+        fleet = resolve_fleet(fleet)
         job = _job_seconds(job_days, job_hours)
         n = fleet.count if nodes is None else _positive("nodes", nodes)
         units = _units_per_node(fleet.node)
@@ -201,7 +204,7 @@ class CheckpointModel(Solver):
         √(2δM), or Daly's higher-order optimum with ``daly=True``. ``mtbf`` (a time) overrides the
         fleet MTBF that ReliabilityModel derives from ``profile`` and ``rates``.
         """
-        model, fleet = resolve_model(model), _resolve_fleet(fleet)
+        model, fleet = resolve_model(model), resolve_fleet(fleet)
         params = getattr(model, "parameters", None)
         if not params:
             raise InputError(f"{model.name} has no parameter count; a checkpoint's size needs one")
@@ -230,7 +233,8 @@ class CheckpointModel(Solver):
             restart_s=restart, lost_per_failure_s=tau / 2 + restart, goodput=goodput,
             binding=f"checkpoint write: {format_si(size, 'B')} at {format_si(bw, 'B/s')} ({limit}) takes "
                     f"{delta:.3g} s",
-            assumptions=(f"checkpoint = {_STATE_WORDS[key]} x {float(params):.3g} parameters",
+            assumptions=(f"checkpoint = {_STATE_WORDS[key]} = {STATE_BYTES[key]:g} B/param x {float(params):.3g} "
+                         "parameters",
                          "write bandwidth = min(storage, writers x per-writer port); writes block training",
                          f"interval: {rule}; a failure loses half an interval of work plus the restart",
                          "goodput from Daly's (2006) expected wall time under exponential failures"))

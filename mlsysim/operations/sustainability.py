@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 from ..infra.types import Datacenter, GridProfile
+from ..run import DEFAULT_REGION
+from ..solver import Result, Solver
 from ..units import SIValue, format_number, parse
 from . import power
-from .base import Result, Solver
 
 #: Service life over which hardware (and its embodied carbon) is written off.
 HARDWARE_LIFE_YEARS = 5.0
@@ -51,7 +52,7 @@ def resolve_site(datacenter=None, grid=None, region=None, fleet=None) -> Site:
         place = getattr(fleet, "datacenter", None) or getattr(fleet, "region", None)
         how = "the fleet's own site"
     if place is None:
-        place, how = "US_Avg", "no site given: US average grid assumed"
+        place, how = DEFAULT_REGION, "no site given: US average grid assumed"
     if isinstance(place, str):
         from ..infra.registry import Infra
 

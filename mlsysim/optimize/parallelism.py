@@ -1,22 +1,12 @@
-"""The single-device model under its 0.1.0 name, and the search for a fleet's best parallel layout."""
+"""The search for a fleet's best parallel layout: every (TP, PP, DP) through DistributedModel."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..engine.engine import Engine, resolve_model
 from ..errors import InputError
-from .base import Result, Solver
-from .distributed import DistributedModel
-
-
-class SingleNodeModel(Solver):
-    """One accelerator (walls 1 and 2): ``Engine.solve`` as a solver, for pipelines and 0.1.0 code."""
-
-    walls = (1, 2)
-
-    def solve(self, model, hardware, batch_size=1, precision="fp16", efficiency=None, raise_errors=False, **kw):
-        return Engine.solve(model, hardware, batch_size=batch_size, precision=precision, efficiency=efficiency,
-                            raise_errors=raise_errors, **kw)
+from ..run import resolve_model
+from ..solver import Result, Solver
+from ..training.distributed import DistributedModel
 
 
 @dataclass(frozen=True)

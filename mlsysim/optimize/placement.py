@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import InputError
-from .base import Result, Solver
-from .economics import EconomicsModel
+from ..operations.economics import EconomicsModel
+from ..solver import Result, Solver
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,15 @@ decode batch, and ``ServingModel`` times the decode step at that batch.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..engine.engine import check_sizes, resolve_hardware, resolve_model
 from ..errors import InputError
+from ..run import Run, check_sizes, fraction, whole
+from ..solver import Result, Solver, only_run
 from ..units import SIValue, format_si
-from .base import Result, Solver
-from .serving import ServingModel
+from .serving import ServingOptions, serve
 
 #: share of device memory a serving engine may use; the rest is kept for the CUDA context, the
 #: allocator and workspaces (vLLM's ``gpu_memory_utilization`` default, vllm-project/vllm#1018)
@@ -154,94 +154,104 @@ class ContinuousBatchingModel(Solver):
     """Concurrent sequences and decode throughput under paged vs static KV allocation — wall 5."""
 
     walls = (5,)
+    needs = ("model", "hardware")
 
-    def solve(self, model, hardware, max_seq_len=None, mean_request_tokens=None, max_batch_size=256, page_size=16,
-              precision="fp16", efficiency=None, *, kv_precision=None, weight_precision=None,
-              request_length_distribution="exponential", tp=1, stack="compiled",
-              gpu_memory_utilization=GPU_MEMORY_UTILIZATION, seq_len=None) -> ContinuousBatchingResult:
+    def solve(self, model, hardware=None, max_seq_len=None, mean_request_tokens=None, max_batch_size=256,
+              page_size=16, precision="fp16", efficiency=None, *, kv_precision=None, weight_precision=None,
+              activation_precision=None, request_length_distribution="exponential", tp=1, stack=None,
+              gpu_memory_utilization=GPU_MEMORY_UTILIZATION, seq_len=None, options=None) -> ContinuousBatchingResult:
         """Sequences that fit with ``page_size``-token pages vs reserving ``max_seq_len`` each.
 
-        Requests hold ``mean_request_tokens`` on average (default: all at ``max_seq_len``),
-        distributed as ``request_length_distribution`` (``exponential`` capped at the maximum,
-        ``uniform`` or ``fixed``). ``seq_len`` is the 0.1.0 name of ``max_seq_len``.
+        ``model`` may be a :class:`~mlsysim.run.Run` (its ``seq_len`` is the longest sequence). Requests hold
+        ``mean_request_tokens`` on average (default: all at ``max_seq_len``), distributed as
+        ``request_length_distribution`` (``exponential`` capped at the maximum, ``uniform`` or ``fixed``).
+        ``seq_len`` is the 0.1.0 name of ``max_seq_len``; ``options`` (ServingOptions) the deployment's.
         """
-        if max_seq_len is not None and seq_len is not None and max_seq_len != seq_len:
-            raise InputError("give the longest sequence once: max_seq_len and seq_len are synonyms")
-        model = resolve_model(model)
-        hw = resolve_hardware(hardware)
-        max_len = float(check_sizes("max_seq_len", max_seq_len if max_seq_len is not None else
-                                    (seq_len if seq_len is not None else 2048)))
-        mean = float(check_sizes("mean_request_tokens", max_len if mean_request_tokens is None
-                                 else mean_request_tokens))
-        if mean > max_len:
-            raise InputError(f"mean_request_tokens ({mean:g}) cannot exceed max_seq_len ({max_len:g})")
-        window = getattr(model, "context_length", None)
-        if window and max_len > window:
-            raise InputError(f"max_seq_len ({max_len:g}) exceeds {model.name}'s context window of {window} tokens")
-        cap = _whole("max_batch_size", max_batch_size)
-        page = _whole("page_size", page_size)
-        if request_length_distribution not in DISTRIBUTIONS:
-            raise InputError(f"unknown request_length_distribution '{request_length_distribution}'; use one of "
-                             f"{', '.join(DISTRIBUTIONS)}")
-        if isinstance(gpu_memory_utilization, bool) or not isinstance(gpu_memory_utilization, (int, float)) \
-                or not 0.0 < gpu_memory_utilization <= 1.0:
-            raise InputError(f"gpu_memory_utilization must be in (0, 1], got {gpu_memory_utilization!r}")
-
-        serve = ServingModel().solve
-        kw = dict(precision=precision, efficiency=efficiency, kv_precision=kv_precision,
-                  weight_precision=weight_precision, tp=tp, pp=1, stack=stack)
-        one = serve(model, hw, seq_len=mean, batch_size=1, **kw)
-        # KV bytes per device as a function of tokens: the model's own shape (windows included),
-        # scaled to this rank's share at the KV precision that ServingModel resolved
-        per_device = one.kv_cache_bytes / float(model.kv_cache_bytes(mean, 1, "fp16"))
-
-        def kv(tokens):
-            return per_device * model.kv_cache_bytes(tokens, 1, "fp16")
-
-        capacity = one.memory_capacity_bytes
-        usable = gpu_memory_utilization * capacity
-        act = float(one.activation_bytes)
-        budget = usable - one.weights_bytes
-        paged = paged_bytes(kv, mean, max_len, page, request_length_distribution) + act
-        static = float(kv(max_len)) + act
-        n_paged = max(0, math.floor(budget / paged))
-        n_static = max(0, math.floor(budget / static))
-        active, active_static = min(n_paged, cap), min(n_static, cap)
-        pages = expected_pages(mean, max_len, page, request_length_distribution)
-
-        batches = np.array([max(active, 1), max(active_static, 1)], dtype=float)
-        decode = serve(model, hw, seq_len=mean, batch_size=batches, **kw)
-        itl, itl_static = (float(x) for x in decode.itl_s)
-        tps = active / itl
-        tps_static = active_static / itl_static
-        speedup = tps / tps_static if tps_static else (math.inf if tps else math.nan)
-
-        notes = [f"KV budget: {gpu_memory_utilization:g} of {format_si(capacity, 'B')} less "
-                 f"{format_si(one.weights_bytes, 'B')} of weights = {format_si(budget, 'B')}; each sequence also "
-                 f"keeps {format_si(act, 'B')} of decode activations",
-                 f"request lengths: {request_length_distribution}, mean {mean:g} of at most {max_len:g} tokens; a "
-                 f"request holds its pages until it ends (its full length)",
-                 f"decode timed at a {mean:g}-token context by ServingModel at each allocator's batch"]
-        binding = _binding(budget, active, n_paged, cap, one.weights_bytes, usable)
-        return ContinuousBatchingResult(
-            model_name=model.name, hardware_name=hw.name, max_seq_len=max_len, mean_request_tokens=mean,
-            page_size=page, request_length_distribution=request_length_distribution, max_batch_size=cap,
-            feasible=active >= 1, memory_capacity_bytes=capacity, usable_bytes=usable,
-            weights_bytes=one.weights_bytes, activation_bytes_per_seq=act, kv_budget_bytes=budget,
-            kv_bytes_per_token=float(kv(1.0)), expected_pages=pages, paged_bytes_per_seq=paged,
-            static_bytes_per_seq=static, paged_max_sequences=n_paged, static_max_sequences=n_static,
-            max_active_requests=active, static_max_active_requests=active_static,
-            paged_internal_fragmentation=1.0 - mean / (page * pages),
-            static_internal_fragmentation=1.0 - mean / max_len,
-            itl_s=itl, static_itl_s=itl_static, throughput_tokens_per_s=tps, static_throughput_tokens_per_s=tps_static,
-            speedup_vs_static=speedup, ttft_s=float(one.ttft_s), assumptions=tuple(notes), binding=binding)
+        if isinstance(model, Run):
+            only_run(ContinuousBatchingModel.solve, locals())
+            run = model
+        else:
+            if max_seq_len is not None and seq_len is not None and max_seq_len != seq_len:
+                raise InputError("give the longest sequence once: max_seq_len and seq_len are synonyms")
+            run = Run.build(model, hardware, purpose="serving", seq_len=max_seq_len if max_seq_len is not None
+                            else seq_len, precision=precision, weight_precision=weight_precision,
+                            activation_precision=activation_precision, kv_precision=kv_precision, stack=stack,
+                            efficiency=efficiency, tp=tp)
+        return batch(run, mean_request_tokens, max_batch_size, page_size, request_length_distribution,
+                     gpu_memory_utilization, options or ServingOptions())
 
 
-def _whole(name, value) -> int:
-    v = check_sizes(name, value)
-    if isinstance(v, np.ndarray) or v != int(v):
-        raise InputError(f"{name} must be one whole number >= 1, got {value!r}")
-    return int(v)
+def batch(run: Run, mean_request_tokens=None, max_batch_size=256, page_size=16,
+          request_length_distribution="exponential", gpu_memory_utilization=GPU_MEMORY_UTILIZATION,
+          options: ServingOptions = ServingOptions()) -> ContinuousBatchingResult:
+    """What ``ContinuousBatchingModel.solve`` computes. The run's ``seq_len`` is the longest sequence; a run
+    that describes requests (``prompt_len``, ``output_len``) sets the mean a request holds, and the longest
+    when no ``seq_len`` is given."""
+    run.refuse("ContinuousBatchingModel", "pp")
+    model, hw = run.workload, run.hardware
+    request = None if run.prompt_len is None else float(run.prompt_len) + float(run.output_len or 0.0)
+    max_len = float(run.seq_len if run.seq_len is not None else (request or run.context))
+    if mean_request_tokens is None:
+        mean_request_tokens = max_len if request is None else min(request, max_len)
+    mean = float(check_sizes("mean_request_tokens", mean_request_tokens))
+    if mean > max_len:
+        raise InputError(f"mean_request_tokens ({mean:g}) cannot exceed max_seq_len ({max_len:g})")
+    window = getattr(model, "context_length", None)
+    if window and max_len > window:
+        raise InputError(f"max_seq_len ({max_len:g}) exceeds {model.name}'s context window of {window} tokens")
+    cap = whole("max_batch_size", max_batch_size)
+    page = whole("page_size", page_size)
+    if request_length_distribution not in DISTRIBUTIONS:
+        raise InputError(f"unknown request_length_distribution '{request_length_distribution}'; use one of "
+                         f"{', '.join(DISTRIBUTIONS)}")
+    share = fraction("gpu_memory_utilization", gpu_memory_utilization, open_low=True)
+    run = run.at(layout=replace(run.layout, pp=1), prompt_len=None, output_len=None)  # one tensor-parallel group
+
+    one = serve(run.at(seq_len=mean, batch_size=1), options)
+    # KV bytes per device as a function of tokens: the model's own shape (windows included),
+    # scaled to this rank's share at the KV precision of the run
+    per_device = one.kv_cache_bytes / float(model.kv_cache_bytes(mean, 1, "fp16"))
+
+    def kv(tokens):
+        return per_device * model.kv_cache_bytes(tokens, 1, "fp16")
+
+    capacity = one.memory_capacity_bytes
+    usable = share * capacity
+    act = float(one.activation_bytes)
+    budget = usable - one.weights_bytes
+    paged = paged_bytes(kv, mean, max_len, page, request_length_distribution) + act
+    static = float(kv(max_len)) + act
+    n_paged = max(0, math.floor(budget / paged))
+    n_static = max(0, math.floor(budget / static))
+    active, active_static = min(n_paged, cap), min(n_static, cap)
+    pages = expected_pages(mean, max_len, page, request_length_distribution)
+
+    batches = np.array([max(active, 1), max(active_static, 1)], dtype=float)
+    decode = serve(run.at(seq_len=mean, batch_size=batches), options)
+    itl, itl_static = (float(x) for x in decode.itl_s)
+    tps = active / itl
+    tps_static = active_static / itl_static
+    speedup = tps / tps_static if tps_static else (math.inf if tps else math.nan)
+
+    notes = [f"KV budget: {share:g} of {format_si(capacity, 'B')} less "
+             f"{format_si(one.weights_bytes, 'B')} of weights = {format_si(budget, 'B')}; each sequence also "
+             f"keeps {format_si(act, 'B')} of decode activations",
+             f"request lengths: {request_length_distribution}, mean {mean:g} of at most {max_len:g} tokens; a "
+             f"request holds its pages until it ends (its full length)",
+             f"decode timed at a {mean:g}-token context by ServingModel at each allocator's batch"]
+    binding = _binding(budget, active, n_paged, cap, one.weights_bytes, usable)
+    return ContinuousBatchingResult(
+        model_name=model.name, hardware_name=hw.name, max_seq_len=max_len, mean_request_tokens=mean,
+        page_size=page, request_length_distribution=request_length_distribution, max_batch_size=cap,
+        feasible=active >= 1, memory_capacity_bytes=capacity, usable_bytes=usable,
+        weights_bytes=one.weights_bytes, activation_bytes_per_seq=act, kv_budget_bytes=budget,
+        kv_bytes_per_token=float(kv(1.0)), expected_pages=pages, paged_bytes_per_seq=paged,
+        static_bytes_per_seq=static, paged_max_sequences=n_paged, static_max_sequences=n_static,
+        max_active_requests=active, static_max_active_requests=active_static,
+        paged_internal_fragmentation=1.0 - mean / (page * pages),
+        static_internal_fragmentation=1.0 - mean / max_len,
+        itl_s=itl, static_itl_s=itl_static, throughput_tokens_per_s=tps, static_throughput_tokens_per_s=tps_static,
+        speedup_vs_static=speedup, ttft_s=float(one.ttft_s), assumptions=tuple(notes), binding=binding)
 
 
 def _binding(budget, active, n_paged, cap, weights, usable) -> str:

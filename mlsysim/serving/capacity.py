@@ -1,4 +1,4 @@
-"""Replicas for a load, and the batch size to run them at: serving, batching and queueing together.
+"""Replicas for a load: serving, batching and queueing together.
 
 A replica under continuous batching is a pool of request slots: as many as its KV cache holds
 (``ContinuousBatchingModel``) up to the engine's batch cap. A request holds a slot for its
@@ -11,31 +11,36 @@ call over batch sizes), never from a roofline of their own.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..engine.engine import check_sizes, resolve_hardware, resolve_model
 from ..errors import InputError
+from ..run import DEFAULT_OUTPUT_LEN, Run, whole
+from ..solver import Result, Solver, only_run
 from ..units import format_number, format_si, parse, quantity
-from .base import Result, Solver
-from .batching import GPU_MEMORY_UTILIZATION, ContinuousBatchingModel, ContinuousBatchingResult
+from .batching import GPU_MEMORY_UTILIZATION, ContinuousBatchingResult, batch
 from .queueing import TailLatencyModel, TailLatencyResult, check_cv, response_quantile
-from .serving import ServingModel
-
-DEFAULT_PROMPT = 2048
-DEFAULT_OUTPUT = 128
+from .serving import ServingOptions, serve
 
 
-class _Replica:
+class Replica:
     """One replica: its prefill time, its decode ITL at every batch size, and its request slots."""
 
-    def __init__(self, model, hardware, prompt, output, cap, kw, batching: ContinuousBatchingResult):
-        self.prompt, self.output, self.batching = prompt, output, batching
-        self.slots = batching.max_active_requests
+    def __init__(self, run: Run, cap: int, options: ServingOptions, *, max_seq_len=None, mean_request_tokens=None,
+                 page_size=16, request_length_distribution=None, gpu_memory_utilization=GPU_MEMORY_UTILIZATION):
+        self.prompt = float(run.prompt_len if run.prompt_len is not None else run.context)
+        self.output = float(run.output_len if run.output_len is not None else DEFAULT_OUTPUT_LEN)
+        held = float(self.prompt + self.output if mean_request_tokens is None else mean_request_tokens)
+        longest = float(max(held, self.prompt + self.output) if max_seq_len is None else max_seq_len)
+        dist = request_length_distribution or ("fixed" if held >= longest else "exponential")
+        group = run.at(layout=replace(run.layout, pp=1), prompt_len=None, output_len=None)
+        self.batching = batch(group.at(seq_len=longest), held, cap, page_size, dist, gpu_memory_utilization,
+                              options)
+        self.slots = self.batching.max_active_requests
         self.sizes = np.arange(1.0, cap + 1.0)
-        table = ServingModel().solve(model, hardware, seq_len=prompt + output / 2.0, prompt_len=prompt,
-                                     batch_size=self.sizes, pp=1, **kw)
+        table = serve(group.at(seq_len=self.prompt + self.output / 2.0, prompt_len=self.prompt, batch_size=self.sizes),
+                      options)
         self.prefill = float(table.ttft_s[0])              # one prompt at batch 1: the GPU time it takes
         self.itl_table = np.asarray(table.itl_s, dtype=float)
 
@@ -69,34 +74,24 @@ class _Replica:
         return response_quantile(q, 0.0, 1.0, float(self.service(1.0, 0.0)), cv)
 
 
-def _build(model, hardware, prompt_len, output_len, max_batch_size, precision, efficiency, *, max_seq_len,
-           mean_request_tokens, page_size, request_length_distribution, kv_precision, weight_precision, tp, stack,
-           gpu_memory_utilization, seq_len=None, output_tokens=None):
-    """Resolve the shared inputs and build the replica (the 0.1.0 names accepted)."""
-    model, hw = resolve_model(model), resolve_hardware(hardware)
-    prompt = float(check_sizes("prompt_len", _either("prompt_len", prompt_len, "seq_len", seq_len, DEFAULT_PROMPT)))
-    output = float(check_sizes("output_len", _either("output_len", output_len, "output_tokens", output_tokens,
-                                                     DEFAULT_OUTPUT)))
-    cap = int(check_sizes("max_batch_size", max_batch_size))
-    held = float(prompt + output if mean_request_tokens is None else mean_request_tokens)
-    longest = float(max(held, prompt + output) if max_seq_len is None else max_seq_len)
-    dist = request_length_distribution or ("fixed" if held >= longest else "exponential")
-    kw = dict(precision=precision, efficiency=efficiency, kv_precision=kv_precision,
-              weight_precision=weight_precision, tp=tp, stack=stack)
-    batching = ContinuousBatchingModel().solve(model, hw, max_seq_len=longest, mean_request_tokens=held,
-                                               max_batch_size=cap, page_size=page_size,
-                                               request_length_distribution=dist,
-                                               gpu_memory_utilization=gpu_memory_utilization, **kw)
-    return model, hw, _Replica(model, hw, prompt, output, cap, kw, batching)
+def request_run(model, hardware, prompt_len, output_len, seq_len, output_tokens, **fields) -> Run:
+    """The run of a load of requests (``seq_len`` and ``output_tokens`` are the 0.1.0 names of the
+    prompt and output lengths); a Run passes through."""
+    if isinstance(model, Run):
+        return model
+    return Run.build(model, hardware, purpose="serving",
+                     prompt_len=either("prompt_len", prompt_len, "seq_len", seq_len),
+                     output_len=either("output_len", output_len, "output_tokens", output_tokens), **fields)
 
 
-def _either(name, value, old, old_value, default):
+def either(name, value, old, old_value, default=None):
+    """One value under two names (a current one and its 0.1.0 synonym)."""
     if value is not None and old_value is not None and value != old_value:
         raise InputError(f"give {name} once: {name} and {old} are synonyms")
     return value if value is not None else (old_value if old_value is not None else default)
 
 
-def _latency_target(value, value_ms, name) -> float:
+def latency_target(value, value_ms, name) -> float:
     if value is not None and value_ms is not None:
         raise InputError(f"give the latency target once: {name} and {name}_ms are synonyms")
     if value is None and value_ms is None:
@@ -105,9 +100,9 @@ def _latency_target(value, value_ms, name) -> float:
         parse(value_ms, "ms", f"{name}_ms", positive=True)
 
 
-def _cv(value, old_value):
-    return check_cv("service_cv", _either("service_cv", value, "service_time_cv", old_value, 1.0))
-
+def variability(value, old_value) -> float:
+    """The service-time CV, given under its current or its 0.1.0 name."""
+    return check_cv("service_cv", either("service_cv", value, "service_time_cv", old_value, 1.0))
 
 
 # --- replicas for a load -------------------------------------------------------------------------
@@ -162,30 +157,40 @@ class ServingCapacityModel(Solver):
     """Replicas that serve ``qps`` within a P99 latency: batching, serving and queueing — walls 4, 5 and 7."""
 
     walls = (4, 5, 7)
+    needs = ("model", "hardware", "qps")
 
-    def solve(self, model, hardware, qps, target_p99_latency=None, prompt_len=None, output_len=None,
+    def solve(self, model, hardware=None, qps=None, target_p99_latency=None, prompt_len=None, output_len=None,
               max_batch_size=256, precision="fp16", efficiency=None, max_replicas=1024, service_cv=None, *,
               max_seq_len=None, mean_request_tokens=None, page_size=16, request_length_distribution=None,
-              kv_precision=None, weight_precision=None, tp=1, stack="compiled", arrival_cv=1.0,
-              gpu_memory_utilization=GPU_MEMORY_UTILIZATION, target_p99_latency_ms=None, seq_len=None,
-              output_tokens=None, service_time_cv=None) -> ServingCapacityResult:
+              kv_precision=None, weight_precision=None, activation_precision=None, tp=1, stack=None,
+              arrival_cv=1.0, gpu_memory_utilization=GPU_MEMORY_UTILIZATION, target_p99_latency_ms=None,
+              seq_len=None, output_tokens=None, service_time_cv=None, options=None) -> ServingCapacityResult:
         """The fewest replicas (each ``tp`` devices) whose P99 request latency meets the target at ``qps``.
 
-        Requests have ``prompt_len`` prompt and ``output_len`` generated tokens; ``service_cv`` is
-        the variability of their service time (0: all alike; 1: exponential, e.g. output lengths).
-        Each holds ``mean_request_tokens`` of KV (default prompt + output) in ``page_size`` pages.
-        0.1.0 names: ``target_p99_latency_ms``, ``seq_len`` (prompt), ``output_tokens``, ``service_time_cv``.
+        ``model`` may be a :class:`~mlsysim.run.Run` of the requests (its prompt and output lengths, tensor
+        parallelism and precisions). Requests have ``prompt_len`` prompt and ``output_len`` generated
+        tokens; ``service_cv`` is the variability of their service time (0: all alike; 1: exponential,
+        e.g. output lengths). Each holds ``mean_request_tokens`` of KV (default prompt + output) in
+        ``page_size`` pages; ``options`` (ServingOptions) are the deployment's (prefix cache, chunked
+        prefill, speculative decoding). 0.1.0 names: ``target_p99_latency_ms``, ``seq_len`` (prompt),
+        ``output_tokens``, ``service_time_cv``.
         """
+        if isinstance(model, Run):
+            only_run(ServingCapacityModel.solve, locals())
+        if qps is None:
+            raise InputError("qps is required (the request rate to serve, requests per second)")
         lam = parse(qps, "1/s", "qps", positive=True)
-        target = _latency_target(target_p99_latency, target_p99_latency_ms, "target_p99_latency")
-        cv = _cv(service_cv, service_time_cv)
-        limit = int(check_sizes("max_replicas", max_replicas))
-        model, hw, rep = _build(model, hardware, prompt_len, output_len, max_batch_size, precision, efficiency,
-                                max_seq_len=max_seq_len, mean_request_tokens=mean_request_tokens, page_size=page_size,
-                                request_length_distribution=request_length_distribution, kv_precision=kv_precision,
-                                weight_precision=weight_precision, tp=tp, stack=stack,
-                                gpu_memory_utilization=gpu_memory_utilization, seq_len=seq_len,
-                                output_tokens=output_tokens)
+        target = latency_target(target_p99_latency, target_p99_latency_ms, "target_p99_latency")
+        cv = variability(service_cv, service_time_cv)
+        limit = whole("max_replicas", max_replicas)
+        run = request_run(model, hardware, prompt_len, output_len, seq_len, output_tokens, precision=precision,
+                          weight_precision=weight_precision, activation_precision=activation_precision,
+                          kv_precision=kv_precision, stack=stack, efficiency=efficiency, tp=tp)
+        rep = Replica(run, whole("max_batch_size", max_batch_size), options or ServingOptions(),
+                      max_seq_len=max_seq_len, mean_request_tokens=mean_request_tokens, page_size=page_size,
+                      request_length_distribution=request_length_distribution,
+                      gpu_memory_utilization=gpu_memory_utilization)
+        model, hw, tp = run.workload, run.hardware, run.layout.tp
         b = rep.batching
         notes = [f"a replica is {tp} x {hw.name} with {rep.slots} request slots (KV cache and batch cap)",
                  "a load balancer sends each request to a free slot: one M/G/c queue over every replica's slots",
@@ -249,117 +254,3 @@ class ServingCapacityModel(Solver):
                    if bottleneck == "capacity" else
                    f"P99 latency: {hi} replicas where {stable_min} would keep up")
         return result(True, hi, bottleneck, binding, tail, busy)
-
-
-# --- the batch size to run at ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class BatchingOptimizerResult(Result):
-    """The batch size with the most throughput inside the P99 SLA, and the whole curve."""
-
-    objective_value: float
-    best_config: dict
-    best_batch_size: int
-    is_feasible: bool
-    max_throughput_tokens_per_s: float
-    p99_latency_s: float
-    slo_headroom_ratio: float
-    total_searched: int
-    sla_latency_s: float
-    batch_sizes: np.ndarray
-    throughput_tokens_per_s: np.ndarray
-    decode_tokens_per_s: np.ndarray
-    itl_s: np.ndarray
-    mean_latency_s: np.ndarray
-    p99_latency_curve_s: np.ndarray
-    fits_memory: np.ndarray
-    meets_sla: np.ndarray
-
-    @property
-    def max_throughput(self): return self.max_throughput_tokens_per_s
-    @property
-    def p99_latency(self): return quantity(self.p99_latency_s, "ms")
-    @property
-    def sla_latency(self): return quantity(self.sla_latency_s, "ms")
-
-    def summary(self) -> str:
-        state = "meets" if self.is_feasible else "misses"
-        return (f"batch {self.best_batch_size}: {self.max_throughput_tokens_per_s:,.0f} tokens/s, P99 "
-                f"{self.p99_latency} ({state} the {self.sla_latency} SLA)")
-
-
-class BatchingOptimizer(Solver):
-    """The batch size per replica that maximizes throughput while P99 latency meets the SLA."""
-
-    def solve(self, model, hardware, sla_latency=None, arrival_rate=None, num_replicas=1, prompt_len=None,
-              output_len=None, max_batch=256, precision="fp16", efficiency=None, service_cv=1.0, *,
-              max_seq_len=None, mean_request_tokens=None, page_size=16, kv_precision=None, weight_precision=None,
-              tp=1, stack="compiled", arrival_cv=1.0, gpu_memory_utilization=GPU_MEMORY_UTILIZATION,
-              seq_len=None, sla_latency_ms=None, arrival_rate_qps=None, max_search_batch=None,
-              output_tokens=None) -> BatchingOptimizerResult:
-        """Sweep batch sizes 1..``max_batch`` at once; each replica decodes that many sequences while busy.
-
-        The batch sets a replica's throughput (ServingModel's decode at that batch) and each
-        request's time in service; the queue of ``arrival_rate`` requests over ``num_replicas``
-        replicas adds the wait. 0.1.0 names: ``sla_latency_ms``, ``arrival_rate_qps``,
-        ``max_search_batch``, ``seq_len`` (prompt).
-        """
-        target = _latency_target(sla_latency, sla_latency_ms, "sla_latency")
-        rate_in = _either("arrival_rate", arrival_rate, "arrival_rate_qps", arrival_rate_qps, None)
-        if rate_in is None:
-            raise InputError("arrival_rate is required (requests per second)")
-        lam = parse(rate_in, "1/s", "arrival_rate", positive=True)
-        replicas = int(check_sizes("num_replicas", num_replicas))
-        cap = int(check_sizes("max_batch", max_batch if max_search_batch is None else max_search_batch))
-        cv = _cv(service_cv, None)
-        _, _, rep = _build(model, hardware, prompt_len, output_len, cap, precision, efficiency,
-                           max_seq_len=max_seq_len, mean_request_tokens=mean_request_tokens, page_size=page_size,
-                           request_length_distribution=None, kv_precision=kv_precision,
-                           weight_precision=weight_precision, tp=tp, stack=stack,
-                           gpu_memory_utilization=gpu_memory_utilization, seq_len=seq_len, output_tokens=output_tokens)
-        b = rep.sizes
-        rate = lam / replicas
-        share = rate * rep.prefill
-        fits = b <= rep.batching.paged_max_sequences
-        service = np.full_like(b, np.inf) if share >= 1.0 else rep.service(b, rate)
-        throughput = replicas * rep.saturation_rate(b) * rep.output
-        stable = lam * service < replicas * b
-        tail = TailLatencyModel().solve(lam, np.where(stable, service, 1.0), replicas * b.astype(np.int64), cv,
-                                        arrival_cv=arrival_cv, slo=target, allow_unstable=True)
-        p99 = np.where(stable, tail.p99_response_s, np.inf)
-        ok = fits & stable & (p99 <= target)
-        if ok.any():
-            i = int(np.argmax(np.where(ok, throughput, -np.inf)))
-            binding = _optimizer_binding(ok, fits, i, b)
-        else:
-            i = int(np.argmin(np.where(fits, p99, np.inf))) if fits.any() else 0
-            if not fits.any():
-                binding = "memory: not one request fits the KV cache"
-            elif np.isfinite(p99[i]):
-                binding = (f"no batch size meets the SLA: the best P99 is {format_si(float(p99[i]), 's')} "
-                           f"at batch {i + 1}")
-            else:
-                binding = f"{format_number(lam)} QPS saturates {replicas} replica(s) at every batch size"
-        notes = [f"each busy replica decodes b sequences at a {format_number(rep.prompt + rep.output / 2)}-token "
-                 "context (the saturated operating point, where the tail is decided; lighter load runs smaller "
-                 "batches)",
-                 "throughput: the most requests per second the replicas sustain at that batch, prefills included",
-                 "queue: one M/G/c over replicas x b slots (TailLatencyModel)",
-                 f"memory: at most {rep.batching.paged_max_sequences} sequences fit the paged KV cache"]
-        best = int(b[i])
-        return BatchingOptimizerResult(
-            objective_value=float(throughput[i]), best_config={"max_batch_size": best}, best_batch_size=best,
-            is_feasible=bool(ok[i]), max_throughput_tokens_per_s=float(throughput[i]), p99_latency_s=float(p99[i]),
-            slo_headroom_ratio=float(p99[i] / target), total_searched=int(b.size), sla_latency_s=target,
-            batch_sizes=b.astype(np.int64), throughput_tokens_per_s=throughput,
-            decode_tokens_per_s=replicas * b / rep.itl_table, itl_s=rep.itl_table, mean_latency_s=service,
-            p99_latency_curve_s=p99, fits_memory=fits, meets_sla=ok, assumptions=tuple(notes), binding=binding)
-
-
-def _optimizer_binding(ok, fits, i, b) -> str:
-    if i + 1 == b.size:
-        return f"search limit: batch {int(b[i])} is the largest searched"
-    if not fits[i + 1]:
-        return f"memory: batch {int(b[i + 1])} does not fit the KV cache"
-    if ok[i + 1:].any():
-        return "throughput: the larger batches that meet the SLA sustain less"
-    return f"P99 latency: batch {int(b[i + 1])} would miss the SLA"

@@ -18,8 +18,8 @@ import numpy as np
 
 from ..core.slices import map_slices
 from ..errors import InputError
+from ..solver import Result, Solver, verdict
 from ..units import format_number, parse, quantity
-from .base import Result, Solver, verdict
 
 #: without a given SLO, a P99 response within this many mean service times counts as met (0.1.0's rule)
 DEFAULT_SLO_SERVICE_TIMES = 5.0

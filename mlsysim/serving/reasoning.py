@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine.engine import Engine, check_sizes, resolve_hardware, resolve_model
+from ..engine.device import resident
+from ..engine.engine import solve_step
 from ..errors import InputError, OOMError
-from ..models.types import TransformerWorkload
+from ..operations.economics import EconomicsModel
+from ..operations.sustainability import KWH_J, resolve_site
+from ..run import Layout, Run, check_sizes
+from ..solver import Result, Solver, only_run, real
 from ..units import SIValue, format_si, quantity
-from .base import Result, Solver, real
-from .economics import EconomicsModel
-from .serving import ServingModel
-from .sharding import resident, shard_of
-from .sustainability import KWH_J, resolve_site
+from .serving import serve
 
 #: decode steps summed one by one; longer generations are sampled at this many contexts
 EXACT_STEPS = 4096
@@ -133,32 +133,45 @@ class InferenceScalingModel(Solver):
     """The latency, energy and dollars of reasoning at inference time (wall 12)."""
 
     walls = (12,)
+    needs = ("model", "hardware")
 
-    def solve(self, model, hardware, reasoning_steps=8, context_length=2048, precision="fp16", efficiency=None, *,
-              tokens_per_step=50, best_of_n=1, batch_size=1, grid=None, datacenter=None, region=None, tp=1,
-              pp=None, stack="compiled", weight_precision=None, kv_precision=None, cloud_rate_usd_hr=None,
-              kwh_price=None, life_years=None, raise_errors=False) -> InferenceScalingResult:
+    def solve(self, model, hardware=None, reasoning_steps=8, context_length=2048, precision="fp16",
+              efficiency=None, *, tokens_per_step=50, best_of_n=1, batch_size=1, grid=None, datacenter=None,
+              region=None, tp=1, pp=None, stack=None, weight_precision=None, kv_precision=None,
+              activation_precision=None, cloud_rate_usd_hr=None, kwh_price=None, life_years=None,
+              raise_errors=False) -> InferenceScalingResult:
         """Cost of answering a ``context_length``-token prompt with ``reasoning_steps`` steps of thought.
 
-        ``reasoning_steps`` may be an array (a sweep over the depth of thought). Dollars are the
-        device's cost of ownership (purchase written off over ``life_years`` plus maintenance and
-        electricity) at full occupancy, or ``cloud_rate_usd_hr`` per device-hour when given (or when
-        the device has no price but the pricing zoo lists a rate); ``owned_usd_per_query`` and
+        ``model`` may be a :class:`~mlsysim.run.Run` (its ``prompt_len`` is the prompt, its batch the
+        concurrent queries). ``reasoning_steps`` may be an array (a sweep over the depth of thought).
+        Dollars are the device's cost of ownership (purchase written off over ``life_years`` plus
+        maintenance and electricity) at full occupancy, or ``cloud_rate_usd_hr`` per device-hour when given
+        (or when the device has no price but the pricing zoo lists a rate); ``owned_usd_per_query`` and
         ``cloud_usd_per_query`` report both where known. Carbon and water need a ``grid`` (or
         ``datacenter`` / ``region``).
         """
-        model = resolve_model(model)
-        if not isinstance(model, TransformerWorkload) or not model.is_decoder:
+        if isinstance(model, Run):
+            only_run(InferenceScalingModel.solve, locals())
+            run = model
+        else:
+            run = Run.build(model, hardware, purpose="serving", prompt_len=_scalar("context_length", context_length),
+                            batch_size=_scalar("batch_size", batch_size), precision=precision,
+                            weight_precision=weight_precision, activation_precision=activation_precision,
+                            kv_precision=kv_precision, stack=stack, efficiency=efficiency, tp=tp, pp=pp)
+        run.refuse("InferenceScalingModel", "fleet", "ep", "past_len", "seq_len", "output_len")
+        if run.site is not None and grid is None and datacenter is None and region is None:
+            region = run.site.region                     # carbon and water where the run says it runs
+        model, hw = run.workload, run.hardware
+        if not model.family.decoder:
             raise InputError(f"{model.name} is not a decoder language model; reasoning needs one")
-        hw = resolve_hardware(hardware)
         K = check_sizes("reasoning_steps", reasoning_steps)
         per_step = _scalar("tokens_per_step", tokens_per_step)
         n = _scalar("best_of_n", best_of_n)
         if n != int(n):
             raise InputError(f"best_of_n must be a whole number of samples, got {best_of_n!r}")
         n = int(n)
-        B = _scalar("batch_size", batch_size)
-        P = _scalar("context_length", context_length)
+        B = _scalar("batch_size", run.batch_size)
+        P = _scalar("context_length", run.prompt_len if run.prompt_len is not None else run.context)
         T = K * per_step                                  # tokens each sample generates
         longest = P + float(np.max(T))
         if model.context_length and longest > model.context_length:
@@ -170,12 +183,9 @@ class InferenceScalingModel(Solver):
         J = float(np.max(T)) - 1.0                        # decode steps after the token the prefill emits
         exact = J <= EXACT_STEPS
         knots = np.arange(1.0, max(J, 1.0) + 1.0) if exact else np.linspace(1.0, J, SAMPLED_CONTEXTS)
-        kw = dict(precision=precision, efficiency=efficiency, tp=tp, stack=stack, weight_precision=weight_precision,
-                  kv_precision=kv_precision)
-        serve = ServingModel().solve
-        dec = serve(model, hw, seq_len=P + knots, batch_size=B * n, prompt_len=P, pp=pp, **kw)
-        pp = dec.pp
-        pre = dec if n == 1 else serve(model, hw, prompt_len=P, batch_size=B, pp=pp, **kw)
+        dec = serve(run.at(seq_len=P + knots, batch_size=B * n, prompt_len=P))
+        run = run.at(layout=Layout(tp=run.layout.tp, pp=dec.pp))
+        pre = dec if n == 1 else serve(run.at(prompt_len=P, batch_size=B))
         ttft = float(pre.ttft_s)
         steps = T - 1.0
         itl = np.asarray(dec.itl_s, dtype=float)
@@ -183,11 +193,11 @@ class InferenceScalingModel(Solver):
         decode_j = _running_sum(knots, np.asarray(dec.energy_per_token_j, dtype=float) * B * n, steps, exact)
 
         # prefill energy: the engine's prefill step on the same shard, at its power, for the TTFT
-        view = shard_of(model, int(dec.tp), pp, 1).view
-        prof = Engine.solve(view, resident(hw), phase="prefill", batch_size=B, seq_len=P, precision=precision,
-                            efficiency=efficiency, stack=stack, weight_precision=weight_precision,
-                            kv_precision=kv_precision)
-        devices = int(dec.tp) * pp
+        view = model.family.shard(model, int(dec.tp), dec.pp, 1).view
+        prof = solve_step(run.at(workload=view, hardware=resident(hw), layout=Layout(), prompt_len=None,
+                                 phase="prefill", batch_size=B, seq_len=P))
+        devices = int(dec.tp) * dec.pp
+        pp = dec.pp
         prefill_j = float(prof.energy_j) / float(prof.latency_s) * devices * ttft if prof.latency_s else 0.0
 
         # memory: the prompt's KV once per query, each sample's own tokens on top

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.engine import Engine, check_sizes, resolve_hardware, resolve_model
+from ..engine.device import resident
+from ..engine.engine import solve_step
+from ..engine.timing import step_times
 from ..errors import InputError, OOMError
-from ..models.types import SparseTransformerWorkload, TransformerWorkload
+from ..hardware.power import accelerator_power
+from ..run import Run
+from ..solver import Result, Solver, only_run, real, verdict
 from ..units import format_si, parse, quantity
-from .base import Result, Solver, real, verdict
-from .power import accelerator_power
-from .sharding import resident
 
 #: operators outside the repeated layers: the embedding lookup, the final norm and the LM head
 ENDS = ("embedding", "final_norm", "lm_head")
@@ -125,31 +126,39 @@ class WeightStreamingModel(Solver):
     """Layer-by-layer weight streaming onto a wafer-scale or SRAM device (wall 6)."""
 
     walls = (6,)
+    needs = ("model", "hardware")
 
-    def solve(self, model, hardware, seq_len=2048, batch_size=1, precision="fp16", efficiency=None,
+    def solve(self, model, hardware=None, seq_len=2048, batch_size=1, precision="fp16", efficiency=None,
               phase="decode", *, injection_bandwidth=None, weight_precision=None, kv_precision=None,
-              stack="compiled", raise_errors=False) -> WeightStreamingResult:
+              activation_precision=None, stack=None, raise_errors=False) -> WeightStreamingResult:
         """Step time, tokens/s and the binding side of streaming ``model``'s weights onto ``hardware``.
 
-        ``seq_len`` is the context a decode step attends to, or the prompt a prefill step
-        processes; ``batch_size`` (sequences) and ``seq_len`` may be arrays. The link is
-        ``injection_bandwidth`` when given, else the device's weight-streaming link, else its host
-        interconnect.
+        ``model`` may be a :class:`~mlsysim.run.Run`. ``seq_len`` is the context a decode step attends
+        to, or the prompt a prefill step processes; ``batch_size`` (sequences) and ``seq_len`` may be
+        arrays. The link is ``injection_bandwidth`` when given, else the device's weight-streaming link,
+        else its host interconnect.
         """
-        model = resolve_model(model)
-        if not isinstance(model, TransformerWorkload) or not model.is_decoder:
+        if isinstance(model, Run):
+            only_run(WeightStreamingModel.solve, locals())
+            run = model
+        else:
+            run = Run.build(model, hardware, purpose="serving", batch_size=batch_size, seq_len=seq_len,
+                            precision=precision, weight_precision=weight_precision,
+                            activation_precision=activation_precision, kv_precision=kv_precision, stack=stack,
+                            efficiency=efficiency)
+        run.refuse("WeightStreamingModel", "fleet", "tp", "pp", "ep", "prompt_len", "output_len", "site")
+        model, hw = run.workload, run.hardware
+        phase = run.phase or phase
+        if not model.family.decoder:
             raise InputError(f"{model.name} is not a decoder language model; weight streaming models the "
                              f"layers of one (prefill or decode)")
         if phase not in ("decode", "prefill"):
             raise InputError(f"phase must be 'decode' or 'prefill', got {phase!r}")
-        hw = resolve_hardware(hardware)
         link_name, bw = _link(hw, injection_bandwidth)
-        B = check_sizes("batch_size", batch_size)
-        S = check_sizes("seq_len", seq_len)
-        kw = dict(precision=precision, efficiency=efficiency, phase=phase, stack=stack,
-                  weight_precision=weight_precision, kv_precision=kv_precision)
-        device = resident(hw)     # weights are off chip: the engine must not charge a spill for them
-        prof = Engine.solve(model, device, batch_size=B, seq_len=S, **kw)
+        B, S = run.batch_size, run.context
+        # weights are off chip: the engine must not charge a spill for them
+        on_chip = run.at(hardware=resident(hw), phase=phase, seq_len=S)
+        prof = solve_step(on_chip)
 
         # weights: the repeated layers, then the LM head (the embedding table stays off chip:
         # only the rows a step looks up cross the link)
@@ -182,7 +191,7 @@ class WeightStreamingModel(Solver):
                            f"{BUFFERED_LAYERS} layers of weights) but {hw.name} has {format_si(capacity, 'B')}",
                            required_bytes=need, available_bytes=capacity)
 
-        balance = _balancing_batch(model, device, S, t_inj, L, kw)
+        balance = _balancing_batch(on_chip, S, t_inj, L)
 
         energy = None
         if hw.tdp:   # the engine's energy for the on-chip work, plus idle draw while waiting for weights
@@ -202,7 +211,7 @@ class WeightStreamingModel(Solver):
         if weights + float(np.max(onchip)) - buffers <= capacity:
             notes.append(f"all {format_si(weights, 'B')} of weights would fit on chip beside the KV cache: "
                          f"streaming them is a choice here, not a necessity")
-        if isinstance(model, SparseTransformerWorkload):
+        if model.family.group == "moe":
             notes.append("mixture of experts: every expert's weights stream each step (a large batch routes "
                          "tokens to all of them); layers are averaged")
         return WeightStreamingResult(
@@ -228,19 +237,18 @@ def _link(hw, override) -> tuple[str, float]:
 
 def _split_times(prof):
     """Seconds of the repeated layers and of the ends (embedding, final norm, LM head), per configuration."""
-    t_c, t_m, t_l = prof.op_times
-    busy = np.maximum(t_c, t_m)
-    per_op = np.maximum(busy, t_l) if prof.stack == "eager" else busy + t_l   # as the engine adds them
-    total = per_op * prof.op_table.count
+    busy, overhead = step_times(*prof.op_times, prof.execution_profile)
+    count = prof.op_table.count
+    total = (busy + overhead) * count.reshape(count.shape + (1,) * (busy.ndim - count.ndim))
     ends = np.array([name in ENDS for name in prof.op_table.names])
     return total[~ends].sum(axis=0), total[ends].sum(axis=0)
 
 
-def _layer_compute(model, device, B, S, L, kw):
-    return _split_times(Engine.solve(model, device, batch_size=B, seq_len=S, **kw))[0] / L
+def _layer_compute(step, B, S, L):
+    return _split_times(solve_step(step.at(batch_size=B, seq_len=S)))[0] / L
 
 
-def _balancing_batch(model, device, S, t_inj, L, kw):
+def _balancing_batch(step, S, t_inj, L):
     """The largest batch (sequences) whose layers are still injection bound: beyond it, compute
     hides the injection at every batch.
 
@@ -251,11 +259,11 @@ def _balancing_batch(model, device, S, t_inj, L, kw):
     even one sequence is compute bound and infinity where no batch up to 1e9 is.
     """
     if isinstance(S, np.ndarray):
-        values = {s: _balancing_batch(model, device, float(s), t_inj, L, kw) for s in np.unique(S)}
+        values = {s: _balancing_batch(step, float(s), t_inj, L) for s in np.unique(S)}
         return np.vectorize(values.get)(S)
     grid = np.geomspace(*_SEARCH, 256)
     for _ in range(3):
-        c = _layer_compute(model, device, grid, S, L, kw)
+        c = _layer_compute(step, grid, S, L)
         below = np.flatnonzero(c < t_inj)
         if below.size == 0:
             return 1.0

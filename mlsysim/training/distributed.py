@@ -1,7 +1,7 @@
 """One training step of a model spread over a fleet with tensor, pipeline, data and expert parallelism.
 
 Each device runs a *sharded view* of the model (a TP shard is a transformer with 1/tp of the
-heads, FFN width and vocabulary; a PP stage holds 1/pp of the layers), timed by ``Engine.solve``
+heads, FFN width and vocabulary; a PP stage holds 1/pp of the layers), timed by the engine
 like any other model; this module adds what the engine cannot see from one device: the
 collectives between devices, the pipeline bubble, and how the sharding divides memory.
 """
@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine.engine import Engine, check_sizes, resolve_hardware, resolve_model
+from ..engine.device import resident
+from ..engine.engine import solve_step
 from ..errors import InputError
-from ..hardware.types import PRECISION_BYTES, normalize_precision
-from ..models.types import SparseTransformerWorkload, SSMWorkload, TransformerWorkload
+from ..hardware.links import FABRIC_ALPHA, NVLINK_ALPHA
+from ..run import Layout, Run, fraction, resolve_fleet
+from ..solver import Result, Solver, only_run, verdict
 from ..units import format_si, quantity
 from . import collectives as cc
-from .base import Result, Solver, verdict, whole
-from .sharding import resident, shard_of
+from .topology import bisection_fraction, effective_bandwidth
 
 #: backward is twice the forward's GEMM work, so it is this share of a microbatch's compute
 BACKWARD_SHARE = {False: 2 / 3, True: 3 / 4}       # with recomputation: 2 of 1 + 1 + 2
@@ -122,8 +123,6 @@ class DistributedResult(Result):
     def memory_utilization(self): return self.memory_per_device_b / self.memory_capacity_b
 
 
-
-
 @dataclass(frozen=True)
 class _Links:
     """What one accelerator gets of its node's scale-up link and of the fabric (bytes/s, s)."""
@@ -145,134 +144,165 @@ def _links(fleet, notes) -> _Links:
     port = min(float(fab.bandwidth), float(node.nic_bandwidth or math.inf))
     nic = port * min(1.0, node.nics_per_node / g) / fab.oversubscription_ratio    # NIC ports shared by g
     if not fab.latency:
-        notes.append(f"fabric latency not given; {cc.FABRIC_ALPHA * 1e6:g} us assumed")
+        notes.append(f"fabric latency not given; {FABRIC_ALPHA * 1e6:g} us assumed")
     return _Links(g, float(node.intra_node_bw) or nic,                            # no scale-up link: the NIC
-                  float(getattr(node.scale_up, "latency", None) or cc.NVLINK_ALPHA), nic,
-                  float(fab.latency or cc.FABRIC_ALPHA))
+                  float(getattr(node.scale_up, "latency", None) or NVLINK_ALPHA), nic,
+                  float(fab.latency or FABRIC_ALPHA))
 
 
 class DistributedModel(Solver):
     """Step time, scaling efficiency and per-device memory of 3D/4D-parallel training (wall 14)."""
 
     walls = (14,)
+    needs = ("model", "fleet", "batch_size")
 
-    def solve(self, model, fleet, batch_size, seq_len=2048, precision="bf16", tp=1, pp=1, dp=None, ep=1,
+    def solve(self, model, fleet=None, batch_size=None, seq_len=2048, precision="bf16", tp=1, pp=1, dp=None, ep=1,
               microbatches=None, zero_stage=0, activation_recomputation=False, overlap=DEFAULT_OVERLAP,
               v_stages=1, efficiency=None, is_lora=False, moe_routing_imbalance_factor=1.0,
               congestion_factor=1.0, straggler_factor=1.0, **legacy) -> DistributedResult:
         """One optimizer step of ``batch_size`` sequences (global) of ``seq_len`` tokens.
 
-        ``tp × pp × dp × ep`` must equal the fleet's accelerators (``dp`` defaults to what is
-        left). ``microbatches`` per step per replica default to one sample each when ``pp > 1``
-        (1F1B) and to one microbatch otherwise. ``overlap`` is the share of the data-parallel
-        collective allowed to hide behind backward compute. 0.1.0 names (``tp_size``,
-        ``microbatch_count``, ``overlap_comm`` ...) are accepted.
+        ``model`` may be a training :class:`~mlsysim.run.Run` on a fleet. ``tp × pp × dp × ep`` must equal
+        the fleet's accelerators (``dp`` defaults to what is left). ``microbatches`` per step per replica
+        default to one sample each when ``pp > 1`` (1F1B) and to one microbatch otherwise. ``overlap`` is
+        the share of the data-parallel collective allowed to hide behind backward compute. 0.1.0 names
+        (``tp_size``, ``microbatch_count``, ``overlap_comm`` ...) are accepted.
         """
         tp, pp, dp, ep, microbatches, overlap = _legacy(legacy, tp, pp, dp, ep, microbatches, overlap)
-        model, fleet = resolve_model(model), _resolve_fleet(fleet)
-        hw = resolve_hardware(fleet.node.accelerator)
-        N, notes = fleet.total_accelerators, []
-        tp, pp, dp, ep, v_stages = _degrees(model, fleet, tp, pp, dp, ep, v_stages, notes)
-        _number("overlap", overlap, 0.0, 1.0)
-        for name, value in (("moe_routing_imbalance_factor", moe_routing_imbalance_factor),
-                            ("congestion_factor", congestion_factor), ("straggler_factor", straggler_factor)):
-            _number(name, value, 1.0, math.inf)
-
-        B = check_sizes("batch_size", batch_size)
-        replicas = dp * ep                               # expert ranks also split the batch
-        local = B / replicas
-        if np.any(np.asarray(local) < 1):
-            raise InputError(f"batch_size must be at least dp×ep = {replicas} (one sample per replica), "
-                             f"got {batch_size!r}")
-        M = (local if pp > 1 else 1) if microbatches is None else whole("microbatches", microbatches)
-        mb = local / M
-        if np.any(np.asarray(mb) < 1):
-            raise InputError(f"microbatches ({microbatches!r}) exceeds the per-replica batch of {np.min(local):g}; "
-                             f"use at most that many")
-        if np.any(np.asarray(mb) % 1):
-            notes.append("the per-replica batch does not split into whole microbatches; modelled as fractional")
-
-        # compute: the heaviest stage's shard, one microbatch, timed by the engine
-        lm = isinstance(model, (TransformerWorkload, SSMWorkload))
-        S = check_sizes("seq_len", seq_len) if lm else None
-        prec = normalize_precision(precision)
-        shard, device = shard_of(model, tp, pp, ep), resident(hw)
-        prof = Engine.solve(shard.view, device, batch_size=mb, precision=prec, efficiency=efficiency,
-                            is_training=True, seq_len=S, zero_stage=zero_stage, dp_size=dp, is_lora=is_lora,
-                            activation_recomputation=activation_recomputation)
-        t_opt_engine = sum(op.time_s for op in prof.operators if op.op_class == "optimizer")
-        t_mb = prof.latency_s - t_opt_engine             # forward and backward of one microbatch
-        t_opt = t_opt_engine / (dp if zero_stage >= 1 else 1)
-
-        # per-microbatch communication on the critical path: TP all-reduces, PP messages, EP all-to-alls
-        link = _links(fleet, notes)
-        a = max(PRECISION_BYTES[prec], 2.0)              # activations and gradients travel in 16 bits at least
-        acts = (mb * S if lm else mb) * getattr(model, "hidden_dim", 0) * a
-        passes = 4 + (2 if activation_recomputation else 0)     # 2 forward, 2 backward, 2 more to recompute
-        tp_mb = passes * shard.layers * cc.ring_all_reduce(acts, tp, *link.over(tp))
-        # neighbouring stages lie tp×ep×dp ranks apart; each TP rank sends its 1/tp slice
-        pp_mb = 2 * v_stages * cc.point_to_point(acts / tp, *link.over(tp * ep * dp + 1)) if pp > 1 else 0.0
-        ep_mb = 0.0
-        if ep > 1:
-            bw, alpha = link.over(tp * ep)
-            if tp * ep > link.per_node:                  # all-to-all across nodes meets the bisection
-                try:
-                    bw = cc.effective_bandwidth(bw, 1.0, cc.bisection_fraction(fleet.fabric.topology,
-                                                                               tp * ep // link.per_node))
-                except InputError:
-                    notes.append(f"topology '{fleet.fabric.topology}' not recognised; full bisection assumed")
-            routed = acts / tp * model.active_experts * moe_routing_imbalance_factor
-            ep_mb = passes * shard.moe_layers * cc.all_to_all(routed, ep, bw, alpha)
-        tp_mb, pp_mb, ep_mb = (x * congestion_factor for x in (tp_mb, pp_mb, ep_mb))
-
-        # data parallelism: gradients reduced and, with ZeRO, parameters gathered
-        grads = prof.memory_parts["gradients"] * (dp if zero_stage >= 2 else 1)
-        reduce = _dp_all_reduce(grads, shard, tp, dp, ep, link)
-        # a ring all-reduce is a reduce-scatter then an all-gather, so each of those costs half of it
-        if zero_stage == 3:                              # gather for forward and for backward, every microbatch
-            gather_twice = _dp_all_reduce(prof.memory_parts["weights"] * dp, shard, tp, dp, ep, link)
-            per_mb, per_step = gather_twice + reduce / 2, 0.0
-        elif zero_stage == 2:                            # sharded gradients reduce-scattered every microbatch
-            per_mb, per_step = reduce / 2, reduce / 2
+        if isinstance(model, Run):
+            only_run(DistributedModel.solve, {**locals(), "tp": tp, "pp": pp, "dp": dp, "ep": ep,
+                                              "microbatches": microbatches})
+            run = model
         else:
-            per_mb, per_step = 0.0, reduce
-        per_mb, per_step = per_mb * congestion_factor, per_step * congestion_factor
-        backward = BACKWARD_SHARE[bool(activation_recomputation)] * t_mb
-        mb_window = t_mb if zero_stage == 3 else backward          # ZeRO-3 prefetches gathers under the whole pass
-        dp_comm = M * per_mb + per_step
-        dp_exposed = M * (per_mb - np.minimum(overlap * per_mb, mb_window)) \
-            + per_step - np.minimum(overlap * per_step, backward)
+            if batch_size is None:
+                raise InputError("batch_size is required (the global batch of one optimizer step)")
+            if fleet is None:
+                raise InputError("give the fleet (a Fleet, or a cluster name such as 'Lab_64_H100')")
+            run = Run.build(model, fleet=resolve_fleet(fleet), training=True, batch_size=batch_size, seq_len=seq_len,
+                            precision=precision, efficiency=efficiency, tp=tp, pp=pp, dp=dp, ep=ep,
+                            microbatches=microbatches, v_stages=v_stages, zero_stage=zero_stage,
+                            recompute=activation_recomputation, lora=is_lora)
+        return train_step(run, overlap, moe_routing_imbalance_factor, congestion_factor, straggler_factor)
 
-        # the pipeline: M microbatch slots, plus (P−1)/v slots of fill and drain
-        slot = t_mb + tp_mb + pp_mb + ep_mb
-        bubble_slots = (pp - 1) / v_stages
-        compute = M * t_mb + t_opt
-        bubble = bubble_slots * slot
-        step = (M * slot + bubble + t_opt + dp_exposed) * straggler_factor
 
-        parts = prof.memory_parts
-        in_flight = np.minimum(M, pp)                    # 1F1B: the first stage holds up to pp microbatches
-        activations = parts["activations"] / tp * in_flight   # sequence parallelism shards them by tp
-        memory = parts["weights"] + parts["gradients"] + parts["optimizer"] + activations
-        capacity = float(hw.memory.capacity)
-        full = Engine.solve(model, device, batch_size=1, precision=prec, efficiency=efficiency, is_training=True,
-                            seq_len=S)
-        mfu = full.op_table.model_flops * B / (step * N * hw.peak_at(prec))
-        samples, eff = B / step, compute / step
-        terms = {"pipeline bubble": bubble, "tensor-parallel all-reduces": M * tp_mb,
-                 "pipeline point-to-point": M * pp_mb, "expert all-to-all": M * ep_mb,
-                 "data-parallel gradient sync": dp_exposed}
-        return DistributedResult(
-            step_time_s=step, compute_time_s=compute, bubble_time_s=bubble,
-            bubble_fraction=bubble_slots / (M + bubble_slots), tp_comm_s=M * tp_mb, pp_comm_s=M * pp_mb,
-            ep_comm_s=M * ep_mb, dp_comm_s=dp_comm, dp_exposed_s=dp_exposed, scaling_efficiency=eff,
-            samples_per_s=samples, tokens_per_s=samples * S if lm else None, mfu=mfu,
-            weights_b=parts["weights"], gradients_b=parts["gradients"], optimizer_b=parts["optimizer"],
-            activations_b=activations, memory_capacity_b=capacity, feasible=verdict(memory <= capacity),
-            parallelism={"tp": tp, "pp": pp, "dp": dp, "ep": ep, "microbatches": M, "microbatch_size": mb,
-                         "v_stages": v_stages, "zero_stage": zero_stage},
-            node_profile=prof, binding=_binding(memory, capacity, hw.name, eff, step, terms, prof.bottleneck),
-            assumptions=_assumptions(shard, link, passes, overlap, zero_stage, ep) + tuple(notes))
+def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1.0, congestion_factor=1.0,
+               straggler_factor=1.0) -> DistributedResult:
+    """What ``DistributedModel.solve`` computes for a training run on a fleet."""
+    if run.fleet is None:
+        raise InputError("DistributedModel needs a fleet: build the run with fleet=... (a Fleet or a cluster name)")
+    run.refuse("DistributedModel", "prompt_len", "output_len", "past_len", "site")
+    model, fleet, hw, lay = run.workload, run.fleet, run.hardware, run.layout
+    family = model.family
+    N, notes = fleet.total_accelerators, []
+    tp, pp, dp, ep, v_stages, zero_stage = lay.tp, lay.pp or 1, lay.dp, lay.ep, lay.v_stages, lay.zero_stage
+    if tp * pp * dp * ep != N:
+        raise InputError(f"tp×pp×dp×ep = {tp}×{pp}×{dp}×{ep} = {tp * pp * dp * ep} must equal the {N} "
+                         f"accelerators of {fleet.name}")
+    family.check_layout(model, tp, pp, ep)
+    g = fleet.node.accelerators_per_node
+    if tp > g:
+        notes.append(f"tp={tp} spans nodes ({g} accelerators each): its all-reduces cross the fabric; keep tp <= {g}")
+    fraction("overlap", overlap)
+    for name, value in (("moe_routing_imbalance_factor", moe_routing_imbalance_factor),
+                        ("congestion_factor", congestion_factor), ("straggler_factor", straggler_factor)):
+        fraction(name, value, 1.0, math.inf)
+
+    B = run.batch_size
+    replicas = dp * ep                               # expert ranks also split the batch
+    local = B / replicas
+    if np.any(np.asarray(local) < 1):
+        raise InputError(f"batch_size must be at least dp×ep = {replicas} (one sample per replica), got {B!r}")
+    M = (local if pp > 1 else 1) if lay.microbatches is None else lay.microbatches
+    mb = local / M
+    if np.any(np.asarray(mb) < 1):
+        raise InputError(f"microbatches ({lay.microbatches!r}) exceeds the per-replica batch of {np.min(local):g}; "
+                         f"use at most that many")
+    if np.any(np.asarray(mb) % 1):
+        notes.append("the per-replica batch does not split into whole microbatches; modelled as fractional")
+
+    # compute: the heaviest stage's shard, one microbatch, timed by the engine
+    lm = family.language_model
+    S = run.context if lm else None
+    p = run.precisions
+    shard, device = family.shard(model, tp, pp, ep), resident(hw)
+    one = run.at(hardware=device, fleet=None, phase="train", seq_len=S,
+                 layout=Layout(dp=dp, zero_stage=zero_stage, recompute=lay.recompute, optimizer=lay.optimizer,
+                               lora=lay.lora))
+    prof = solve_step(one.at(workload=shard.view, batch_size=mb))
+    t_opt_engine = sum(op.time_s for op in prof.operators if op.op_class == "optimizer")
+    t_mb = prof.latency_s - t_opt_engine             # forward and backward of one microbatch
+    t_opt = t_opt_engine / (dp if zero_stage >= 1 else 1)
+
+    # per-microbatch communication on the critical path: TP all-reduces, PP messages, EP all-to-alls
+    link = _links(fleet, notes)
+    tokens = mb * S if lm else mb
+    hidden = getattr(model, "hidden_dim", 0)
+    forward_passes = 2 + (1 if lay.recompute else 0)     # forward, backward, and the forward again to recompute
+    passes = 2 * forward_passes
+    tp_mb = cc.tensor_parallel(tokens, hidden, p.a, tp, forward_passes * family.tp_all_reduces(model, shard.layers),
+                               *link.over(tp))
+    # neighbouring stages lie tp×ep×dp ranks apart; each TP rank sends its 1/tp slice
+    pp_mb = 2 * v_stages * cc.pipeline_hand_off(tokens, hidden / tp, p.a, *link.over(tp * ep * dp + 1)) \
+        if pp > 1 else 0.0
+    ep_mb = 0.0
+    if ep > 1:
+        bw, alpha = link.over(tp * ep)
+        if tp * ep > link.per_node:                  # all-to-all across nodes meets the bisection
+            try:
+                bw = effective_bandwidth(bw, 1.0, bisection_fraction(fleet.fabric.topology, tp * ep // link.per_node))
+            except InputError:
+                notes.append(f"topology '{fleet.fabric.topology}' not recognised; full bisection assumed")
+        routed = tokens * hidden * p.a / tp * model.active_experts * moe_routing_imbalance_factor
+        ep_mb = passes * shard.moe_layers * cc.all_to_all(routed, ep, bw, alpha)
+    tp_mb, pp_mb, ep_mb = (x * congestion_factor for x in (tp_mb, pp_mb, ep_mb))
+
+    # data parallelism: gradients reduced and, with ZeRO, parameters gathered
+    grads = prof.memory_parts["gradients"] * (dp if zero_stage >= 2 else 1)
+    reduce = _dp_all_reduce(grads, shard, tp, dp, ep, link)
+    # a ring all-reduce is a reduce-scatter then an all-gather, so each of those costs half of it
+    if zero_stage == 3:                              # gather for forward and for backward, every microbatch
+        gather_twice = _dp_all_reduce(prof.memory_parts["weights"] * dp, shard, tp, dp, ep, link)
+        per_mb, per_step = gather_twice + reduce / 2, 0.0
+    elif zero_stage == 2:                            # sharded gradients reduce-scattered every microbatch
+        per_mb, per_step = reduce / 2, reduce / 2
+    else:
+        per_mb, per_step = 0.0, reduce
+    per_mb, per_step = per_mb * congestion_factor, per_step * congestion_factor
+    backward = BACKWARD_SHARE[lay.recompute] * t_mb
+    mb_window = t_mb if zero_stage == 3 else backward          # ZeRO-3 prefetches gathers under the whole pass
+    dp_comm = M * per_mb + per_step
+    dp_exposed = M * (per_mb - np.minimum(overlap * per_mb, mb_window)) \
+        + per_step - np.minimum(overlap * per_step, backward)
+
+    # the pipeline: M microbatch slots, plus (P−1)/v slots of fill and drain
+    slot = t_mb + tp_mb + pp_mb + ep_mb
+    bubble_slots = (pp - 1) / v_stages
+    compute = M * t_mb + t_opt
+    bubble = bubble_slots * slot
+    step = (M * slot + bubble + t_opt + dp_exposed) * straggler_factor
+
+    parts = prof.memory_parts
+    in_flight = np.minimum(M, pp)                    # 1F1B: the first stage holds up to pp microbatches
+    activations = parts["activations"] / tp * in_flight   # sequence parallelism shards them by tp
+    memory = parts["weights"] + parts["gradients"] + parts["optimizer"] + activations
+    capacity = float(hw.memory.capacity)
+    full = solve_step(one.at(batch_size=1, layout=Layout()))
+    mfu = full.op_table.model_flops * B / (step * N * hw.peak_at(run.precision))
+    samples, eff = B / step, compute / step
+    terms = {"pipeline bubble": bubble, "tensor-parallel all-reduces": M * tp_mb,
+             "pipeline point-to-point": M * pp_mb, "expert all-to-all": M * ep_mb,
+             "data-parallel gradient sync": dp_exposed}
+    return DistributedResult(
+        step_time_s=step, compute_time_s=compute, bubble_time_s=bubble,
+        bubble_fraction=bubble_slots / (M + bubble_slots), tp_comm_s=M * tp_mb, pp_comm_s=M * pp_mb,
+        ep_comm_s=M * ep_mb, dp_comm_s=dp_comm, dp_exposed_s=dp_exposed, scaling_efficiency=eff,
+        samples_per_s=samples, tokens_per_s=samples * S if lm else None, mfu=mfu,
+        weights_b=parts["weights"], gradients_b=parts["gradients"], optimizer_b=parts["optimizer"],
+        activations_b=activations, memory_capacity_b=capacity, feasible=verdict(memory <= capacity),
+        parallelism={"tp": tp, "pp": pp, "dp": dp, "ep": ep, "microbatches": M, "microbatch_size": mb,
+                     "v_stages": v_stages, "zero_stage": zero_stage},
+        node_profile=prof, binding=_binding(memory, capacity, hw.name, eff, step, terms, prof.bottleneck),
+        assumptions=_assumptions(shard, link, passes, overlap, zero_stage, ep) + tuple(notes))
 
 
 def _dp_all_reduce(nbytes, shard, tp, dp, ep, link):
@@ -285,26 +315,6 @@ def _dp_all_reduce(nbytes, shard, tp, dp, ep, link):
             t = t + cc.hierarchical_all_reduce(nbytes * share, local, math.ceil(ranks / local), link.intra_bw,
                                                link.nic_bw, link.intra_alpha, link.fabric_alpha)
     return t
-
-
-def _degrees(model, fleet, tp, pp, dp, ep, v_stages, notes):
-    """Whole, positive degrees whose product is the fleet, and that the model can be cut into."""
-    tp, pp, ep, v_stages = (whole(n, v) for n, v in (("tp", tp), ("pp", pp), ("ep", ep), ("v_stages", v_stages)))
-    N = fleet.total_accelerators
-    if dp is None:
-        if N % (tp * pp * ep):
-            raise InputError(f"tp×pp×ep = {tp * pp * ep} does not divide the {N} accelerators of {fleet.name}; "
-                             f"choose degrees whose product divides {N}")
-        dp = N // (tp * pp * ep)
-    dp = whole("dp", dp)
-    if tp * pp * dp * ep != N:
-        raise InputError(f"tp×pp×dp×ep = {tp}×{pp}×{dp}×{ep} = {tp * pp * dp * ep} must equal the {N} "
-                         f"accelerators of {fleet.name}")
-    _check_model(model, tp, pp, ep)
-    g = fleet.node.accelerators_per_node
-    if tp > g:
-        notes.append(f"tp={tp} spans nodes ({g} accelerators each): its all-reduces cross the fabric; keep tp <= {g}")
-    return tp, pp, dp, ep, v_stages
 
 
 def _assumptions(shard, link, passes, overlap, zero_stage, ep) -> tuple[str, ...]:
@@ -344,12 +354,6 @@ def _binding(memory, capacity, hw_name, eff, step, terms, bottleneck) -> str:
     return f"{lead}; the largest overhead is the {name} at {t / at(step):.0%} of the step" if t > 0 else lead
 
 
-def _number(name, value, low, high):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise InputError(f"{name} must be a number " + (f"in [{low:g}, {high:g}]" if high < math.inf else f">= {low:g}")
-                         + f", got {value!r}")
-
-
 def _legacy(legacy, tp, pp, dp, ep, microbatches, overlap):
     """Map the 0.1.0 argument names onto the current ones."""
     values = {"tp": tp, "pp": pp, "dp": dp, "ep": ep, "microbatches": microbatches}
@@ -362,31 +366,6 @@ def _legacy(legacy, tp, pp, dp, ep, microbatches, overlap):
     if overlap_comm is not None:
         overlap = (DEFAULT_OVERLAP if overlap_eff is None else overlap_eff) if overlap_comm else 0.0
     return values["tp"], values["pp"], values["dp"], values["ep"], values["microbatches"], overlap
-
-
-def _resolve_fleet(fleet):
-    if isinstance(fleet, str):
-        from ..systems.registry import Systems
-
-        return Systems.Clusters.get(fleet)
-    if not hasattr(fleet, "total_accelerators"):
-        raise InputError(f"fleet must be a Fleet or a cluster name, got {type(fleet).__name__}")
-    return fleet
-
-
-def _check_model(model, tp, pp, ep):
-    if (tp > 1 or pp > 1) and not isinstance(model, TransformerWorkload):
-        raise InputError(f"tensor and pipeline parallelism are modelled for transformers; {model.name} "
-                         f"can use data parallelism only (tp=1, pp=1)")
-    if tp > 1 and model.heads % tp:
-        raise InputError(f"tp={tp} must divide {model.name}'s {model.heads} attention heads")
-    if pp > 1 and pp > model.layers:
-        raise InputError(f"pp={pp} exceeds {model.name}'s {model.layers} layers")
-    if ep > 1:
-        if not isinstance(model, SparseTransformerWorkload):
-            raise InputError(f"ep={ep} needs a mixture-of-experts model; {model.name} is dense (use ep=1)")
-        if model.experts % ep:
-            raise InputError(f"ep={ep} must divide {model.name}'s {model.experts} experts")
 
 
 __all__ = ["DistributedModel", "DistributedResult"]

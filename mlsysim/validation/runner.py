@@ -96,7 +96,8 @@ def predict(anchor: dict) -> tuple[float, str]:
         return predict_operations(anchor)
     if anchor["metric"] not in ("throughput", "latency"):
         raise ValueError(f"unknown metric '{anchor['metric']}'")
-    from ..engine.engine import Engine, resolve_model
+    from ..engine.engine import Engine
+    from ..run import resolve_model
 
     cfg = dict(anchor.get("config") or {})
     if cfg.pop("accelerators", 1) != 1:
@@ -127,7 +128,7 @@ def predict_serving(anchor: dict) -> tuple[float, str]:
     """
     import numpy as np
 
-    from ..solvers.serving import ServingModel
+    from ..serving.serving import ServingModel
 
     metric = anchor["metric"]
     cfg = dict(anchor.get("config") or {})
@@ -192,7 +193,7 @@ def predict_operations(anchor: dict) -> tuple[float, str]:
 
 def _energy_or_carbon(anchor: dict, cfg: dict, metric: str) -> tuple[float, str]:
     """Energy (J) of the anchor's scope, or its carbon (kg): that energy x the grid's intensity."""
-    from ..solvers.sustainability import KWH_J
+    from ..operations.sustainability import KWH_J
 
     scope = cfg.pop("scope", None)
     if scope == "accelerators":
@@ -222,7 +223,7 @@ def _water(anchor: dict, cfg: dict, metric: str) -> tuple[float, str]:
 
 def _interruptions(anchor: dict, cfg: dict) -> tuple[float, str]:
     """Failures ReliabilityModel expects over the run (fleet of ``config.node`` on ``config.fabric``)."""
-    from ..solvers.reliability import ReliabilityModel
+    from ..operations.reliability import ReliabilityModel
     from ..systems.registry import Systems
     from ..systems.types import Fleet
 
@@ -238,8 +239,8 @@ def _interruptions(anchor: dict, cfg: dict) -> tuple[float, str]:
 
 def _accelerator_energy(anchor: dict, cfg: dict) -> tuple[float, str]:
     """Accelerator draw only (no host, no PUE): the power model's default activity x accelerator-hours."""
+    from ..hardware import power
     from ..hardware.registry import Hardware
-    from ..solvers import power
 
     acc = Hardware.get(anchor["hardware"])
     if not acc.tdp:
@@ -259,7 +260,7 @@ def _facility(anchor: dict, cfg: dict):
 
     Without a fabric the nodes are independent, so one node is solved and the caller multiplies.
     """
-    from ..solvers.sustainability import SustainabilityModel
+    from ..operations.sustainability import SustainabilityModel
     from ..systems.registry import Systems
     from ..systems.types import Fleet
 
@@ -322,7 +323,7 @@ def _grid(anchor: dict, cfg: dict, need_pue: bool):
 
 
 def _count(cfg: dict, key: str) -> int:
-    from ..solvers.base import whole
+    from ..run import whole
 
     return whole(f"config.{key}", cfg.pop(key, None))
 

@@ -59,8 +59,8 @@ def plot_roofline(hardware, profiles=None, precision=None, ax=None, path=None, t
     from matplotlib.lines import Line2D
     from matplotlib.ticker import FuncFormatter
 
-    from ..engine.engine import resolve_hardware
     from ..hardware.types import normalize_precision
+    from ..run import resolve_hardware
 
     hw = resolve_hardware(hardware)
     if profiles is None:

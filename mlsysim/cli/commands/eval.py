@@ -10,6 +10,7 @@ from ..output import EXIT_ASSERT, EXIT_INFEASIBLE, Finished, choose, dumps
 EXAMPLES = """Examples:
   mlsysim eval Llama3_8B H100 --batch-size 8
   mlsysim eval Llama3_70B H100 --accelerators 64 --training --tp 8 --region Quebec --duration-days 14
+  mlsysim eval Llama3_70B H100 --accelerators 8 -b 32             # serving across 8 accelerators
   mlsysim eval examples/training_64_gpus.yaml -o json"""
 
 
@@ -25,6 +26,7 @@ def register(app: typer.Typer) -> None:
         efficiency: float = typer.Option(None, "--efficiency", "-e", help="override the calibrated efficiency"),
         training: bool = typer.Option(False, "--training", help="a training step instead of inference"),
         phase: str = typer.Option(None, "--phase", help="forward, prefill, decode or train (one device)"),
+        stack: str = typer.Option(None, "--stack", help="software stack, e.g. torch_compile, vllm, pytorch_eager"),
         accelerators: int = typer.Option(None, "--accelerators", help="total accelerators (a fleet when > 1)"),
         nodes: int = typer.Option(None, "--nodes", help="number of nodes (with the zoo's node size)"),
         tp: int = typer.Option(1, "--tp", help="tensor-parallel degree (fleets)"),
@@ -42,12 +44,21 @@ def register(app: typer.Typer) -> None:
         if target.endswith((".yaml", ".yml")) or Path(target).is_file():
             if hardware:
                 raise InputError("a plan file names its own hardware; drop the second argument")
+            flags = {"--batch-size": (batch_size, 1), "--precision": (precision, "fp16"), "--seq-len": (seq_len, None),
+                     "--efficiency": (efficiency, None), "--training": (training, False), "--phase": (phase, None),
+                     "--stack": (stack, None), "--accelerators": (accelerators, None), "--nodes": (nodes, None),
+                     "--tp": (tp, 1), "--pp": (pp, 1), "--region": (region, None),
+                     "--duration-days": (duration_days, None)}
+            given = [flag for flag, (value, default) in flags.items() if value != default]
+            if given:
+                raise InputError(f"a plan file describes the whole run; {', '.join(given)} would be ignored "
+                                 f"(set it in the plan instead)")
             plan = load_plan(target)
         else:
             if not hardware:
                 raise InputError("give HARDWARE after the model name, e.g. mlsysim eval Llama3_8B H100")
             plan = parse_plan(_flags_plan(target, hardware, batch_size, precision, seq_len, efficiency, training,
-                                          phase, accelerators, nodes, tp, pp, region, duration_days), "options")
+                                          phase, stack, accelerators, nodes, tp, pp, region, duration_days), "options")
         evaluation, violations = run_plan(plan)
         if plot is not None:
             _plot(evaluation, plan, plot)
@@ -69,15 +80,15 @@ def register(app: typer.Typer) -> None:
             raise Finished(EXIT_ASSERT)
 
 
-def _flags_plan(model, hardware, batch_size, precision, seq_len, efficiency, training, phase, accelerators, nodes,
-                tp, pp, region, duration_days) -> dict:
+def _flags_plan(model, hardware, batch_size, precision, seq_len, efficiency, training, phase, stack, accelerators,
+                nodes, tp, pp, region, duration_days) -> dict:
     hw = {"name": hardware, "precision": precision}
     if efficiency is not None:
         hw["efficiency"] = efficiency
     if accelerators is not None:
         hw["accelerators"] = accelerators
     if nodes is not None:
-        from ...engine.engine import resolve_hardware
+        from ...run import resolve_hardware
         from ...systems.registry import Systems
 
         accel = resolve_hardware(hardware)
@@ -91,6 +102,8 @@ def _flags_plan(model, hardware, batch_size, precision, seq_len, efficiency, tra
         workload["seq_len"] = seq_len
     if phase is not None:
         workload["phase"] = phase
+    if stack is not None:
+        workload["stack"] = stack
     plan = {"version": "1.0", "name": f"{model} on {hardware}", "workload": workload, "hardware": hw}
     if tp != 1 or pp != 1:
         plan["parallelism"] = {"tp": tp, "pp": pp}
@@ -112,6 +125,6 @@ def _plot(evaluation, plan, path: Path) -> None:
 
 
 def _hardware(plan):
-    from ...engine.engine import resolve_hardware
+    from ...run import resolve_hardware
 
     return resolve_hardware(plan.hardware.name)

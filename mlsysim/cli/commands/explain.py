@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
     ):
         """Compare hardware for one workload: speed-up, the bound on each side, and the resource ratio."""
-        from ...engine.explain import compare
+        from ...analysis.explain import compare
         from ...errors import InputError
 
         fmt = choose(ctx, output)

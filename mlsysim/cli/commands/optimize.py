@@ -40,7 +40,7 @@ def batching_command(
     output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
 ):
     """The batch size that maximizes throughput while the P99 latency meets the SLA."""
-    from ...solvers.capacity import BatchingOptimizer
+    from ...optimize.batching import BatchingOptimizer
 
     fmt = choose(ctx, output)
     r = BatchingOptimizer().solve(model, hardware, sla_latency=sla_ms / 1e3, arrival_rate=qps, num_replicas=replicas,
@@ -76,9 +76,9 @@ def placement_command(
     output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
 ):
     """The region where the plan's system costs least, counting carbon at a price."""
-    from ...engine.engine import resolve_hardware
+    from ...optimize.placement import PlacementOptimizer
     from ...plan import load_plan, plan_fleet
-    from ...solvers.placement import PlacementOptimizer
+    from ...run import resolve_hardware
 
     fmt = choose(ctx, output)
     plan = load_plan(plan_file)

@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
         kv_precision: str = typer.Option(None, "--kv-precision", help="KV cache precision, e.g. fp8"),
         tp: int = typer.Option(1, "--tp", help="tensor-parallel degree over the scale-up link"),
         pp: int = typer.Option(None, "--pp", help="pipeline stages (default: as few as fit)"),
+        stack: str = typer.Option(None, "--stack", help="software stack, e.g. vllm, tensorrt_llm, pytorch_eager"),
         chunk: int = typer.Option(None, "--prefill-chunk-tokens", help="chunked prefill size"),
         cached: int = typer.Option(0, "--cached-prefix", help="prompt tokens already in the prefix cache"),
         draft: str = typer.Option(None, "--draft-model", help="speculative decoding draft model"),
@@ -39,25 +40,29 @@ def register(app: typer.Typer) -> None:
     ):
         """Time to first token, inter-token latency, tokens/s and memory; replicas for a load with --qps."""
         from ...errors import InputError
-        from ...solvers.serving import ServingModel
+        from ...run import Run
+        from ...serving.serving import ServingOptions, serve
 
         fmt = choose(ctx, output)
-        r = ServingModel().solve(model, hardware, seq_len=seq_len, batch_size=batch_size, precision=precision,
-                                 prompt_len=prompt_len, output_len=output_len, weight_precision=weight_precision,
-                                 activation_precision=activation_precision,
-                                 kv_precision=kv_precision, tp=tp, pp=pp, prefill_chunk_tokens=chunk,
-                                 cached_prefix_len=cached, draft_model=draft, draft_acceptance_rate=acceptance)
-        rows = _rows(r)
         if (qps is None) != (p99_ms is None):
             raise InputError("--qps and --p99 go together: the load and its P99 latency target")
-        capacity = None
+        if qps is None and service_cv != 1.0:
+            raise InputError("--service-cv describes the requests of a load; give it with --qps and --p99")
+        run = Run.build(model, hardware, purpose="serving", seq_len=seq_len, batch_size=batch_size,
+                        prompt_len=prompt_len, output_len=output_len, precision=precision,
+                        weight_precision=weight_precision, activation_precision=activation_precision,
+                        kv_precision=kv_precision, stack=stack, tp=tp, pp=pp)
+        options = ServingOptions.build(chunk, cached, draft_model=draft, draft_acceptance_rate=acceptance)
+        r = serve(run, options)
+        rows = _rows(r)
         if qps is not None:
-            from ...solvers.capacity import ServingCapacityModel
+            from ...serving.capacity import ServingCapacityModel
 
+            if pp is not None:
+                raise InputError("a serving replica is one tensor-parallel group here; --pp does not apply with --qps")
             capacity = ServingCapacityModel().solve(
-                model, hardware, qps=qps, target_p99_latency=p99_ms / 1e3, prompt_len=r.prompt_len,
-                output_len=output_len or 256, max_batch_size=batch_size if batch_size > 1 else 256,
-                precision=precision, service_cv=service_cv)
+                run.at(seq_len=None, prompt_len=r.prompt_len), qps=qps, target_p99_latency=p99_ms / 1e3,
+                max_batch_size=batch_size if batch_size > 1 else 256, service_cv=service_cv, options=options)
             rows += _capacity_rows(capacity)
         if fmt == "json":
             payload = {"status": "ok" if r.feasible else "infeasible", "model": r.model_name,

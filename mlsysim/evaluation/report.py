@@ -1,0 +1,109 @@
+"""The scorecard as people and programs read it: boxed text, markdown, and the JSON envelope's schema.
+
+Nothing here computes a figure; ``scorecard`` does, and these functions only format it.
+"""
+from __future__ import annotations
+
+from ..units import format_number, format_si
+from .scorecard import FAIL, PASS, SKIPPED, WARNING, SystemEvaluation
+
+_MARK = {PASS: "✓", FAIL: "✗", WARNING: "!", SKIPPED: "·"}
+
+
+def scorecard_text(ev: SystemEvaluation, width: int = 78) -> str:
+    """The scorecard as boxed text that fits ``width`` columns."""
+    inner = width - 4
+    lines = ["┌" + "─" * (width - 2) + "┐", _row(f"MLSys·im scorecard: {ev.scenario_name}", inner),
+             "├" + "─" * (width - 2) + "┤"]
+    for level in ev.levels:
+        lines.append(_row(f"{_MARK[level.status]} {level.level_name:<12} {level.status:<8} {level.summary}", inner))
+        for key, value in level.metrics.items():
+            if key == "throughput_unit":
+                continue
+            label, shown = _labelled(key, value)
+            if key.endswith("throughput") and "throughput_unit" in level.metrics:
+                shown += " " + level.metrics["throughput_unit"]
+            lines.append(_row(f"    {label:<28} {shown}", inner))
+    verdict = "all lenses pass" if ev.passed_all else "at least one lens fails"
+    lines += ["├" + "─" * (width - 2) + "┤", _row(f"Verdict: {verdict}", inner), "└" + "─" * (width - 2) + "┘"]
+    return "\n".join(lines)
+
+
+def scorecard_markdown(ev: SystemEvaluation) -> str:
+    rows = [f"## {ev.scenario_name}", "", "| lens | status | summary |", "|---|---|---|"]
+    rows += [f"| {lv.level_name} | {lv.status} | {lv.summary} |" for lv in ev.levels]
+    for level in ev.levels:
+        if level.metrics:
+            rows += ["", f"### {level.level_name}", ""]
+            rows += ["- **{}**: {}".format(*_labelled(k, v)) for k, v in level.metrics.items()]
+    return "\n".join(rows)
+
+
+def envelope_schema() -> dict:
+    """JSON Schema of ``mlsysim eval -o json``: the flat prefixed keys, the status and the violations."""
+    metric = {"type": ["number", "string", "boolean", "null"]}
+    status = {"enum": [PASS, FAIL, WARNING, SKIPPED]}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "MLSys·im evaluation",
+        "type": "object",
+        "required": ["status", "scenario", "passed_all", "f_status", "p_status", "m_status", "violations"],
+        "properties": {
+            "status": {"enum": ["ok", "infeasible", "sla_failed"],
+                       "description": "ok; infeasible (exit 2: does not fit); sla_failed (exit 3: an assert failed)"},
+            "scenario": {"type": "string"}, "passed_all": {"type": "boolean"},
+            "f_status": status, "p_status": status, "m_status": status,
+            "f_summary": {"type": "string"}, "p_summary": {"type": "string"}, "m_summary": {"type": "string"},
+            "f_memory_used_gb": {"type": "number"}, "f_memory_capacity_gb": {"type": "number"},
+            "f_memory_utilization": {"type": "number"},
+            "p_latency_ms": {"type": "number", "description": "one step (single device)"},
+            "p_step_latency_ms": {"type": "number", "description": "one training step (fleet)"},
+            "p_throughput": {"type": "number"}, "p_mfu": {"type": "number"},
+            "m_tco_usd": {"type": "number"}, "m_capex_usd": {"type": "number"}, "m_energy_cost_usd": {"type": "number"},
+            "m_energy_kwh": {"type": "number"}, "m_carbon_footprint": {"type": "number", "description": "tCO2e"},
+            "m_water_liters": {"type": "number"},
+            "violations": {"type": "array", "items": {"type": "string"}},
+        },
+        "patternProperties": {"^[fpm]_": metric},
+        "additionalProperties": False,
+    }
+
+
+def _row(text: str, inner: int) -> str:
+    if len(text) > inner:
+        text = text[: inner - 1] + "…"
+    return f"│ {text:<{inner}} │"
+
+
+#: metric-name suffix -> (suffix dropped from the label, unit shown after the value, scale)
+_UNITS = (("_ms", " ms", 1.0), ("_gb", " GB", 1.0), ("_usd", "", 1.0), ("_kwh", " kWh", 1.0), ("_j", " J", 1.0),
+          ("_liters", " L", 1.0), ("_gbs", " GB/s", 1.0))
+
+
+def _labelled(key: str, value) -> tuple[str, str]:
+    """A metric as a person reads it: 'latency' 6.62 ms, 'mfu' 2.0%, 'tco' $1,234."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if key in ("mfu", "memory_utilization", "comm_overhead", "scaling_efficiency"):
+            return key.replace("_", " "), f"{value:.1%}"
+        for suffix, unit, scale in _UNITS:
+            if key.endswith(suffix):
+                label = key[: -len(suffix)].replace("_", " ")
+                if suffix == "_usd":
+                    return label, f"${value:,.0f}"
+                if suffix == "_ms":
+                    return label, format_si(value / 1e3, "s")
+                return label, _fmt(value * scale) + unit
+        if key == "carbon_footprint":
+            return "carbon footprint", f"{_fmt(value)} tCO2e"
+    return key.replace("_", " "), _fmt(value)
+
+
+def format_metric(key: str, value) -> str:
+    """A metric's value as a person reads it, its unit taken from the name ('itl_ms' -> '5.90 ms')."""
+    return _labelled(key, value)[1]
+
+
+def _fmt(value) -> str:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return str(value)
+    return format_number(float(value))

@@ -1,0 +1,151 @@
+"""What every workload family answers: its operators per phase, what it keeps in memory, its
+KV-cache bytes, and what one tensor/pipeline/expert-parallel rank of it holds.
+
+A family is behaviour, not data: the workload record (``models.types``) holds the shape and
+names its family; the family reads the record. The engine, the serving and the training
+models ask the family and never switch on the workload's type.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...errors import InputError
+from ...ops import OpBuilder, OpTable, train_step
+
+#: optimizer state per trainable parameter kept resident: an fp32 master copy and the moments
+#: (Adam: two, SGD with momentum: one)
+OPTIMIZER_STATE_BYTES = {"adam": 12.0, "sgd": 8.0}
+#: optimizer traffic per parameter in one update: master and moments read and written, plus a
+#: 16-bit weight copy and its gradient read
+OPTIMIZER_STEP_BYTES = {name: 2 * state + 2 + 2 for name, state in OPTIMIZER_STATE_BYTES.items()}
+#: the context a language model's step assumes when none is given
+LM_CONTEXT = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingState:
+    """How a training step keeps its state: the optimizer, whether activations are recomputed, the
+    ZeRO stage that shards state over ``dp`` data-parallel ranks, and whether only LoRA adapters train."""
+
+    optimizer: str = "adam"
+    recompute: bool = False
+    zero_stage: int = 0
+    dp: int = 1
+    lora: bool = False
+
+
+@dataclass(frozen=True)
+class Shard:
+    """What one device holds: the view to time, its parameter count split dense/expert, its layers."""
+
+    view: object
+    dense_params: float
+    expert_params: float
+    layers: int
+    moe_layers: int
+
+
+class Family:
+    """The base of every family: a workload known by totals, one fused operator per step."""
+
+    name = "generic"
+    #: the broad architecture class that published results (compression accuracy) are grouped by
+    group = "opaque"
+    #: counts tokens: a step has a sequence length, and prefill and decode phases exist
+    language_model = False
+    #: generates token by token from a KV cache: what LLM serving models
+    decoder = False
+    #: what one sample a data pipeline delivers is: "token", "image", or None (unknown)
+    sample = None
+    #: the context length a step assumes when none is given
+    default_seq_len = 128
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<{self.name} family>"
+
+    # -- phases -----------------------------------------------------------------------------------
+    def default_phase(self, w, training: bool) -> str:
+        return "train" if training else "forward"
+
+    def check_phase(self, w, phase: str) -> None:
+        if phase in ("prefill", "decode") and not self.language_model:
+            raise InputError(f"phase '{phase}' needs a language model; {w.name} is not one")
+
+    def throughput(self, phase: str, B, S):
+        """(samples per step, what a sample is): tokens for decode and LM training."""
+        if phase == "train" and self.language_model:
+            return B * S, "tokens/s"
+        return B, {"decode": "tokens/s", "prefill": "sequences/s"}.get(phase, "samples/s")
+
+    # -- operators --------------------------------------------------------------------------------
+    def lower(self, w, phase: str, B, S, p, *, past=0.0, fusions=frozenset(), training=TrainingState()
+              ) -> OpTable:
+        """The operator table of one step: the forward pass, plus backward and update when training."""
+        ops = OpBuilder(p)
+        self.forward(ops, w, "prefill" if phase == "train" else phase, B, S, p, past=past, fusions=fusions,
+                     logits_all=phase == "train")
+        if phase == "train":
+            train_step(ops, w.parameter_count(), OPTIMIZER_STEP_BYTES[training.optimizer], training.recompute)
+        return ops.table()
+
+    def forward(self, ops: OpBuilder, w, phase, B, S, p, *, past, fusions, logits_all) -> None:
+        """A workload known only by FLOPs and bytes: one fused operator that reads its weights."""
+        ops.add(w.name, "fused", 6, w.forward_flops() * B, self.weight_bytes(w, p) * self.weight_reads(w), B,
+                0.0, 0.0, 1.0)
+
+    def weight_reads(self, w) -> float:
+        """How many times one inference reads the weights (a diffusion model: once per denoising step)."""
+        return 1.0
+
+    # -- memory -----------------------------------------------------------------------------------
+    def weight_bytes(self, w, p) -> float:
+        """The weights at the step's precision; a model known only by its size keeps that size."""
+        return w.parameter_count() * p.w if w.parameters is not None else float(w.model_size or 0.0)
+
+    def kv_cache_bytes(self, w, S, B, kv_bytes: float):
+        """State kept per sequence between steps (none for a model without a cache)."""
+        return 0.0
+
+    def activation_bytes(self, w, phase, B, S, p, recompute: bool):
+        return 0.0
+
+    def trainable_params(self, w, lora: bool) -> float:
+        return w.parameter_count()
+
+    def footprint(self, w, phase: str, B, S, p, training=TrainingState()) -> dict:
+        """Resident bytes by part (arrays when B or S are): weights, KV cache, activations, gradients,
+        optimizer state. ``S`` counts every token in the cache (cached and new)."""
+        weights = self.weight_bytes(w, p)
+        parts = {"weights": weights, "kv_cache": 0.0, "activations": 0.0, "gradients": 0.0, "optimizer": 0.0}
+        if phase in ("prefill", "decode"):
+            parts["kv_cache"] = self.kv_cache_bytes(w, S, B, p.kv_bytes)
+        parts["activations"] = self.activation_bytes(w, phase, B, S, p, training.recompute)
+        if phase == "train":
+            trainable = self.trainable_params(w, training.lora)
+            shard = float(training.dp)
+            parts["gradients"] = trainable * p.w / (shard if training.zero_stage >= 2 else 1.0)
+            parts["optimizer"] = trainable * OPTIMIZER_STATE_BYTES[training.optimizer] / (
+                shard if training.zero_stage >= 1 else 1.0)
+            if training.zero_stage >= 3:
+                parts["weights"] = weights / shard
+        return parts
+
+    # -- parallelism ------------------------------------------------------------------------------
+    def check_layout(self, w, tp: int, pp: int, ep: int) -> None:
+        """Refuse a tensor, pipeline or expert split the family cannot take."""
+        if tp > 1 or pp > 1:
+            raise InputError(f"tensor and pipeline parallelism are modelled for transformers; {w.name} "
+                             f"can use data parallelism only (tp=1, pp=1)")
+        if ep > 1:
+            raise InputError(f"ep={ep} needs a mixture-of-experts model; {w.name} is dense (use ep=1)")
+
+    def shard(self, w, tp: int, pp: int, ep: int) -> Shard:
+        """The heaviest pipeline stage's TP/EP shard: a data-parallel rank holds the whole model."""
+        return Shard(w, w.parameter_count(), 0.0, 0, 0)
+
+    def tp_all_reduces(self, w, layers: int) -> int:
+        """All-reduces per forward pass a tensor-parallel rank joins (none: the family is not split by tp)."""
+        return 0

@@ -1,0 +1,187 @@
+"""Decoder-only transformers (GPT, Llama, Qwen, ...): causal attention with a KV cache.
+
+Per layer: a norm, the QKV projection (grouped-query heads), RoPE, attention (prefill: the
+causal square, compute-bound; decode: one query row reading the whole cache, memory-bound),
+the output projection, two residual adds, a second norm and the MLP (gated or not); then a
+final norm and the LM head. This family is also the base of the encoder, MoE and MLA
+families, which override the attention or the feed-forward block.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...errors import InputError
+from ...ops import ATTN_DECODE, ATTN_PREFILL, OpBuilder
+from ...units import SIValue
+from .base import LM_CONTEXT, Family, Shard
+
+#: activation bytes per token per hidden unit per layer kept for backward, in 16-bit
+#: (Korthikanti et al. 2022, Table 2: 34 without recomputation, 2 with full recomputation;
+#: flash attention keeps no score matrix, so the paper's 5·a·s² term is absent)
+ACTIVATION_FACTOR = {False: 34.0, True: 2.0}
+#: LoRA adapters: the rank of the low-rank update on each of the four attention projections
+LORA_RANK = 16
+
+
+class DecoderFamily(Family):
+    name = "decoder"
+    group = "transformer"
+    language_model = True
+    decoder = True
+    sample = "token"
+    default_seq_len = LM_CONTEXT
+
+    def default_phase(self, w, training: bool) -> str:
+        return "train" if training else "decode"
+
+    # -- operators --------------------------------------------------------------------------------
+    def forward(self, ops: OpBuilder, m, phase, B, S, p, *, past, fusions, logits_all) -> None:
+        """Decode: one token against a context of S. Prefill: S new tokens after ``past`` already cached
+        (a prefix-cache hit, an earlier chunk, or the context a speculative verification extends)."""
+        h, L = m.hidden_dim, m.layers
+        decode = phase == "decode"
+        T = B * (1 if decode else S)                 # tokens processed this step
+        a = p.a
+        ops.memory("embedding", "embedding", T * h * (a + p.w))
+        ops.memory("attn_norm", "norm", 2 * T * h * a, flops=4 * T * h, count=L)
+        self.attention(ops, m, T, B, S, decode, p, past)
+        ops.memory("residual", "elementwise", 3 * T * h * a, flops=T * h, count=2 * L)
+        ops.memory("mlp_norm", "norm", 2 * T * h * a, flops=4 * T * h, count=L)
+        self.feed_forward(ops, m, T, p)
+        ops.memory("final_norm", "norm", 2 * T * h * a, flops=4 * T * h)
+        self.head(ops, m, T, B, p, logits_all)
+
+    def attention(self, ops: OpBuilder, m, T, B, S, decode, p, past) -> None:
+        """Grouped-query attention: QKV projection, RoPE, attention per window group, output projection."""
+        h, H, KV, d, L = m.hidden_dim, m.heads, m.n_kv_heads, m.d_head, m.layers
+        a = p.a
+        ops.gemm("qkv_proj", T, (H + 2 * KV) * d, h, p.w, count=L)
+        ops.memory("rope", "elementwise", 2 * T * (H + KV) * d * a, flops=3 * T * (H + KV) * d, count=L)
+        for count, window in attention_layers(m):
+            ctx = S if window is None else np.minimum(S, window)
+            if decode:
+                kv_bytes = 2 * B * KV * ctx * d * p.kv_bytes
+                ops.add("attention", "attention", ATTN_DECODE, 4.0 * B * H * ctx * d, kv_bytes + 2 * B * H * d * a,
+                        1.0, ctx, d, B * KV, count)
+            else:
+                keys = S + past if window is None else np.minimum(S + past, window)
+                flops = 4.0 * B * H * d * attended_pairs(S, window, m.is_decoder, past)
+                cached = 2 * B * KV * (keys - S if window is None else np.maximum(keys - S, 0)) * d * p.kv_bytes
+                ops.add("attention", "attention", ATTN_PREFILL, flops, B * S * (2 * H + 2 * KV) * d * a + cached,
+                        S, keys, d, B * H, count)
+                ops.memory("kv_write", "kv_cache", 2 * B * S * KV * d * p.kv_bytes, count=count)
+        ops.gemm("o_proj", T, h, H * d, p.w, count=L)
+
+    def feed_forward(self, ops: OpBuilder, m, T, p) -> None:
+        mlp(ops, "mlp", T, m.hidden_dim, m.dense_ffn_dim(), m.is_gated, p, m.layers)
+
+    def head(self, ops: OpBuilder, m, T, B, p, logits_all) -> None:
+        """The LM head: every position's logits when training, only the last one's when serving."""
+        if m.vocab_size:
+            ops.gemm("lm_head", T if logits_all else B, m.vocab_size, m.hidden_dim, p.w)
+
+    # -- memory -----------------------------------------------------------------------------------
+    def kv_bytes_per_layer_token(self, m, kv_bytes: float) -> float:
+        return 2 * m.n_kv_heads * m.d_head * kv_bytes
+
+    def kv_cache_bytes(self, m, S, B, kv_bytes: float):
+        """KV-cache bytes for ``B`` sequences of ``S`` tokens (sliding-window layers capped at the window)."""
+        per_layer = self.kv_bytes_per_layer_token(m, kv_bytes)
+        if m.sliding_window:
+            windowed = np.minimum(S, m.sliding_window)
+            n_win = m.layers if m.sliding_window_layers == "all" else m.layers // 2
+            tokens = n_win * windowed + (m.layers - n_win) * S
+        else:
+            tokens = m.layers * S
+        return per_layer * tokens * B
+
+    def activation_bytes(self, m, phase, B, S, p, recompute: bool):
+        h, L = m.hidden_dim, m.layers
+        if phase == "train":
+            return L * ACTIVATION_FACTOR[bool(recompute)] * S * B * h * (p.a / 2.0)
+        tokens = B * (1 if phase == "decode" else S)
+        ffn = m.ffn_dim or m.dense_ffn_dim()
+        return tokens * (4 * h + 3 * ffn) * p.a + B * m.vocab_size * 4.0   # live buffers + fp32 logits
+
+    def trainable_params(self, m, lora: bool) -> float:
+        if lora:
+            return min(2 * LORA_RANK * m.hidden_dim * 4 * m.layers, m.parameter_count())
+        return m.parameter_count()
+
+    # -- parallelism ------------------------------------------------------------------------------
+    def check_layout(self, m, tp: int, pp: int, ep: int) -> None:
+        if tp > 1 and m.heads % tp:
+            raise InputError(f"tp={tp} must divide {m.name}'s {m.heads} attention heads")
+        if pp > 1 and pp > m.layers:
+            raise InputError(f"pp={pp} exceeds {m.name}'s {m.layers} layers")
+        if ep > 1:
+            raise InputError(f"ep={ep} needs a mixture-of-experts model; {m.name} is dense (use ep=1)")
+
+    def expert_params(self, m) -> float:
+        """Parameters in routed experts (none in a dense model)."""
+        return 0.0
+
+    def shard(self, m, tp: int, pp: int, ep: int) -> Shard:
+        """The heaviest pipeline stage's TP/EP shard: a transformer with 1/tp of the heads, the FFN width
+        and the vocabulary, and 1/pp of the layers (the end stages also hold an embedding matrix)."""
+        P = m.parameter_count()
+        h, L, V = m.hidden_dim, m.layers, m.vocab_size
+        embed = V * h
+        expert_total = self.expert_params(m)
+        per_layer = max(P - embed * (1 if m.tied_embeddings else 2) - expert_total, 0.0) / L
+        Ls = math.ceil(L / pp)
+        ends = P - expert_total - per_layer * L if pp == 1 else embed     # both vocab matrices, or one per end stage
+        dense = (Ls * per_layer + ends) / tp
+        expert = Ls * expert_total / L / (tp * ep)
+        update = {"layers": Ls, "heads": m.heads // tp, "kv_heads": math.ceil(m.n_kv_heads / tp),
+                  "head_dim": m.d_head, "ffn_dim": math.ceil(m.dense_ffn_dim() / tp),
+                  "vocab_size": math.ceil(V / tp), "parameters": SIValue(dense + expert, "count")}
+        update, moe_layers = self.shard_experts(m, update, Ls, tp, ep)
+        return Shard(m.model_copy(update=update), dense, expert, Ls, moe_layers)
+
+    def shard_experts(self, m, update: dict, layers: int, tp: int, ep: int) -> tuple[dict, int]:
+        """The expert part of a shard's record (dense models have none)."""
+        return update, 0
+
+    def tp_all_reduces(self, m, layers: int) -> int:
+        """All-reduces per forward pass a tensor-parallel rank joins: after attention and after the MLP."""
+        return 2 * layers
+
+
+def attention_layers(m):
+    """(layer count, window or None) groups: sliding-window layers attend to at most ``window`` tokens."""
+    if not m.sliding_window:
+        return ((m.layers, None),)
+    if m.sliding_window_layers == "all":
+        return ((m.layers, m.sliding_window),)
+    windowed = m.layers // 2
+    return ((windowed, m.sliding_window), (m.layers - windowed, None))
+
+
+def attended_pairs(S, window, causal: bool, past=0):
+    """Query-key pairs S new tokens compute after ``past`` cached ones (causal: each row sees every
+    earlier position, up to ``window`` of them)."""
+    if not causal:
+        return S * S if window is None else S * np.minimum(S, window)
+    if window is None:
+        return S * past + S * (S + 1) / 2
+    return _window_sum(S + past, window) - _window_sum(past, window)
+
+
+def _window_sum(n, w):
+    """sum of min(j, w) for j = 1..n."""
+    m = np.minimum(n, w)
+    return m * (m + 1) / 2 + np.maximum(n - w, 0) * w
+
+
+def mlp(ops: OpBuilder, name, T, h, ffn, gated, p, count, G=1.0, weight_elems=None) -> None:
+    """Up (gate and up when gated) projection, activation, down projection; G independent experts."""
+    up = 2 * ffn if gated else ffn
+    ops.gemm(f"{name}_up", T, up, h, p.w, count=count, G=G,
+             weight_elems=None if weight_elems is None else weight_elems * up * h)
+    ops.memory(f"{name}_act", "elementwise", (3 if gated else 2) * T * ffn * G * p.a, flops=5 * T * ffn * G,
+               count=count)
+    ops.gemm(f"{name}_down", T, h, ffn, p.w, count=count, G=G,
+             weight_elems=None if weight_elems is None else weight_elems * ffn * h)

@@ -1,0 +1,232 @@
+"""The vocabulary every layer speaks: phases, precisions, operator kinds, and the operator table.
+
+A workload family lowers itself to an :class:`OpTable`; the engine times it. Operators that
+repeat in every layer appear once with a ``count``. The numeric columns are NumPy arrays of
+shape (n_ops,), or (n_ops, *config_shape) when a size is an array, so one table describes a
+whole sweep. Nothing here knows a model or a device.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+
+from .errors import InputError
+
+#: what one step of a workload does: one inference, a prompt, one new token, or a training step
+PHASES = ("forward", "prefill", "decode", "train")
+
+# --- precisions ------------------------------------------------------------------------------
+#: bytes per element of each precision the package knows
+PRECISION_BYTES = {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0,
+                   "int8": 1.0, "fp6": 0.75, "fp4": 0.5, "int4": 0.5}
+
+#: precision classes of the timing model (FP16 covers bf16)
+FP32, TF32, FP16, FP8, INT8, INT4 = 0, 1, 2, 3, 4, 5
+N_PRECS = 6
+PREC_NAMES = ("fp32", "tf32", "fp16", "fp8", "int8", "int4")
+#: bytes per element of each precision class (the operand width that sets 16-byte alignment)
+ELT_BYTES = (4.0, 4.0, 2.0, 1.0, 1.0, 0.5)
+#: precision class of each precision name
+PREC_CODE = {"fp64": FP32, "fp32": FP32, "tf32": TF32, "fp16": FP16, "bf16": FP16, "fp8": FP8, "int8": INT8,
+             "fp6": FP8, "fp4": INT4, "int4": INT4}
+
+
+@lru_cache(maxsize=64)
+def normalize_precision(precision) -> str:
+    """'FP16', 'bfloat16', 'float16' -> canonical key; unknown -> InputError listing the known ones."""
+    if not isinstance(precision, str):
+        raise InputError(f"precision must be a string such as 'fp16', got {precision!r}")
+    p = precision.strip().lower().replace("float", "fp").replace("bfloat", "bf").replace("-", "").replace("_", "")
+    p = {"half": "fp16", "single": "fp32", "double": "fp64", "fp8e4m3": "fp8", "fp8e5m2": "fp8"}.get(p, p)
+    if p not in PRECISION_BYTES:
+        raise InputError(f"unknown precision '{precision}'; use one of {', '.join(PRECISION_BYTES)}")
+    return p
+
+
+class Precisions:
+    """The precision of each kind of tensor in a step: weights, activations, KV cache, and the
+    precision the matmuls run at (names, normalized), with their bytes per element (``w``, ``a``,
+    ``kv_bytes``), which lowering reads for every operator."""
+
+    __slots__ = ("weights", "activations", "kv", "compute", "w", "a", "kv_bytes")
+
+    def __init__(self, weights: str, activations: str, kv: str, compute: str):
+        self.weights, self.activations, self.kv, self.compute = weights, activations, kv, compute
+        self.w, self.a, self.kv_bytes = PRECISION_BYTES[weights], PRECISION_BYTES[activations], PRECISION_BYTES[kv]
+
+    @property
+    def names(self) -> tuple[str, str, str, str]:
+        return self.weights, self.activations, self.kv, self.compute
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Precisions) and self.names == other.names
+
+    def __hash__(self) -> int:
+        return hash(self.names)
+
+    def __repr__(self) -> str:
+        return "Precisions(weights={}, activations={}, kv={}, compute={})".format(*self.names)
+
+
+# --- operator kinds --------------------------------------------------------------------------
+GEMM, ATTN_PREFILL, ATTN_DECODE, CONV, DWCONV, MEMORY, FUSED = 0, 1, 2, 3, 4, 5, 6
+#: memory-bound kernels that reach less bandwidth than a copy (MEMORY covers elementwise and copy)
+NORM, SOFTMAX = 7, 8
+N_KINDS = 9
+KIND_NAMES = ("gemm", "attn_prefill", "attn_decode", "conv", "dwconv", "memory", "fused", "norm", "softmax")
+_MEMORY_KIND = {"norm": NORM, "softmax": SOFTMAX}
+
+#: the fusions an execution profile may name: what a stack folds into a neighbouring kernel
+FUSIONS = {"conv_epilogue": "batch-norm, activation and residual add folded into the convolution's epilogue"}
+
+
+class OpTable(NamedTuple):
+    names: tuple[str, ...]
+    classes: tuple[str, ...]      # what a person calls it: gemm, attention, conv, norm, elementwise, ...
+    class_names: tuple[str, ...]  # the distinct classes, in order of first appearance
+    class_index: np.ndarray       # each op's position in class_names
+    kind: np.ndarray
+    prec: np.ndarray
+    flops: np.ndarray             # per instance
+    bytes: np.ndarray             # per instance
+    M: np.ndarray
+    N: np.ndarray
+    K: np.ndarray
+    G: np.ndarray
+    count: np.ndarray
+    flops_total: object           # summed over operators x count (per configuration in a sweep)
+    bytes_total: object
+    model_flops: object           # flops_total less recomputation (what MFU counts)
+    mnkg: np.ndarray | None = None  # M, N, K, G stacked (4, n_ops): one block for the timing layer
+
+
+class _Layout(NamedTuple):
+    """The columns of a table that do not change with its sizes (shared by every solve of one structure)."""
+
+    names: tuple
+    classes: tuple
+    class_names: tuple
+    class_index: np.ndarray
+    kind: np.ndarray
+    prec: np.ndarray
+    recomputed: np.ndarray | None
+
+
+_LAYOUTS: dict = {}
+
+
+def _layout(ops: list) -> _Layout:
+    """The columns of a table that depend only on its operators, built once per structure."""
+    key = tuple(ops)
+    lay = _LAYOUTS.get(key)
+    if lay is None:
+        names, classes, kind, prec = zip(*key)
+        class_names = tuple(dict.fromkeys(classes))
+        index = np.array([class_names.index(c) for c in classes])
+        recomputed = np.array([n.endswith("_recompute") for n in names])
+        arrays = [index, np.array(kind, dtype=np.intp), np.array(prec, dtype=np.intp), recomputed]
+        for a in arrays:
+            a.setflags(write=False)
+        if len(_LAYOUTS) > 1024:
+            _LAYOUTS.clear()
+        lay = _LAYOUTS[key] = _Layout(names, classes, class_names, index, arrays[1], arrays[2],
+                                      recomputed if recomputed.any() else None)
+    return lay
+
+
+#: the numbers each operator carries, in order
+_NUMBERS = 7
+
+
+class OpBuilder:
+    """Collects operators; every size argument may be a float or a NumPy array (a sweep).
+
+    Each operator is (name, class, kind, precision) in ``ops`` and its seven numbers (flops, bytes,
+    M, N, K, G, count) in ``nums``, one flat list, so a table of scalar sizes is one array call.
+    """
+
+    __slots__ = ("prec", "a", "ops", "nums")
+
+    def __init__(self, p: Precisions):
+        self.prec = PREC_CODE[p.compute]
+        self.a = p.a
+        self.ops: list[tuple] = []
+        self.nums: list = []
+
+    def add(self, name, cls, kind, flops, nbytes, M=0.0, N=0.0, K=0.0, G=1.0, count=1.0, prec=None):
+        self.ops.append((name, cls, kind, self.prec if prec is None else prec))
+        self.nums += (flops, nbytes, M, N, K, G, count)
+
+    def gemm(self, name, M, N, K, w_bytes, count=1.0, G=1.0, weight_elems=None, cls="gemm", prec=None):
+        """C[M,N] = A[M,K] @ W[K,N], G independent problems; weights at ``w_bytes`` per element."""
+        weights = (K * N * G if weight_elems is None else weight_elems) * w_bytes
+        self.ops.append((name, cls, GEMM, self.prec if prec is None else prec))
+        self.nums += (2.0 * M * N * K * G, (M * K * G + M * N * G) * self.a + weights, M, N, K, G, count)
+
+    def memory(self, name, cls, nbytes, flops=0.0, count=1.0):
+        """A bandwidth-bound kernel; norms and softmax reach less bandwidth than a copy."""
+        self.ops.append((name, cls, _MEMORY_KIND.get(cls, MEMORY), self.prec))
+        self.nums += (flops, nbytes, 0.0, 0.0, 0.0, 1.0, count)
+
+    def rows(self):
+        """(name, class, kind, precision, flops, bytes, M, N, K, G, count) of each operator so far."""
+        nums = self.nums
+        return [op + tuple(nums[i * _NUMBERS:(i + 1) * _NUMBERS]) for i, op in enumerate(self.ops)]
+
+    def table(self) -> OpTable:
+        lay = _layout(self.ops)
+        try:        # scalar sizes: every number in one array, (7, n_ops)
+            block = np.array(self.nums, dtype=float)
+        except (TypeError, ValueError):
+            block = None
+        if block is not None and block.ndim == 1:
+            cols = block.reshape(-1, _NUMBERS).T
+            flops, nbytes, M, N, K, G, count = cols
+            total = flops @ count
+            model = total - flops[lay.recomputed] @ count[lay.recomputed] if lay.recomputed is not None else total
+            return OpTable(lay.names, lay.classes, lay.class_names, lay.class_index, lay.kind, lay.prec, flops, nbytes,
+                           M, N, K, G, count, total, nbytes @ count, model, cols[2:6])
+        flops, nbytes, M, N, K, G, count = _sweep_columns(
+            [self.nums[i:i + _NUMBERS] for i in range(0, len(self.nums), _NUMBERS)])
+        work = flops * count
+        total = work.sum(axis=0)
+        model = total - work[lay.recomputed].sum(axis=0) if lay.recomputed is not None else total
+        return OpTable(lay.names, lay.classes, lay.class_names, lay.class_index, lay.kind, lay.prec, flops, nbytes,
+                       M, N, K, G, count, total, (nbytes * count).sum(axis=0), model)
+
+
+def _sweep_columns(rows) -> list[np.ndarray]:
+    """The numeric columns of a sweep, each (n_ops, *config_shape) or broadcastable to it."""
+    cols = []
+    for values in zip(*rows):
+        if any(isinstance(v, np.ndarray) and v.ndim for v in values):
+            cols.append(np.stack(np.broadcast_arrays(*[np.asarray(v, dtype=float) for v in values])))
+        else:
+            cols.append(np.array(values, dtype=float))
+    ndim = max(c.ndim for c in cols)
+    return [c.reshape(c.shape[:1] + (1,) * (ndim - c.ndim) + c.shape[1:]) for c in cols]
+
+
+def train_step(ops: OpBuilder, params: float, optimizer_bytes: float, recompute: bool) -> None:
+    """Append the backward pass and the optimizer update to a forward pass's operators.
+
+    Each GEMM and convolution runs twice more (input and weight gradients, transposed shapes);
+    attention backward is ~2.5x its forward; memory-bound kernels move twice their bytes. With
+    recomputation the forward runs again before backward (counted in time, not in MFU).
+    """
+    forward = ops.rows()
+    for name, cls, kind, prec, flops, nbytes, M, N, K, G, count in forward:
+        if cls == "gemm" or kind in (CONV, DWCONV):
+            gemm = cls == "gemm"
+            ops.add(f"{name}_dgrad", cls, kind, flops, nbytes, M, K if gemm else N, N if gemm else K, G, count, prec)
+            ops.add(f"{name}_wgrad", cls, kind, flops, nbytes, K if gemm else N, N if gemm else K, M, G, count, prec)
+        elif kind == ATTN_PREFILL:
+            ops.add(f"{name}_bwd", cls, kind, 2.5 * flops, 2.0 * nbytes, M, N, K, G, count, prec)
+        else:
+            ops.add(f"{name}_bwd", cls, kind, flops, 2.0 * nbytes, M, N, K, G, count, prec)
+    if recompute:
+        for name, cls, kind, prec, *numbers in forward:
+            ops.add(f"{name}_recompute", cls, kind, *numbers, prec=prec)
+    ops.memory("optimizer", "optimizer", params * optimizer_bytes, flops=10.0 * params)

@@ -1,0 +1,1 @@
+"""Design-space searches: the batch size, the region, the parallel layout."""

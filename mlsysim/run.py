@@ -1,0 +1,389 @@
+"""The run description: what is being asked, validated once, with one set of defaults.
+
+A :class:`Run` names the workload, the device (or fleet), the phase, the batch and sequence
+lengths, the precision of weights, activations and KV cache, the execution profile (software
+stack), the parallel layout and where it runs. The Python API, the command line and plans all
+build it through :meth:`Run.build`; every solver takes it and reads what it needs, so no input
+is forwarded by hand, and a solver refuses a field it cannot honour instead of dropping it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+
+from .errors import InputError, UnsupportedPrecisionError
+from .execution import ExecutionProfile, execution_profile
+from .hardware.types import HardwareNode
+from .models.families import TrainingState
+from .models.families.base import OPTIMIZER_STATE_BYTES
+from .models.types import Workload
+from .ops import PHASES, Precisions, normalize_precision
+
+#: the stack a step runs under when none is given: training in PyTorch eager, one inference step
+#: compiled, LLM serving in a serving engine
+DEFAULT_STACK = {"train": "pytorch_eager", "inference": "torch_compile", "serving": "vllm"}
+#: generated tokens per request when a serving question needs one and none is given
+DEFAULT_OUTPUT_LEN = 128
+#: the grid a run draws from when no region is given
+DEFAULT_REGION = "US_Avg"
+#: the precision a run computes at when none is given
+DEFAULT_PRECISION = "fp16"
+#: optimizers whose state the training memory model knows
+OPTIMIZERS = tuple(OPTIMIZER_STATE_BYTES)
+#: the keywords that describe a run, in every solver's 0.1.0 spelling (the rest are a solver's own options)
+RUN_KEYWORDS = frozenset({
+    "hardware", "fleet", "phase", "is_training", "training", "batch_size", "seq_len", "past_len", "prompt_len",
+    "output_len", "output_tokens", "context_length", "max_seq_len", "precision", "weight_precision",
+    "activation_precision", "kv_precision", "stack", "efficiency", "tp", "pp", "dp", "ep", "tp_size", "pp_size",
+    "dp_size", "ep_size", "microbatches", "microbatch_count", "v_stages", "zero_stage", "activation_recomputation",
+    "recompute", "optimizer", "is_lora", "lora", "region", "grid", "datacenter", "duration_days", "utilization"})
+#: KV-cache formats any device can store; 8- and 4-bit ones need the chip's support
+_KV_ALWAYS = ("fp32", "fp16", "bf16")
+_FOUR_BIT = ("int4", "fp4")
+
+
+# --- resolving names --------------------------------------------------------------------------
+def resolve_model(model) -> Workload:
+    if isinstance(model, Workload):
+        return model
+    if isinstance(model, str):
+        from .models.registry import Models
+
+        return Models.get(model)
+    raise InputError(f"model must be a Workload or a model name, got {type(model).__name__}")
+
+
+def resolve_hardware(hardware) -> HardwareNode:
+    if isinstance(hardware, HardwareNode):
+        return hardware
+    if isinstance(hardware, str):
+        from .hardware.registry import Hardware
+
+        return Hardware.get(hardware)
+    accel = getattr(hardware, "accelerator", None) or getattr(getattr(hardware, "node", None), "accelerator", None)
+    if isinstance(accel, HardwareNode):
+        return accel
+    raise InputError(f"hardware must be a HardwareNode or a hardware name, got {type(hardware).__name__}")
+
+
+def resolve_fleet(fleet):
+    """A Fleet (or a cluster name from the zoo)."""
+    if isinstance(fleet, str):
+        from .systems.registry import Systems
+
+        return Systems.Clusters.get(fleet)
+    if not hasattr(fleet, "total_accelerators"):
+        raise InputError(f"fleet must be a Fleet or a cluster name, got {type(fleet).__name__}")
+    return fleet
+
+
+# --- checking numbers ---------------------------------------------------------------------------
+def check_sizes(name: str, value, minimum: float = 1.0):
+    """A finite size >= ``minimum`` (scalar or array); arrays come back as float arrays."""
+    if type(value) is int or type(value) is float:
+        if value >= minimum and value - value == 0:      # the second test fails for inf and nan
+            return value
+        raise InputError(f"{name} must be a finite number >= {minimum:g}, got {value!r}")
+    if isinstance(value, bool) or value is None:
+        raise InputError(f"{name} must be a number >= {minimum:g}, got {value!r}")
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number (or an array of numbers), got {value!r}") from None
+    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < minimum):
+        raise InputError(f"{name} must be finite and >= {minimum:g}" + (" everywhere" if arr.ndim else
+                                                                         f", got {value!r}"))
+    return arr if arr.ndim else float(arr)
+
+
+def whole(name: str, value) -> int:
+    """A count the user gives (degrees, workers, job sizes): a whole number >= 1, or one clear error."""
+    if type(value) is int and value >= 1:
+        return value
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) and \
+        math.isfinite(value) and value >= 1 and value == int(value)
+    if not ok:
+        raise InputError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+def positive(name, value) -> float:
+    """A positive, finite number the user gives, or one clear sentence."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise InputError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def fraction(name: str, value, low: float = 0.0, high: float = 1.0, *, open_low: bool = False) -> float:
+    """A number in [low, high] ((low, high] when ``open_low``; no upper bound when ``high`` is inf),
+    or one clear sentence."""
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and not math.isnan(value) and \
+        (value > low if open_low else value >= low) and value <= high and (math.isfinite(value) or high == math.inf)
+    if not ok:
+        if high == math.inf:
+            raise InputError(f"{name} must be a number {'>' if open_low else '>='} {low:g}, got {value!r}")
+        raise InputError(f"{name} must be a number in {'(' if open_low else '['}{low:g}, {high:g}], got {value!r}")
+    return float(value)
+
+
+# --- the parts of a run ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Layout(TrainingState):
+    """How a run is spread over devices, and (what the families read) how a training step keeps its state.
+
+    ``pp=None`` lets a serving solver pick the fewest pipeline stages that fit; ``microbatches=None``
+    lets the training solver pick its schedule's default.
+    """
+
+    tp: int = 1
+    pp: int | None = 1
+    ep: int = 1
+    microbatches: int | None = None
+    v_stages: int = 1
+
+    @property
+    def single_device(self) -> bool:
+        return self.tp == 1 and self.pp in (1, None) and self.ep == 1
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Where and for how long a system runs: the grid's name (or record), days, average activity."""
+
+    region: object = DEFAULT_REGION
+    duration_days: float | None = None
+    utilization: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """What is asked, resolved: records instead of names, precisions per tensor, the stack's profile.
+
+    Sizes (``batch_size``, ``seq_len``, ``past_len``) may be NumPy arrays: a sweep. ``seq_len`` is the
+    context of a step (``None`` until a solver applies the family's default); ``prompt_len`` and
+    ``output_len`` describe serving requests.
+    """
+
+    workload: Workload
+    hardware: HardwareNode
+    phase: str | None
+    batch_size: object
+    seq_len: object
+    past_len: object
+    precision: str
+    precisions: Precisions
+    profile: ExecutionProfile
+    #: the per-tensor precisions as asked (weights, activations, KV cache; None where not given), so
+    #: the run can be moved to another device and resolved there
+    asked: tuple = (None, None, None)
+    efficiency: float | None = None
+    layout: Layout = Layout()
+    fleet: object = None
+    prompt_len: object = None
+    output_len: object = None
+    site: Site | None = None
+
+    @classmethod
+    def build(cls, model, hardware=None, *, phase=None, training=False, batch_size=1, seq_len=None, past_len=0,
+              prompt_len=None, output_len=None, precision=DEFAULT_PRECISION, weight_precision=None,
+              activation_precision=None, kv_precision=None, stack=None, efficiency=None, fleet=None,
+              tp=1, pp=1, dp=None, ep=1, microbatches=None, v_stages=1, zero_stage=0, recompute=False,
+              optimizer=None, lora=False, region=None, duration_days=None, utilization=None,
+              purpose="inference") -> Run:
+        """Resolve names, check every input once, apply the defaults.
+
+        ``purpose`` (``inference``, ``serving`` or ``train``) picks the default stack when none is
+        given; ``training`` makes the phase ``train``. On a ``fleet``, ``dp`` defaults to what the other
+        degrees leave of its accelerators.
+        """
+        w = resolve_model(model)
+        if fleet is not None:
+            fleet = resolve_fleet(fleet)
+            hw = resolve_hardware(fleet.node.accelerator if hardware is None else hardware)
+        elif hardware is None:
+            raise InputError("give the hardware (a device name such as 'H100', or a HardwareNode)")
+        else:
+            hw = resolve_hardware(hardware)
+        family = w.family
+        if phase is None and training:
+            phase = "train"
+        elif phase is not None:
+            if phase not in PHASES:
+                raise InputError(f"unknown phase '{phase}'; use one of {', '.join(PHASES)}")
+            if training and phase != "train":
+                raise InputError(f"a training run has phase 'train', not '{phase}'")
+            family.check_phase(w, phase)
+        B = check_sizes("batch_size", batch_size)
+        S = None if seq_len is None else check_sizes("seq_len", seq_len)
+        past = check_sizes("past_len", past_len, minimum=0.0)
+        if phase not in (None, "prefill") and np.any(past):
+            raise InputError("past_len (tokens already cached) applies to the prefill phase only")
+        P = None if prompt_len is None else check_sizes("prompt_len", prompt_len)
+        G = None if output_len is None else check_sizes("output_len", output_len)
+        if efficiency is not None:
+            efficiency = fraction("efficiency", efficiency, open_low=True)
+        purpose = "train" if phase == "train" else purpose
+        profile = execution_profile(stack if stack is not None else DEFAULT_STACK[purpose])
+        prec = normalize_precision(precision)
+        precisions = resolve_precisions(hw, profile, prec, weight_precision, activation_precision, kv_precision,
+                                        phase == "train")
+        layout = _layout(fleet, tp, pp, dp, ep, microbatches, v_stages, zero_stage, recompute, optimizer, lora)
+        site = None
+        if region is not None or duration_days is not None or utilization is not None:
+            site = Site(DEFAULT_REGION if region is None else region,
+                        None if duration_days is None else check_sizes("duration_days", duration_days, 0.0),
+                        None if utilization is None else fraction("utilization", utilization))
+        return cls(w, hw, phase, B, S, past, prec, precisions, profile,
+                   (weight_precision, activation_precision, kv_precision), efficiency, layout, fleet, P, G, site)
+
+    def at(self, **changes) -> Run:
+        """This run with some fields changed (already-resolved values: a derived step of a solver)."""
+        return replace(self, **changes)
+
+    def on(self, hardware) -> Run:
+        """This run on another device, its precisions resolved for that device's rates."""
+        hw = resolve_hardware(hardware)
+        if hw is self.hardware:
+            return self
+        return replace(self, hardware=hw, precisions=resolve_precisions(hw, self.profile, self.precision, *self.asked,
+                                                                         self.phase == "train"))
+
+    # -- what a step needs -------------------------------------------------------------------------
+    @property
+    def family(self):
+        return self.workload.family
+
+    @property
+    def context(self):
+        """The context of a step: ``seq_len``, or the family's default when none was given."""
+        return self.family.default_seq_len if self.seq_len is None else self.seq_len
+
+    def step_phase(self) -> str:
+        return self.phase or self.family.default_phase(self.workload, False)
+
+    def refuse(self, solver: str, *fields: str) -> None:
+        """Refuse the named fields when this run sets them: ``solver`` cannot honour them."""
+        for name in fields:
+            given = _given(self, name)
+            if given is not None:
+                raise InputError(f"{solver} cannot use {name}={given}: {_WHY.get(name, 'it does not model it')}")
+
+
+_WHY = {"tp": "it times one device (use ServingModel or DistributedModel for tensor parallelism)",
+        "pp": "it times one device (use ServingModel or DistributedModel for pipeline parallelism)",
+        "ep": "it times one device (use DistributedModel for expert parallelism)",
+        "prompt_len": "it times one step (use ServingModel for requests of prompt and output tokens)",
+        "output_len": "it times one step (use ServingModel for requests of prompt and output tokens)",
+        "fleet": "it times one device (use DistributedModel for a fleet)",
+        "microbatches": "it has no pipeline schedule", "v_stages": "it has no pipeline schedule",
+        "site": "it predicts time and memory, not a site's energy (use SustainabilityModel)",
+        "past_len": "it times whole requests (give cached_prefix_len for a prefix-cache hit)"}
+
+
+def _given(run: Run, name: str):
+    """The value of ``name`` on the run when it differs from 'not given'."""
+    lay = run.layout
+    if name in ("tp", "ep", "v_stages"):
+        value = getattr(lay, name)
+        return value if value != 1 else None
+    if name == "pp":
+        return lay.pp if lay.pp not in (1, None) else None
+    if name == "microbatches":
+        return lay.microbatches
+    if name == "past_len":
+        return run.past_len if np.any(run.past_len) else None
+    value = getattr(run, name)
+    return None if value is None else (getattr(value, "name", None) or value)
+
+
+_ONE_DEVICE = Layout()
+_LAYOUT_FIELDS = ("tp", "pp", "dp", "ep", "microbatches", "v_stages", "zero_stage", "recompute", "lora")
+_ONE_DEVICE_FIELDS = tuple(getattr(_ONE_DEVICE, name) for name in _LAYOUT_FIELDS)
+
+
+def _layout(fleet, tp, pp, dp, ep, microbatches, v_stages, zero_stage, recompute, optimizer, lora) -> Layout:
+    """The checked layout (the shared single-device one when nothing is split); ``optimizer=None`` is
+    the training state's default."""
+    if optimizer is None and fleet is None and \
+            (tp, pp, dp, ep, microbatches, v_stages, zero_stage, recompute, lora) == _ONE_DEVICE_FIELDS:
+        return _ONE_DEVICE
+    tp, ep = whole("tp", tp), whole("ep", ep)
+    pp = None if pp is None else whole("pp", pp)
+    return Layout(tp=tp, pp=pp, dp=_data_parallel(dp, fleet, tp * (pp or 1) * ep), ep=ep,
+                  microbatches=None if microbatches is None else whole("microbatches", microbatches),
+                  v_stages=whole("v_stages", v_stages), zero_stage=_zero(zero_stage),
+                  recompute=_flag("activation recomputation", recompute),
+                  optimizer=_ONE_DEVICE.optimizer if optimizer is None else _optimizer(optimizer),
+                  lora=_flag("LoRA", lora))
+
+
+def _data_parallel(dp, fleet, model_parallel: int) -> int:
+    """The data-parallel degree: as given, or what the fleet leaves after the model-parallel degrees."""
+    if dp is not None:
+        return whole("dp", dp)
+    if fleet is None:
+        return 1
+    n = fleet.total_accelerators
+    if n % model_parallel:
+        raise InputError(f"tp×pp×ep = {model_parallel} does not divide the {n} accelerators of {fleet.name}; "
+                         f"choose degrees whose product divides {n}")
+    return n // model_parallel
+
+
+def _zero(value) -> int:
+    if value not in (0, 1, 2, 3) or isinstance(value, bool):
+        raise InputError(f"zero_stage must be 0, 1, 2 or 3, got {value!r}")
+    return int(value)
+
+
+def _flag(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise InputError(f"{name} is on or off (True or False), got {value!r}")
+    return bool(value)
+
+
+def _optimizer(value) -> str:
+    if value not in OPTIMIZERS:
+        raise InputError(f"unknown optimizer '{value}'; use {' or '.join(OPTIMIZERS)}")
+    return value
+
+
+@lru_cache(maxsize=1024)
+def resolve_precisions(hw, profile, prec, weight_precision, activation_precision, kv_precision,
+                       training: bool) -> Precisions:
+    """Weights, activations, KV cache and matmul precisions of a run on ``hw``.
+
+    The matmuls run at ``activation_precision`` when given (W8A16, W4A16, ...), else at the run's
+    precision where the chip has a rate for it; 4-bit weights without a 4-bit rate dequantize and
+    compute in fp16. The KV cache and the activation tensors follow the stack's rules; 8-bit
+    activations are kept in 16 bits when training (mixed precision).
+    """
+    wprec = normalize_precision(weight_precision or prec)
+    if activation_precision is not None:
+        compute = normalize_precision(activation_precision)
+        hw.peak_at(compute)
+    else:
+        compute = prec if hw.compute.rate(prec) else None
+        if compute is None and prec in _FOUR_BIT and hw.compute.rate("fp16"):
+            compute = "fp16"                  # weight-only quantization: dequantize, compute in fp16
+        if compute is None:
+            hw.peak_at(prec)                  # raises the unsupported-precision sentence
+    kv_rule = profile.precisions.kv_cache
+    kvprec = normalize_precision(kv_precision or (("fp16" if prec in _FOUR_BIT else prec) if kv_rule == "precision"
+                                                   else kv_rule))
+    if kvprec not in _KV_ALWAYS and not hw.compute.rate(kvprec):
+        ok = [p for p in ("fp8", "int8", "int4") if hw.compute.rate(p)]
+        raise UnsupportedPrecisionError(f"{hw.name} has no {kvprec} support for the KV cache; use "
+                                        f"{', '.join(list(_KV_ALWAYS[1:]) + ok)}")
+    act_rule = profile.precisions.activations
+    act = ("fp16" if compute in _FOUR_BIT else compute) if act_rule == "compute" else act_rule
+    if act in ("fp8", "int8") and training:
+        act = "fp16"
+    return Precisions(wprec, act, kvprec, compute)
+
+
+__all__ = ["Run", "Layout", "Site", "resolve_model", "resolve_hardware", "resolve_fleet", "check_sizes", "whole",
+           "fraction", "positive", "DEFAULT_STACK", "DEFAULT_OUTPUT_LEN", "DEFAULT_REGION", "DEFAULT_PRECISION"]

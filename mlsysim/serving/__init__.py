@@ -1,0 +1,2 @@
+"""LLM serving: prefill and decode, KV cache and batching, queueing, capacity, speculative decoding,
+reasoning at inference time, weight streaming."""

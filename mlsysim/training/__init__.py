@@ -1,0 +1,1 @@
+"""Training at scale: collectives, topology, distributed steps, compute-optimal scaling."""
