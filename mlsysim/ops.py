@@ -182,12 +182,7 @@ class OpBuilder:
         except (TypeError, ValueError):
             block = None
         if block is not None and block.ndim == 1:
-            cols = block.reshape(-1, _NUMBERS).T
-            flops, nbytes, M, N, K, G, count = cols
-            total = flops @ count
-            model = total - flops[lay.recomputed] @ count[lay.recomputed] if lay.recomputed is not None else total
-            return OpTable(lay.names, lay.classes, lay.class_names, lay.class_index, lay.kind, lay.prec, flops, nbytes,
-                           M, N, K, G, count, total, nbytes @ count, model, cols[2:6])
+            return _scalar_table(lay, block)
         flops, nbytes, M, N, K, G, count = _sweep_columns(
             [self.nums[i:i + _NUMBERS] for i in range(0, len(self.nums), _NUMBERS)])
         work = flops * count
@@ -195,6 +190,16 @@ class OpBuilder:
         model = total - work[lay.recomputed].sum(axis=0) if lay.recomputed is not None else total
         return OpTable(lay.names, lay.classes, lay.class_names, lay.class_index, lay.kind, lay.prec, flops, nbytes,
                        M, N, K, G, count, total, (nbytes * count).sum(axis=0), model)
+
+
+def _scalar_table(lay: _Layout, block: np.ndarray) -> OpTable:
+    """The table of one configuration from its numbers, operator by operator (flops, bytes, M, N, K, G, count)."""
+    cols = block.reshape(-1, _NUMBERS).T
+    flops, nbytes, M, N, K, G, count = cols
+    total = flops @ count
+    model = total - flops[lay.recomputed] @ count[lay.recomputed] if lay.recomputed is not None else total
+    return OpTable(lay.names, lay.classes, lay.class_names, lay.class_index, lay.kind, lay.prec, flops, nbytes,
+                   M, N, K, G, count, total, nbytes @ count, model, cols[2:6])
 
 
 def _sweep_columns(rows) -> list[np.ndarray]:
@@ -230,3 +235,110 @@ def train_step(ops: OpBuilder, params: float, optimizer_bytes: float, recompute:
         for name, cls, kind, prec, *numbers in forward:
             ops.add(f"{name}_recompute", cls, kind, *numbers, prec=prec)
     ops.memory("optimizer", "optimizer", params * optimizer_bytes, flops=10.0 * params)
+
+
+# --- templates: a lowering traced once, evaluated per configuration -------------------------------------
+class NotPolynomial(Exception):
+    """A lowering does something with its sizes that is not a polynomial (a minimum, a power of a size)."""
+
+
+class _Poly:
+    """A polynomial in a step's sizes (batch, sequence, cached tokens), built by running a lowering on it.
+
+    Sums, products, and division by a number stay polynomials; anything else (comparing a size,
+    ``np.minimum``, a size in an exponent) raises :class:`NotPolynomial` or ``TypeError``, and the
+    lowering then runs as usual for every configuration.
+    """
+
+    __slots__ = ("terms",)
+    __array_ufunc__ = None          # numpy refuses it (TypeError): no silent object arrays
+
+    def __init__(self, terms: dict):
+        self.terms = terms           # {(batch power, sequence power, cached power): coefficient}
+
+    @staticmethod
+    def _of(x) -> dict:
+        if isinstance(x, _Poly):
+            return x.terms
+        if isinstance(x, (int, float)) and not isinstance(x, bool):
+            return {(0, 0, 0): float(x)} if x else {}
+        raise NotPolynomial(type(x).__name__)
+
+    def __add__(self, other):
+        terms = dict(self.terms)
+        for e, c in self._of(other).items():
+            terms[e] = terms.get(e, 0.0) + c
+        return _Poly(terms)
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return _Poly({e: -c for e, c in self.terms.items()})
+
+    def __sub__(self, other):
+        return self + -_Poly(self._of(other))
+
+    def __rsub__(self, other):
+        return -self + other
+
+    def __mul__(self, other):
+        terms: dict = {}
+        for e1, c1 in self.terms.items():
+            for e2, c2 in self._of(other).items():
+                e = (e1[0] + e2[0], e1[1] + e2[1], e1[2] + e2[2])
+                terms[e] = terms.get(e, 0.0) + c1 * c2
+        return _Poly(terms)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        if isinstance(other, _Poly) or not other:
+            raise NotPolynomial("division by a size")
+        return _Poly({e: c / other for e, c in self.terms.items()})
+
+    def __pow__(self, n):
+        if not isinstance(n, int) or n < 0:
+            raise NotPolynomial("a power that is not a whole number")
+        out = _Poly({(0, 0, 0): 1.0})
+        for _ in range(n):
+            out = out * self
+        return out
+
+    def _refuse(self, *args):
+        raise NotPolynomial("a size used in a comparison or a function")
+
+    __rtruediv__ = __rpow__ = __floordiv__ = __rfloordiv__ = __mod__ = _refuse
+    __bool__ = __float__ = __int__ = __index__ = __lt__ = __le__ = __gt__ = __ge__ = __ceil__ = __floor__ = _refuse
+
+
+class Template:
+    """A lowering traced once with symbolic sizes: each number of each operator is a polynomial in
+    (batch, sequence, cached tokens), kept as a coefficient matrix over their monomials. A configuration
+    is then one small matrix product instead of the lowering's Python, operator by operator."""
+
+    __slots__ = ("layout", "powers", "coefficients")
+
+    def __init__(self, ops: list, nums: list):
+        polys = [_Poly._of(x) for x in nums]
+        powers = sorted({e for p in polys for e in p})
+        index = {e: i for i, e in enumerate(powers)}
+        coefficients = np.zeros((len(polys), len(powers)))
+        for row, p in enumerate(polys):
+            for e, c in p.items():
+                coefficients[row, index[e]] = c
+        self.layout = _layout(ops)
+        self.powers = tuple(powers)
+        self.coefficients = coefficients
+
+    @staticmethod
+    def trace(lowering) -> Template | None:
+        """The template of ``lowering(batch, seq_len, past) -> OpBuilder``, or None if it is not polynomial."""
+        try:
+            ops = lowering(*(_Poly({tuple(int(i == j) for j in range(3)): 1.0}) for i in range(3)))
+            return Template(ops.ops, ops.nums)
+        except (NotPolynomial, TypeError):
+            return None
+
+    def table(self, batch: float, seq_len: float, past: float) -> OpTable:
+        monomials = [batch ** i * seq_len ** j * past ** k for i, j, k in self.powers]
+        return _scalar_table(self.layout, self.coefficients @ monomials)

@@ -307,7 +307,7 @@ _ONE_DEVICE_FIELDS = tuple(getattr(_ONE_DEVICE, name) for name in _LAYOUT_FIELDS
 def _layout(fleet, tp, pp, dp, ep, microbatches, v_stages, zero_stage, recompute, optimizer, lora) -> Layout:
     """The checked layout (the shared single-device one when nothing is split); ``optimizer=None`` is
     the training state's default."""
-    if optimizer is None and fleet is None and \
+    if (optimizer is None or optimizer == _ONE_DEVICE.optimizer) and fleet is None and \
             (tp, pp, dp, ep, microbatches, v_stages, zero_stage, recompute, lora) == _ONE_DEVICE_FIELDS:
         return _ONE_DEVICE
     tp, ep = whole("tp", tp), whole("ep", ep)

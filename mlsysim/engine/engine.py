@@ -16,6 +16,7 @@ from ..core.slices import map_slices
 from ..errors import InputError, OOMError
 from ..hardware.links import host_link_bw
 from ..hardware.power import step_energy
+from ..ops import Template
 from ..run import Run, resolve_hardware
 from ..solver import Solver
 from ..units import format_si
@@ -158,7 +159,10 @@ def _step(run: Run, phase, B, S, past, raise_errors) -> PerformanceProfile:
     weights = parts["weights"]
     dev = device_for(hw, float(np.min(weights)) if isinstance(weights, np.ndarray) else weights)
     profile, efficiency = run.profile, run.efficiency
-    ops = family.lower(w, phase, B, S, p, past=past, fusions=profile.fuses, training=training)
+    if isinstance(B, np.ndarray) or isinstance(S, np.ndarray) or isinstance(past, np.ndarray):
+        ops = family.lower(w, phase, B, S, p, past=past, fusions=profile.fuses, training=training)
+    else:
+        ops = _table(w, phase, B, S, past, p, profile.fuses, training)
     mnkg = ops.mnkg if ops.mnkg is not None else np.stack(np.broadcast_arrays(ops.M, ops.N, ops.K, ops.G))
     t = times(dev, profile, ops.kind, ops.prec, ops.flops, ops.bytes, mnkg, efficiency)
     t_c, t_m, t_l = t
@@ -200,6 +204,24 @@ def _step(run: Run, phase, B, S, past, raise_errors) -> PerformanceProfile:
         peak_flops_b=peak if efficiency is None else peak * efficiency, peak_bw_b=dev.mem_bw, mfu=mfu, hfu=hfu,
         energy_j=energy, feasible=feasible, offload_spill_bytes=max(worst - capacity, 0.0),
         throughput_unit=unit, op_table=ops, op_times=t, execution_profile=profile)
+
+
+_TEMPLATES: dict = {}
+
+
+def _table(w, phase, B, S, past, p, fusions, training):
+    """The operator table of one configuration: from the structure's traced template when its lowering is a
+    polynomial in the sizes (most are), else from the lowering itself."""
+    key = (w, phase, p, fusions, (training.optimizer, training.recompute) if phase == "train" else None)
+    template = _TEMPLATES.get(key, False)
+    if template is False:
+        if len(_TEMPLATES) > 4096:
+            _TEMPLATES.clear()
+        template = _TEMPLATES[key] = Template.trace(
+            lambda b, s, cached: w.family.operators(w, phase, b, s, p, past=cached, fusions=fusions, training=training))
+    if template is None:
+        return w.family.lower(w, phase, B, S, p, past=past, fusions=fusions, training=training)
+    return template.table(B, S, past)
 
 
 def _weighted(x: np.ndarray, count: np.ndarray):

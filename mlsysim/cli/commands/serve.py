@@ -4,7 +4,7 @@ from __future__ import annotations
 import typer
 
 from ...evaluation import format_metric
-from ..output import EXIT_INFEASIBLE, Finished, choose, dumps
+from ..output import EXIT_ASSERT, EXIT_INFEASIBLE, Finished, choose, dumps
 
 EXAMPLES = """Examples:
   mlsysim serve Llama3_8B H100 --prompt-len 1024 --output-len 256 --batch-size 16
@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
                         kv_precision=kv_precision, stack=stack, tp=tp, pp=pp)
         options = ServingOptions.build(chunk, cached, draft_model=draft, draft_acceptance_rate=acceptance)
         r = serve(run, options)
-        rows = _rows(r)
+        rows, capacity = _rows(r), None
         if qps is not None:
             from ...serving.capacity import ServingCapacityModel
 
@@ -64,9 +64,11 @@ def register(app: typer.Typer) -> None:
                 run.at(seq_len=None, prompt_len=r.prompt_len), qps=qps, target_p99_latency=p99_ms / 1e3,
                 max_batch_size=batch_size if batch_size > 1 else 256, service_cv=service_cv, options=options)
             rows += _capacity_rows(capacity)
+        missed = capacity is not None and not capacity.feasible
+        status = "infeasible" if not r.feasible else ("sla_failed" if missed else "ok")
         if fmt == "json":
-            payload = {"status": "ok" if r.feasible else "infeasible", "model": r.model_name,
-                       "hardware": r.hardware_name, **{k: v for k, _, v in rows}, "assumptions": list(r.assumptions)}
+            payload = {"status": status, "model": r.model_name, "hardware": r.hardware_name,
+                       **{k: v for k, _, v in rows}, "assumptions": list(r.assumptions)}
             print(dumps(payload))
         elif fmt == "markdown":
             print(f"## Serving {r.model_name} on {r.hardware_name}\n\n| figure | value |\n|---|---|")
@@ -76,8 +78,12 @@ def register(app: typer.Typer) -> None:
             print("\n".join(f"  {label:<26} {format_metric(k, v)}" for k, label, v in rows))
             for note in r.assumptions:
                 print(f"  note: {note}")
+            if missed:
+                print(f"no replica count meets the P99 target: {capacity.binding}")
         if not r.feasible:
             raise Finished(EXIT_INFEASIBLE)
+        if missed:
+            raise Finished(EXIT_ASSERT)
 
 
 def _rows(r) -> list[tuple[str, str, object]]:
@@ -100,7 +106,13 @@ def _rows(r) -> list[tuple[str, str, object]]:
 
 
 def _capacity_rows(c) -> list[tuple[str, str, object]]:
-    return [("replicas", "replicas needed", c.required_replicas), ("qps_capacity", "capacity (requests/s)",
-                                                                    c.qps_capacity),
+    """Replicas for the load; when no replica count meets the target, what the most replicas searched give."""
+    if not c.feasible:
+        return [("meets_p99_target", "meets the P99 target", False),
+                ("replicas_searched", "replicas searched up to", c.required_replicas),
+                ("p99_latency_ms", "P99 latency at that size", c.estimated_p99_latency_s * 1e3),
+                ("capacity_bottleneck", "what binds", c.bottleneck)]
+    return [("meets_p99_target", "meets the P99 target", True), ("replicas", "replicas needed", c.required_replicas),
+            ("qps_capacity", "capacity (requests/s)", c.qps_capacity),
             ("p99_latency_ms", "estimated P99 latency", c.estimated_p99_latency_s * 1e3),
             ("capacity_bottleneck", "what binds", c.bottleneck)]

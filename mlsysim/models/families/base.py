@@ -8,6 +8,7 @@ models ask the family and never switch on the workload's type.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ...errors import InputError
 from ...ops import OpBuilder, OpTable, train_step
@@ -84,12 +85,17 @@ class Family:
     def lower(self, w, phase: str, B, S, p, *, past=0.0, fusions=frozenset(), training=TrainingState()
               ) -> OpTable:
         """The operator table of one step: the forward pass, plus backward and update when training."""
+        return self.operators(w, phase, B, S, p, past=past, fusions=fusions, training=training).table()
+
+    def operators(self, w, phase: str, B, S, p, *, past=0.0, fusions=frozenset(), training=TrainingState()
+                  ) -> OpBuilder:
+        """The operators of one step, before they become a table (what :meth:`lower` and templates read)."""
         ops = OpBuilder(p)
         self.forward(ops, w, "prefill" if phase == "train" else phase, B, S, p, past=past, fusions=fusions,
                      logits_all=phase == "train")
         if phase == "train":
             train_step(ops, w.parameter_count(), OPTIMIZER_STEP_BYTES[training.optimizer], training.recompute)
-        return ops.table()
+        return ops
 
     def forward(self, ops: OpBuilder, w, phase, B, S, p, *, past, fusions, logits_all) -> None:
         """A workload known only by FLOPs and bytes: one fused operator that reads its weights."""
@@ -143,9 +149,18 @@ class Family:
             raise InputError(f"ep={ep} needs a mixture-of-experts model; {w.name} is dense (use ep=1)")
 
     def shard(self, w, tp: int, pp: int, ep: int) -> Shard:
-        """The heaviest pipeline stage's TP/EP shard: a data-parallel rank holds the whole model."""
+        """The heaviest pipeline stage's TP/EP shard (built once per split, so its lowering is reused)."""
+        return _shard(self, w, tp, pp, ep)
+
+    def split(self, w, tp: int, pp: int, ep: int) -> Shard:
+        """The shard itself: a data-parallel rank of a family not split by tp, pp or ep holds the whole model."""
         return Shard(w, w.parameter_count(), 0.0, 0, 0)
 
     def tp_all_reduces(self, w, layers: int) -> int:
         """All-reduces per forward pass a tensor-parallel rank joins (none: the family is not split by tp)."""
         return 0
+
+
+@lru_cache(maxsize=512)
+def _shard(family: Family, w, tp: int, pp: int, ep: int) -> Shard:
+    return family.split(w, tp, pp, ep)

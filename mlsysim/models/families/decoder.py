@@ -123,7 +123,7 @@ class DecoderFamily(Family):
         """Parameters in routed experts (none in a dense model)."""
         return 0.0
 
-    def shard(self, m, tp: int, pp: int, ep: int) -> Shard:
+    def split(self, m, tp: int, pp: int, ep: int) -> Shard:
         """The heaviest pipeline stage's TP/EP shard: a transformer with 1/tp of the heads, the FFN width
         and the vocabulary, and 1/pp of the layers (the end stages also hold an embedding matrix)."""
         P = m.parameter_count()
