@@ -7,6 +7,7 @@ whole sweep. Nothing here knows a model or a device.
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -82,24 +83,44 @@ _MEMORY_KIND = {"norm": NORM, "softmax": SOFTMAX}
 FUSIONS = {"conv_epilogue": "batch-norm, activation and residual add folded into the convolution's epilogue"}
 
 
-class OpTable(NamedTuple):
-    names: tuple[str, ...]
-    classes: tuple[str, ...]      # what a person calls it: gemm, attention, conv, norm, elementwise, ...
-    class_names: tuple[str, ...]  # the distinct classes, in order of first appearance
-    class_index: np.ndarray       # each op's position in class_names
-    kind: np.ndarray
-    prec: np.ndarray
-    flops: np.ndarray             # per instance
-    bytes: np.ndarray             # per instance
-    M: np.ndarray
-    N: np.ndarray
-    K: np.ndarray
-    G: np.ndarray
-    count: np.ndarray
-    flops_total: object           # summed over operators x count (per configuration in a sweep)
-    bytes_total: object
-    model_flops: object           # flops_total less recomputation (what MFU counts)
-    mnkg: np.ndarray | None = None  # M, N, K, G stacked (4, n_ops): one block for the timing layer
+class OpTable:
+    """The operators of one step: names and kinds, then seven numeric columns (flops and bytes per
+    instance, the M, N, K, G shape fields the timing layer reads, and the count), and the totals summed
+    over operators x count (per configuration in a sweep). ``model_flops`` is ``flops_total`` less
+    recomputation (what MFU counts). ``classes`` is what a person calls each operator (gemm, attention,
+    conv, norm, elementwise, ...), ``class_names`` the distinct ones in order, ``class_index`` each
+    operator's position among them."""
+
+    __slots__ = ("names", "classes", "class_names", "class_index", "kind", "prec", "_columns", "flops_total",
+                 "bytes_total", "model_flops")
+
+    def __init__(self, layout: _Layout, columns, totals):
+        self.names, self.classes, self.class_names = layout.names, layout.classes, layout.class_names
+        self.class_index, self.kind, self.prec = layout.class_index, layout.kind, layout.prec
+        self._columns = columns
+        self.flops_total, self.bytes_total, self.model_flops = totals
+
+    @property
+    def columns(self):
+        """The seven numeric columns, indexable 0..6 (an array of 7 rows, or 7 arrays). A table made from a
+        template's values keeps them as a flat list (each operator's seven numbers in turn) until asked."""
+        columns = self._columns
+        if isinstance(columns, list):
+            columns = self._columns = np.array(columns[:_NUMBERS * len(self.names)]).reshape(-1, _NUMBERS).T
+        return columns
+
+    flops = property(lambda self: self.columns[0], doc="FLOPs per instance")
+    bytes = property(lambda self: self.columns[1], doc="bytes moved per instance")
+    M = property(lambda self: self.columns[2])
+    N = property(lambda self: self.columns[3])
+    K = property(lambda self: self.columns[4])
+    G = property(lambda self: self.columns[5])
+    count = property(lambda self: self.columns[6], doc="instances per step")
+
+    @property
+    def mnkg(self) -> np.ndarray:
+        """M, N, K, G stacked (4, n_ops, ...): one block for the timing layer."""
+        return np.stack(np.broadcast_arrays(*(self.columns[i] for i in range(2, 6))))
 
 
 class _Layout(NamedTuple):
@@ -182,27 +203,20 @@ class OpBuilder:
         except (TypeError, ValueError):
             block = None
         if block is not None and block.ndim == 1:
-            return _scalar_table(lay, block)
-        flops, nbytes, M, N, K, G, count = _sweep_columns(
-            [self.nums[i:i + _NUMBERS] for i in range(0, len(self.nums), _NUMBERS)])
+            cols = block.reshape(-1, _NUMBERS).T
+            count = cols[6]
+            total, moved = cols[:2].dot(count).tolist()
+            model = total - cols[0, lay.recomputed] @ count[lay.recomputed] if lay.recomputed is not None else total
+            return OpTable(lay, cols, (total, moved, model))
+        columns = _sweep_columns([self.nums[i:i + _NUMBERS] for i in range(0, len(self.nums), _NUMBERS)])
+        flops, nbytes, count = columns[0], columns[1], columns[6]
         work = flops * count
         total = work.sum(axis=0)
         model = total - work[lay.recomputed].sum(axis=0) if lay.recomputed is not None else total
-        return OpTable(lay.names, lay.classes, lay.class_names, lay.class_index, lay.kind, lay.prec, flops, nbytes,
-                       M, N, K, G, count, total, (nbytes * count).sum(axis=0), model)
+        return OpTable(lay, columns, (total, (nbytes * count).sum(axis=0), model))
 
 
-def _scalar_table(lay: _Layout, block: np.ndarray) -> OpTable:
-    """The table of one configuration from its numbers, operator by operator (flops, bytes, M, N, K, G, count)."""
-    cols = block.reshape(-1, _NUMBERS).T
-    flops, nbytes, M, N, K, G, count = cols
-    total = flops @ count
-    model = total - flops[lay.recomputed] @ count[lay.recomputed] if lay.recomputed is not None else total
-    return OpTable(lay.names, lay.classes, lay.class_names, lay.class_index, lay.kind, lay.prec, flops, nbytes,
-                   M, N, K, G, count, total, nbytes @ count, model, cols[2:6])
-
-
-def _sweep_columns(rows) -> list[np.ndarray]:
+def _sweep_columns(rows) -> tuple[np.ndarray, ...]:
     """The numeric columns of a sweep, each (n_ops, *config_shape) or broadcastable to it."""
     cols = []
     for values in zip(*rows):
@@ -211,7 +225,7 @@ def _sweep_columns(rows) -> list[np.ndarray]:
         else:
             cols.append(np.array(values, dtype=float))
     ndim = max(c.ndim for c in cols)
-    return [c.reshape(c.shape[:1] + (1,) * (ndim - c.ndim) + c.shape[1:]) for c in cols]
+    return tuple(c.reshape(c.shape[:1] + (1,) * (ndim - c.ndim) + c.shape[1:]) for c in cols)
 
 
 def train_step(ops: OpBuilder, params: float, optimizer_bytes: float, recompute: bool) -> None:
@@ -312,33 +326,80 @@ class _Poly:
 
 
 class Template:
-    """A lowering traced once with symbolic sizes: each number of each operator is a polynomial in
-    (batch, sequence, cached tokens), kept as a coefficient matrix over their monomials. A configuration
-    is then one small matrix product instead of the lowering's Python, operator by operator."""
+    """A step traced once with symbolic sizes: each number of each operator (and each part of the memory
+    footprint, when that is a polynomial too) is a polynomial in (batch, sequence, cached tokens). They
+    are compiled into one Python function that returns them all for a configuration, constants inline
+    and each monomial computed once, so a solve runs none of the lowering's Python."""
 
-    __slots__ = ("layout", "powers", "coefficients")
+    __slots__ = ("layout", "values", "numbers", "parts")
 
-    def __init__(self, ops: list, nums: list):
-        polys = [_Poly._of(x) for x in nums]
-        powers = sorted({e for p in polys for e in p})
-        index = {e: i for i, e in enumerate(powers)}
-        coefficients = np.zeros((len(polys), len(powers)))
-        for row, p in enumerate(polys):
-            for e, c in p.items():
-                coefficients[row, index[e]] = c
-        self.layout = _layout(ops)
-        self.powers = tuple(powers)
-        self.coefficients = coefficients
+    def __init__(self, ops: list, nums: list, parts: dict | None = None):
+        # the values: each operator's seven numbers in turn (as the builder keeps them), the table's
+        # three totals, then the footprint's parts
+        polys = [_Poly(_Poly._of(x)) for x in nums]
+        self.layout = lay = _layout(ops)
+        flops, moved, count = polys[0::_NUMBERS], polys[1::_NUMBERS], polys[6::_NUMBERS]
+        work = [f * c for f, c in zip(flops, count)]
+        total = sum(work, _Poly({}))
+        model = total - sum((w for w, r in zip(work, lay.recomputed) if r), _Poly({})) \
+            if lay.recomputed is not None else total
+        polys += [total, sum((b * c for b, c in zip(moved, count)), _Poly({})), model]
+        self.parts = None if parts is None else tuple(parts)
+        if parts is not None:
+            polys += [_Poly(_Poly._of(x)) for x in parts.values()]
+        self.values = _compiled(polys)
+        self.numbers = _NUMBERS * len(ops)
 
     @staticmethod
-    def trace(lowering) -> Template | None:
-        """The template of ``lowering(batch, seq_len, past) -> OpBuilder``, or None if it is not polynomial."""
+    def trace(lowering, footprint=None) -> Template | None:
+        """The template of ``lowering(batch, seq_len, past) -> OpBuilder`` and ``footprint(batch, seq_len,
+        past) -> {part: bytes}``, or None if the lowering is not polynomial (then neither is traced)."""
+        sizes = [_Poly({tuple(int(i == j) for j in range(3)): 1.0}) for i in range(3)]
         try:
-            ops = lowering(*(_Poly({tuple(int(i == j) for j in range(3)): 1.0}) for i in range(3)))
-            return Template(ops.ops, ops.nums)
+            ops = lowering(*sizes)
+            _ = [_Poly._of(x) for x in ops.nums]
         except (NotPolynomial, TypeError):
             return None
+        parts = None
+        if footprint is not None:
+            try:
+                parts = footprint(*sizes)
+                _ = [_Poly._of(x) for x in parts.values()]
+            except (NotPolynomial, TypeError):
+                parts = None
+        return Template(ops.ops, ops.nums, parts)
 
-    def table(self, batch: float, seq_len: float, past: float) -> OpTable:
-        monomials = [batch ** i * seq_len ** j * past ** k for i, j, k in self.powers]
-        return _scalar_table(self.layout, self.coefficients @ monomials)
+    def table(self, values: list) -> OpTable:
+        """The operator table of one configuration's :attr:`values` (``values(batch, seq_len, past)``)."""
+        n = self.numbers
+        return OpTable(self.layout, values, values[n:n + 3])
+
+
+def _compiled(polys: list[_Poly]):
+    """``f(batch, seq_len, past) -> [value of each polynomial]`` as one Python function (the way
+    ``dataclasses`` writes an ``__init__``): evaluating a hundred short polynomials this way takes a
+    couple of microseconds, a matrix product over their coefficients twice that."""
+    monomials: dict = {}
+    lines = []
+
+    def monomial(power) -> str:
+        if power not in monomials:
+            monomials[power] = name = f"m{len(monomials)}"
+            factors = ["b"] * power[0] + ["s"] * power[1] + ["c"] * power[2]
+            lines.append(f"    {name} = {' * '.join(factors)}")
+        return monomials[power]
+
+    items = []
+    for p in polys:
+        terms = []
+        for power, coefficient in sorted(p.terms.items()):
+            if coefficient:
+                if not math.isfinite(coefficient):
+                    raise NotPolynomial("a coefficient that is not finite")
+                terms.append(repr(coefficient) if power == (0, 0, 0) else f"{coefficient!r} * {monomial(power)}")
+        items.append(" + ".join(terms) or "0.0")
+    source = "def values(b, s, c):\n" + "".join(line + "\n" for line in lines) + \
+        "    return [" + ", ".join(items) + "]\n"
+    namespace: dict = {}
+    exec(compile(source, "<mlsysim.ops template>", "exec"), namespace)
+    return namespace["values"]

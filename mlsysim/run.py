@@ -9,7 +9,7 @@ is forwarded by hand, and a solver refuses a field it cannot honour instead of d
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -158,7 +158,7 @@ class Site:
     utilization: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Run:
     """What is asked, resolved: records instead of names, precisions per tensor, the stack's profile.
 
@@ -236,19 +236,23 @@ class Run:
             site = Site(DEFAULT_REGION if region is None else region,
                         None if duration_days is None else check_sizes("duration_days", duration_days, 0.0),
                         None if utilization is None else fraction("utilization", utilization))
-        return cls(w, hw, phase, B, S, past, prec, precisions, profile,
-                   (weight_precision, activation_precision, kv_precision), efficiency, layout, fleet, P, G, site)
+        return _made({"workload": w, "hardware": hw, "phase": phase, "batch_size": B, "seq_len": S, "past_len": past,
+                      "precision": prec, "precisions": precisions, "profile": profile,
+                      "asked": (weight_precision, activation_precision, kv_precision), "efficiency": efficiency,
+                      "layout": layout, "fleet": fleet, "prompt_len": P, "output_len": G, "site": site})
 
     def at(self, **changes) -> Run:
         """This run with some fields changed (already-resolved values: a derived step of a solver)."""
-        return replace(self, **changes)
+        if not changes.keys() <= _RUN_FIELDS:
+            raise TypeError(f"Run has no field {sorted(changes.keys() - _RUN_FIELDS)[0]!r}")
+        return _made({**self.__dict__, **changes})
 
     def on(self, hardware) -> Run:
         """This run on another device, its precisions resolved for that device's rates."""
         hw = resolve_hardware(hardware)
         if hw is self.hardware:
             return self
-        return replace(self, hardware=hw, precisions=resolve_precisions(hw, self.profile, self.precision, *self.asked,
+        return self.at(hardware=hw, precisions=resolve_precisions(hw, self.profile, self.precision, *self.asked,
                                                                          self.phase == "train"))
 
     # -- what a step needs -------------------------------------------------------------------------
@@ -270,6 +274,14 @@ class Run:
             given = _given(self, name)
             if given is not None:
                 raise InputError(f"{solver} cannot use {name}={given}: {_WHY.get(name, 'it does not model it')}")
+
+
+def _made(values: dict) -> Run:
+    """A run from checked values, set at once: solvers derive several steps from one run per call, and
+    the field-by-field frozen ``__init__`` would cost as much as the step's arithmetic."""
+    run = object.__new__(Run)
+    object.__setattr__(run, "__dict__", values)
+    return run
 
 
 _WHY = {"tp": "it times one device (use ServingModel or DistributedModel for tensor parallelism)",
@@ -299,6 +311,7 @@ def _given(run: Run, name: str):
     return None if value is None else (getattr(value, "name", None) or value)
 
 
+_RUN_FIELDS = frozenset(Run.__dataclass_fields__)
 _ONE_DEVICE = Layout()
 _LAYOUT_FIELDS = ("tp", "pp", "dp", "ep", "microbatches", "v_stages", "zero_stage", "recompute", "lora")
 _ONE_DEVICE_FIELDS = tuple(getattr(_ONE_DEVICE, name) for name in _LAYOUT_FIELDS)
@@ -308,7 +321,8 @@ def _layout(fleet, tp, pp, dp, ep, microbatches, v_stages, zero_stage, recompute
     """The checked layout (the shared single-device one when nothing is split); ``optimizer=None`` is
     the training state's default."""
     if (optimizer is None or optimizer == _ONE_DEVICE.optimizer) and fleet is None and \
-            (tp, pp, dp, ep, microbatches, v_stages, zero_stage, recompute, lora) == _ONE_DEVICE_FIELDS:
+            (tp, pp, 1 if dp is None else dp, ep, microbatches, v_stages, zero_stage, recompute, lora) == \
+            _ONE_DEVICE_FIELDS:
         return _ONE_DEVICE
     tp, ep = whole("tp", tp), whole("ep", ep)
     pp = None if pp is None else whole("pp", pp)

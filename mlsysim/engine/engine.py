@@ -22,7 +22,7 @@ from ..solver import Solver
 from ..units import format_si
 from .device import device_for
 from .profile import PerformanceProfile
-from .timing import step_times, times
+from .timing import step_times, timer, times
 
 #: a large sweep is solved in slices of about this many configurations, so each slice's
 #: per-operator arrays stay in the CPU caches (4x faster than one pass over a million points)
@@ -99,25 +99,21 @@ def solve_step(run: Run, raise_errors: bool = False) -> PerformanceProfile:
     w = run.workload
     phase = run.step_phase()
     run.family.check_phase(w, phase)
-    S = run.context
-    past = run.past_len
-    if phase != "prefill" and (np.any(past) if isinstance(past, np.ndarray) else past):
+    B, S, past = run.batch_size, run.context, run.past_len
+    sweep = isinstance(B, np.ndarray) or isinstance(S, np.ndarray) or isinstance(past, np.ndarray)
+    if phase != "prefill" and (np.any(past) if sweep else past):
         raise InputError("past_len (tokens already cached) applies to the prefill phase only")
     window = getattr(w, "context_length", None)
     if window:
         total = S + past
-        if (np.any(total > window) if isinstance(total, np.ndarray) else total > window):
+        if (np.any(total > window) if sweep else total > window):
             raise InputError(f"{np.max(total):g} tokens exceed {w.name}'s context window of {window} tokens")
-    B = run.batch_size
-    shape = _sweep_shape(B, S, past)
-    if shape and math.prod(shape) > 2 * SWEEP_CHUNK:
+    if not sweep:
+        return _scalar_step(run, phase, B, S, past, raise_errors)
+    shape = np.broadcast_shapes(*(np.shape(x) for x in (B, S, past)))
+    if math.prod(shape) > 2 * SWEEP_CHUNK:
         return _chunked(run, phase, B, S, past, shape, raise_errors)
-    return _step(run, phase, B, S, past, raise_errors)
-
-
-def _sweep_shape(*sizes) -> tuple:
-    arrays = [np.shape(x) for x in sizes if isinstance(x, np.ndarray) and np.ndim(x)]
-    return np.broadcast_shapes(*arrays) if arrays else ()
+    return _sweep_step(run, phase, B, S, past, raise_errors)
 
 
 def _chunked(run, phase, B, S, past, shape, raise_errors) -> PerformanceProfile:
@@ -126,8 +122,8 @@ def _chunked(run, phase, B, S, past, shape, raise_errors) -> PerformanceProfile:
     full = [np.broadcast_to(x, shape) if isinstance(x, np.ndarray) else x for x in (B, S, past)]
 
     def one(i):
-        return _step(run, phase, *(x[i:i + rows] if isinstance(x, np.ndarray) else x for x in full),
-                     raise_errors=raise_errors)
+        return _sweep_step(run, phase, *(x[i:i + rows] if isinstance(x, np.ndarray) else x for x in full),
+                           raise_errors=raise_errors)
 
     parts = map_slices(one, shape[0], rows)
     first = parts[0]
@@ -143,85 +139,146 @@ def _chunked(run, phase, B, S, past, shape, raise_errors) -> PerformanceProfile:
                    offload_spill_bytes=max(p.offload_spill_bytes for p in parts), **{k: cat(k) for k in arrays})
 
 
-def _step(run: Run, phase, B, S, past, raise_errors) -> PerformanceProfile:
-    """One solve over scalars or (moderate) arrays of sizes."""
-    w, hw, family, p = run.workload, run.hardware, run.family, run.precisions
-    training = run.layout
+def _scalar_step(run: Run, phase, B, S, past, raise_errors) -> PerformanceProfile:
+    """One configuration: Python floats throughout (a few dozen microseconds)."""
+    return _structure(run, phase).step(run, B, S, past, raise_errors)
+
+
+def _sweep_step(run: Run, phase, B, S, past, raise_errors) -> PerformanceProfile:
+    """A (moderate) array of configurations: every figure an array of the sizes' broadcast shape."""
+    w, hw, family, p, profile = run.workload, run.hardware, run.family, run.precisions, run.profile
     # memory first: it decides where the weights are read from
-    parts = family.footprint(w, phase, B, S + past, p, training)
-    total_mem = parts["weights"] + parts["kv_cache"] + parts["activations"] + parts["gradients"] + parts["optimizer"]
+    parts = family.footprint(w, phase, B, S + past, p, run.layout)
+    total = parts["weights"] + parts["kv_cache"] + parts["activations"] + parts["gradients"] + parts["optimizer"]
     capacity = float(hw.memory.capacity)
-    sweep = isinstance(total_mem, np.ndarray)
-    worst = float(total_mem.max()) if sweep else total_mem
+    worst = float(np.max(total))
     if raise_errors and worst > capacity:
-        raise OOMError(f"{w.name} needs {format_si(worst, 'B')} but {hw.name} has "
-                       f"{format_si(capacity, 'B')}", required_bytes=worst, available_bytes=capacity)
+        _out_of_memory(run, worst, capacity)
     weights = parts["weights"]
-    dev = device_for(hw, float(np.min(weights)) if isinstance(weights, np.ndarray) else weights)
-    profile, efficiency = run.profile, run.efficiency
-    if isinstance(B, np.ndarray) or isinstance(S, np.ndarray) or isinstance(past, np.ndarray):
-        ops = family.lower(w, phase, B, S, p, past=past, fusions=profile.fuses, training=training)
-    else:
-        ops = _table(w, phase, B, S, past, p, profile.fuses, training)
-    mnkg = ops.mnkg if ops.mnkg is not None else np.stack(np.broadcast_arrays(ops.M, ops.N, ops.K, ops.G))
-    t = times(dev, profile, ops.kind, ops.prec, ops.flops, ops.bytes, mnkg, efficiency)
-    t_c, t_m, t_l = t
-    busy, overhead = step_times(t_c, t_m, t_l, profile)
+    dev = device_for(hw, float(np.min(weights)))
+    ops = family.lower(w, phase, B, S, p, past=past, fusions=profile.fuses, training=run.layout)
+    t = times(dev, profile, ops.kind, ops.prec, ops.flops, ops.bytes, ops.mnkg, run.efficiency)
+    busy, overhead = step_times(*t, profile)
     c = ops.count
+    lat_c = _weighted(np.where(t[0] >= t[1], busy, 0.0), c)
+    lat_m = _weighted(busy, c) - lat_c
+    lat_o = _weighted(overhead, c)
+    if worst > capacity:
+        lat_m = lat_m + np.clip(np.minimum(weights, total - capacity), 0.0, None) / host_link_bw(hw)
+    latency = lat_c + lat_m + lat_o
     peak = dev.peak[int(ops.prec[0])] or hw.peak_at(p.compute)
-    tdp = float(hw.tdp or 0.0)
-    if busy.ndim == 1 and not sweep:
-        lat_c = float(np.where(t_c >= t_m, busy, 0.0) @ c)
-        lat_m = float(busy @ c) - lat_c
-        lat_o = float(overhead @ c)
-        if worst > capacity:       # what does not fit streams over the host link every step
-            lat_m += max(min(weights, worst - capacity), 0.0) / host_link_bw(hw)
-        latency = lat_c + lat_m + lat_o
-        mfu = min(float(ops.model_flops) / (latency * peak), 1.0)
-        hfu = min(float(ops.flops_total) / (latency * peak), 1.0)
-        energy = step_energy(tdp, latency, lat_c + lat_m)
-        bottleneck = "Overhead" if lat_o > max(lat_c, lat_m) else ("Memory" if lat_m > lat_c else "Compute")
-        feasible = worst <= capacity
-    else:
-        lat_c = _weighted(np.where(t_c >= t_m, busy, 0.0), c)
-        lat_m = _weighted(busy, c) - lat_c
-        lat_o = _weighted(overhead, c)
+    bottleneck = np.where(lat_o > np.maximum(lat_c, lat_m), "Overhead", np.where(lat_m > lat_c, "Memory", "Compute"))
+    return _profile(run, phase, B, S, parts, capacity, ops, t, dev, peak, lat_c, lat_m, lat_o, latency,
+                    np.minimum(ops.model_flops / (latency * peak), 1.0),
+                    np.minimum(ops.flops_total / (latency * peak), 1.0), bottleneck, total <= capacity,
+                    max(worst - capacity, 0.0))
+
+
+def _out_of_memory(run: Run, need: float, capacity: float):
+    raise OOMError(f"{run.workload.name} needs {format_si(need, 'B')} but {run.hardware.name} has "
+                   f"{format_si(capacity, 'B')}", required_bytes=need, available_bytes=capacity)
+
+
+def _profile(run, phase, B, S, parts, capacity, ops, t, dev, peak, lat_c, lat_m, lat_o, latency, mfu, hfu,
+             bottleneck, feasible, spill) -> PerformanceProfile:
+    samples, unit = run.family.throughput(phase, B, S)
+    efficiency = run.efficiency
+    return PerformanceProfile.of({
+        "model_name": run.workload.name, "hardware_name": run.hardware.name, "phase": phase, "batch_size": B,
+        "seq_len": S, "precision": run.precision, "stack": run.profile.key, "latency_s": latency,
+        "latency_compute_s": lat_c, "latency_memory_s": lat_m, "latency_overhead_s": lat_o,
+        "flops_total": ops.flops_total, "bytes_total": ops.bytes_total, "samples_per_step": samples,
+        "bottleneck": bottleneck, "memory_parts": parts, "memory_capacity_b": capacity,
+        "peak_flops_b": peak if efficiency is None else peak * efficiency, "peak_bw_b": dev.mem_bw, "mfu": mfu,
+        "hfu": hfu, "energy_j": step_energy(float(run.hardware.tdp or 0.0), latency, lat_c + lat_m),
+        "feasible": feasible, "offload_spill_bytes": spill, "throughput_unit": unit, "op_table": ops, "op_times": t,
+        "execution_profile": run.profile})
+
+
+class _Structure:
+    """One step's structure (workload, phase, precisions, stack, training state) on one device: its
+    lowering and footprint traced into a template when they are polynomials in the sizes (most are),
+    its operators' timing and the device's figures, built once and then solved for any scalar sizes."""
+
+    __slots__ = ("lowering", "footprint", "template", "hardware", "profile", "phase", "throughput", "records",
+                 "dev", "timer", "peak", "capacity", "tdp", "host_bw")
+
+    def __init__(self, run: Run, phase: str):
+        w, p, profile, training, family, hw = run.workload, run.precisions, run.profile, run.layout, run.family, \
+            run.hardware
+
+        def lowering(b, s, cached):
+            return family.operators(w, phase, b, s, p, past=cached, fusions=profile.fuses, training=training)
+
+        def footprint(b, s, cached):
+            return family.footprint(w, phase, b, s + cached, p, training)
+
+        self.lowering, self.footprint, self.hardware, self.profile = lowering, footprint, hw, profile
+        self.phase, self.throughput, self.records = phase, family.throughput, (w, profile, hw)
+        self.template = Template.trace(lowering, footprint)
+        self.dev = self.timer = self.peak = None
+        self.capacity, self.tdp, self.host_bw = float(hw.memory.capacity), float(hw.tdp or 0.0), host_link_bw(hw)
+
+    def step(self, run: Run, B, S, past, raise_errors: bool) -> PerformanceProfile:
+        """The profile of sizes (B, S, past)."""
+        template = self.template
+        if template is None:
+            ops = self.lowering(B, S, past).table()
+            numbers = zip(*(ops.columns[i].tolist() for i in range(7)))
+            parts = self.footprint(B, S, past)
+        else:
+            values = template.values(B, S, past)
+            ops = template.table(values)
+            numbers = zip(*[iter(values)] * 7)           # each operator's seven numbers
+            parts = dict(zip(template.parts, values[template.numbers + 3:])) if template.parts else \
+                self.footprint(B, S, past)
+        weights = parts["weights"]
+        dev = device_for(self.hardware, weights)
+        if dev is self.dev and template is not None:
+            clock, peak = self.timer, self.peak
+        else:
+            clock = timer(dev, self.profile, ops.kind, ops.prec)
+            peak = dev.peak[int(ops.prec[0])] or run.hardware.peak_at(run.precisions.compute)
+            if template is not None:
+                self.dev, self.timer, self.peak = dev, clock, peak
+        efficiency = run.efficiency
+        t_comp, t_mem, (lat_c, lat_m, lat_o) = clock.step(numbers, efficiency, self.profile.host_ahead)
+        worst = weights + parts["kv_cache"] + parts["activations"] + parts["gradients"] + parts["optimizer"]
+        capacity = self.capacity
         if worst > capacity:
-            lat_m = lat_m + np.clip(np.minimum(weights, total_mem - capacity), 0.0, None) / host_link_bw(hw)
+            if raise_errors:
+                _out_of_memory(run, worst, capacity)
+            lat_m += max(min(weights, worst - capacity), 0.0) / self.host_bw   # streamed over the host link
         latency = lat_c + lat_m + lat_o
-        mfu = np.minimum(ops.model_flops / (latency * peak), 1.0)
-        hfu = np.minimum(ops.flops_total / (latency * peak), 1.0)
-        energy = step_energy(tdp, latency, lat_c + lat_m)
-        bottleneck = np.where(lat_o > np.maximum(lat_c, lat_m), "Overhead",
-                              np.where(lat_m > lat_c, "Memory", "Compute"))
-        feasible = total_mem <= capacity
-    samples, unit = family.throughput(phase, B, S)
-    return PerformanceProfile(
-        model_name=w.name, hardware_name=hw.name, phase=phase, batch_size=B, seq_len=S, precision=run.precision,
-        stack=str(profile), latency_s=latency, latency_compute_s=lat_c, latency_memory_s=lat_m,
-        latency_overhead_s=lat_o, flops_total=ops.flops_total, bytes_total=ops.bytes_total, samples_per_step=samples,
-        bottleneck=bottleneck, memory_parts=parts, memory_capacity_b=capacity,
-        peak_flops_b=peak if efficiency is None else peak * efficiency, peak_bw_b=dev.mem_bw, mfu=mfu, hfu=hfu,
-        energy_j=energy, feasible=feasible, offload_spill_bytes=max(worst - capacity, 0.0),
-        throughput_unit=unit, op_table=ops, op_times=t, execution_profile=profile)
+        samples, unit = self.throughput(self.phase, B, S)
+        return PerformanceProfile.of({
+            "model_name": run.workload.name, "hardware_name": run.hardware.name, "phase": self.phase,
+            "batch_size": B, "seq_len": S, "precision": run.precision, "stack": self.profile.key, "latency_s": latency,
+            "latency_compute_s": lat_c, "latency_memory_s": lat_m, "latency_overhead_s": lat_o,
+            "flops_total": ops.flops_total, "bytes_total": ops.bytes_total, "samples_per_step": samples,
+            "bottleneck": "Overhead" if lat_o > max(lat_c, lat_m) else ("Memory" if lat_m > lat_c else "Compute"),
+            "memory_parts": parts, "memory_capacity_b": capacity,
+            "peak_flops_b": peak if efficiency is None else peak * efficiency, "peak_bw_b": dev.mem_bw,
+            "mfu": min(ops.model_flops / (latency * peak), 1.0), "hfu": min(ops.flops_total / (latency * peak), 1.0),
+            "energy_j": step_energy(self.tdp, latency, lat_c + lat_m), "feasible": worst <= capacity,
+            "offload_spill_bytes": max(worst - capacity, 0.0), "throughput_unit": unit, "op_table": ops,
+            "op_times": (t_comp, t_mem, clock.launch), "execution_profile": self.profile})
 
 
-_TEMPLATES: dict = {}
+_STRUCTURES: dict = {}
 
 
-def _table(w, phase, B, S, past, p, fusions, training):
-    """The operator table of one configuration: from the structure's traced template when its lowering is a
-    polynomial in the sizes (most are), else from the lowering itself."""
-    key = (w, phase, p, fusions, (training.optimizer, training.recompute) if phase == "train" else None)
-    template = _TEMPLATES.get(key, False)
-    if template is False:
-        if len(_TEMPLATES) > 4096:
-            _TEMPLATES.clear()
-        template = _TEMPLATES[key] = Template.trace(
-            lambda b, s, cached: w.family.operators(w, phase, b, s, p, past=cached, fusions=fusions, training=training))
-    if template is None:
-        return w.family.lower(w, phase, B, S, p, past=past, fusions=fusions, training=training)
-    return template.table(B, S, past)
+def _structure(run: Run, phase: str) -> _Structure:
+    """The structure of ``run``'s step, cached. Records are keyed by identity (they are long-lived, and the
+    structure keeps them, so an identity seen again with the same record is that record)."""
+    key = (id(run.workload), phase, run.precisions, id(run.profile), run.layout if phase == "train" else None,
+           id(run.hardware))
+    found = _STRUCTURES.get(key)
+    if found is None or found.records != (run.workload, run.profile, run.hardware):
+        if len(_STRUCTURES) > 4096:
+            _STRUCTURES.clear()
+        found = _STRUCTURES[key] = _Structure(run, phase)
+    return found
 
 
 def _weighted(x: np.ndarray, count: np.ndarray):

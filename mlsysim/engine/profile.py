@@ -56,6 +56,7 @@ class PerformanceProfile:
     offload_spill_bytes: float = 0.0
     throughput_unit: str = "samples/s"   # tokens/s for decode and LM training, sequences/s for prefill
     op_table: object = field(default=None, repr=False)
+    #: each operator's (compute, memory, launch) seconds: arrays, or lists of floats for one configuration
     op_times: tuple = field(default=(), repr=False)
     #: the execution profile the step was timed under (how launch time adds up)
     execution_profile: object = field(default=None, repr=False)
@@ -63,6 +64,15 @@ class PerformanceProfile:
     def __post_init__(self):
         if isinstance(self.feasible, np.bool_):
             object.__setattr__(self, "feasible", bool(self.feasible))
+
+    @classmethod
+    def of(cls, values: dict) -> PerformanceProfile:
+        """The engine's constructor: every field given, already checked, set at once (a solve is a few
+        dozen microseconds, and the field-by-field frozen ``__init__`` would be a tenth of it)."""
+        profile = object.__new__(cls)
+        object.__setattr__(profile, "__dict__", values)
+        profile.__post_init__()
+        return profile
 
     # -- explanations (built on request) -------------------------------------------------------
     @property

@@ -44,6 +44,7 @@ per op-code pattern, so a warm call is a few dozen ufunc calls.
 from __future__ import annotations
 
 import functools
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -292,8 +293,8 @@ class _Tables:
 class _Gathered:
     """The constants of one operator list, laid out for the fewest ufunc calls."""
 
-    __slots__ = ("inv_bw", "peak", "pre", "dec", "sel", "floor", "tiles", "uk", "ksi", "rate", "rate_area",
-                 "rhalf", "align", "launch", "kind", "wide")
+    __slots__ = ("inv_bw", "peak", "pre", "dec", "sel", "floor", "tiles", "uk", "ksi", "rate_area",
+                 "rhalf", "align", "timers", "kind", "wide")
 
     def __init__(self, tb: _Tables, kind: np.ndarray, prec: np.ndarray):
         kp = tb.kbase[kind] + prec
@@ -311,11 +312,10 @@ class _Gathered:
         floor = np.where(nsel > 0, tb.skinny, np.inf) if tb.skinny is not None and nsel.any() else None
         self.floor = None if floor is None else np.stack([floor, floor])
         self.uk, self.ksi = tb.ukind[kind], tb.ksplit[kind]
-        self.rate = tb.rate[kp]
-        self.rate_area = self.rate * tiles[0] * tiles[1]
+        self.rate_area = tb.rate[kp] * tiles[0] * tiles[1]
         self.rhalf = tb.rhalf[kp]
         self.align = (tb.amod[kp], tb.apen[kp]) if CONV in present else None
-        self.launch: dict = {}
+        self.timers: dict = {}
         self.wide: dict = {}
 
     def widened(self, extra: int) -> _Gathered:
@@ -359,13 +359,13 @@ def _tables(dev: Device, cal: Calibration) -> _Tables:
 
 
 _ONE = np.array(1.0)
-_MANTISSA, _EXPONENT = np.int64(2 ** 52 - 1), np.int64(0x7FF << 52)
+_MANTISSA, _EXPONENT = np.array(2 ** 52 - 1, dtype=np.int64), np.array(0x7FF << 52, dtype=np.int64)
 
 
 def _pow2ceil(x: np.ndarray) -> np.ndarray:
-    """The smallest power of two >= x (x >= 1, a float64 array): a non-zero mantissa carries into the
-    exponent, which is then all that is kept."""
-    return ((np.ascontiguousarray(x).view(np.int64) + _MANTISSA) & _EXPONENT).view(np.float64)
+    """The smallest power of two >= x (x >= 1, a contiguous float64 array): a non-zero mantissa carries
+    into the exponent, which is then all that is kept."""
+    return ((x.view(np.int64) + _MANTISSA) & _EXPONENT).view(np.float64)
 
 
 def op_times(dev: Device, kind, prec, flops, bytes_, M, N, K, G, *, stack="eager", efficiency=None, cal=None):
@@ -394,59 +394,189 @@ def times(dev: Device, profile, kind, prec, flops, bytes_, MNKG, efficiency=None
     """:func:`op_times` on an operator table's own arrays: ``kind`` and ``prec`` per operator, ``MNKG``
     stacking M, N, K, G as its rows (shape ``(4, n_ops, ...)``, so each step that treats the four
     alike is one ufunc call), flops and bytes of shape ``(n_ops, ...)``."""
+    return timer(dev, profile, kind, prec, MNKG.ndim - 1 - kind.ndim, cal)(flops, bytes_, MNKG, efficiency)
+
+
+def timer(dev: Device, profile, kind, prec, extra: int = 0, cal=None) -> Timer:
+    """The timing of one operator list (its kind and precision codes) on ``dev`` under ``profile``, for
+    sizes with ``extra`` configuration axes; cached, so a caller that keeps it skips every lookup."""
     if cal is None:
         cal = load_calibration()
-    tb = _tables(dev, cal)
-    g = tb.gather(kind, prec).widened(MNKG.ndim - 1 - kind.ndim)   # a sweep's configuration axes
-    t_launch = g.launch.get(profile)
-    if t_launch is None:
-        t_launch = g.launch[profile] = cal.launch(profile.launch, profile.host_dispatch)[g.kind]
-        t_launch.setflags(write=False)
-    t_mem = (bytes_ + tb.ramp_bytes) * g.inv_bw
-    if efficiency is not None:
-        e = efficiency
-        if not (type(e) is float and 0.0 < e <= 1.0):
-            e = np.asarray(efficiency, dtype=float)
-            if not (e.size and np.all(e > 0.0) and np.all(e <= 1.0)):
-                raise InputError(f"efficiency must lie in (0, 1], got {efficiency!r}")
-        t_comp = flops / (g.peak * e)
-    else:
-        t_comp = _compute(tb, g, flops, MNKG)
-    if t_comp.shape != t_mem.shape or t_comp.shape != t_launch.shape:
-        shape = np.broadcast_shapes(t_comp.shape, t_mem.shape, t_launch.shape)
-        t_comp, t_mem, t_launch = (np.broadcast_to(x, shape) for x in (t_comp, t_mem, t_launch))
-    return t_comp, t_mem, t_launch
+    g = _tables(dev, cal).gather(kind, prec).widened(extra)
+    t = g.timers.get(profile)
+    if t is None:
+        t = g.timers[profile] = Timer(_tables(dev, cal), g, cal.launch(profile.launch, profile.host_dispatch)[g.kind])
+    return t
+
+
+class Timer:
+    """Per-operator ``(t_compute, t_memory, t_launch)`` of one operator list: call it with the sizes, or
+    :meth:`one` with one configuration's numbers."""
+
+    __slots__ = ("tb", "g", "launch", "_rows")
+
+    def __init__(self, tb: _Tables, g: _Gathered, launch: np.ndarray):
+        launch.setflags(write=False)
+        self.tb, self.g, self.launch, self._rows = tb, g, launch, None
+
+    def step(self, operators, efficiency=None, host_ahead: bool = False):
+        """One configuration from Python floats: ``operators`` yields each operator's (flops, bytes, M, N,
+        K, G, count). Returns the lists of compute and memory seconds, and the step's (compute-bound,
+        memory-bound, launch overhead) seconds under :func:`step_times`'s rule.
+
+        The same formula as :func:`_compute`, operation for operation, on floats: a solve of one
+        configuration would spend a microsecond per NumPy call on arrays of a dozen operators, and
+        this loop is three times faster. ``tests/test_timing.py`` holds the two equal.
+        """
+        rows = self._rows
+        if rows is None:
+            rows = self._rows = _scalar_constants(self.tb, self.g, self.launch)
+        ramp = float(self.tb.ramp_bytes)
+        waves = self.tb.waves
+        ceil, frexp, ldexp = math.ceil, math.frexp, math.ldexp
+        t_comp, t_mem = [], []
+        compute = memory = overhead = 0.0
+        for (f, b, m, n, k, g, count), (plain, inv_bw, peak, launch, nsel, tm, tn, floor, uk, ksi, rate_area, rhalf,
+                                         pre, dec, amod, apen) in zip(operators, rows):
+            t_m = (b + ramp) * inv_bw
+            Mq = m if m > 1.0 else 1.0
+            Kq = k if k > 1.0 else 1.0
+            Gq = g if g > 1.0 else 1.0
+            if efficiency is not None:
+                t_c = f / (peak * efficiency)
+            elif plain:     # no tiles, no split, no attention rows: what the lines below reduce to
+                cmn = float(ceil(Mq))
+                if waves:
+                    n_tiles = cmn * Gq
+                    t_c = f * Kq * cmn * ceil(n_tiles) / (rate_area * Mq * Kq * n_tiles)
+                else:
+                    t_c = f * Kq * cmn / (rate_area * Mq * Kq)
+            else:
+                red = Kq
+                Mt = Mq
+                Nt = n * nsel
+                if Nt < 1.0:
+                    Nt = 1.0
+                if pre or dec:
+                    q = f / (Kq * Gq)
+                    if pre:
+                        red = Kq + pre * (q / Mq - Kq)
+                    if dec:
+                        Mt = Mq + dec * (q / (n if n > 1.0 else 1.0) - Mq)
+                # a dimension shorter than its tile shrinks it: to the smallest power of two >= it
+                # (frexp: x = mantissa x 2^e), but not below the floor
+                if floor < tm and Mt < tm:
+                    mantissa, e = frexp(Mt)
+                    p2 = ldexp(0.5 if mantissa == 0.5 else 1.0, e)
+                    tm = p2 if p2 > floor else floor
+                if floor < tn and Nt < tn:
+                    mantissa, e = frexp(Nt)
+                    p2 = ldexp(0.5 if mantissa == 0.5 else 1.0, e)
+                    tn = p2 if p2 > floor else floor
+                fill_m, fill_n = Mt / tm, Nt / tn
+                cmn = float(ceil(fill_m) * ceil(fill_n))
+                rate_area = rate_area * (fill_m * fill_n)
+                if waves:
+                    n_tiles = cmn * Gq
+                    s_k = uk / n_tiles
+                    if Kq * ksi < s_k:
+                        s_k = Kq * ksi
+                    if s_k < 1.0:
+                        s_k = 1.0
+                    n_tiles = n_tiles * s_k
+                    num = f * (red + rhalf * s_k) * cmn * ceil(n_tiles / uk)
+                    den = rate_area * red * n_tiles
+                else:
+                    num = f * (red + rhalf) * cmn
+                    den = rate_area * red
+                if apen:
+                    den = den * ((1.0 if math.fmod(Kq, amod) else 0.0) * apen + 1.0)
+                t_c = num / den
+            t_comp.append(t_c)
+            t_mem.append(t_m)
+            if t_c >= t_m:
+                compute += t_c * count
+                busy = t_c
+            else:
+                memory += t_m * count
+                busy = t_m
+            if not host_ahead:
+                overhead += launch * count
+            elif launch > busy:
+                overhead += (launch - busy) * count
+        return t_comp, t_mem, (compute, memory, overhead)
+
+    def __call__(self, flops, bytes_, MNKG, efficiency=None):
+        g = self.g
+        t_mem = (bytes_ + self.tb.ramp_bytes) * g.inv_bw
+        if efficiency is not None:
+            e = efficiency
+            if not (type(e) is float and 0.0 < e <= 1.0):
+                e = np.asarray(efficiency, dtype=float)
+                if not (e.size and np.all(e > 0.0) and np.all(e <= 1.0)):
+                    raise InputError(f"efficiency must lie in (0, 1], got {efficiency!r}")
+            t_comp = flops / (g.peak * e)
+        else:
+            t_comp = _compute(self.tb, g, flops, MNKG)
+        t_launch = self.launch
+        if t_comp.shape != t_mem.shape or t_comp.shape != t_launch.shape:
+            shape = np.broadcast_shapes(t_comp.shape, t_mem.shape, t_launch.shape)
+            t_comp, t_mem, t_launch = (np.broadcast_to(x, shape) for x in (t_comp, t_mem, t_launch))
+        return t_comp, t_mem, t_launch
+
+
+def _scalar_constants(tb: _Tables, g: _Gathered, launch: np.ndarray) -> list[tuple]:
+    """Each operator's constants as Python floats, in the order :meth:`Timer.step` unpacks them; first
+    whether it is plain: no tile shape, split-K, attention rows or alignment penalty to work out."""
+    n = len(g.kind)
+    zeros, inf = np.zeros(n), np.full(n, np.inf)
+    floor = g.floor[0] if g.floor is not None else inf
+    pre = g.pre if g.pre is not None else zeros
+    dec = g.dec if g.dec is not None else zeros
+    amod, apen = g.align if g.align is not None else (np.ones(n), zeros)
+    tm, tn, nsel = g.tiles[0], g.tiles[1], g.sel[1]
+    plain = (tm == 1) & (tn == 1) & (nsel == 0) & (g.uk == 1) & (g.ksi == 0) & (g.rhalf == 0) & (pre == 0) & \
+        (dec == 0) & (apen == 0)
+    columns = (plain, np.broadcast_to(g.inv_bw, n), g.peak, launch, nsel, tm, tn, floor, g.uk, g.ksi, g.rate_area,
+               g.rhalf, pre, dec, amod, apen)
+    return list(zip(*(np.asarray(c).tolist() for c in columns)))
 
 
 def _compute(tb: _Tables, g: _Gathered, flops, MNKG):
-    """Calibrated compute seconds: flops / (peak x fraction x tile use x K/(K + k_half) x alignment x wave use)."""
-    Mq, Nq, Kq, Gq = np.maximum(MNKG, _ONE)
+    """Calibrated compute seconds: flops / (peak x fraction x tile use x K/(K + k_half) x alignment x wave use).
+
+    Written for the fewest ufunc calls (a solve of one configuration is a few dozen of them): the
+    tiles are powers of two, so ``rate x area`` is the per-tile rate times the tile fill ``(M/tm)(N/tn)``.
+    """
+    X = np.maximum(MNKG, _ONE)
+    Kq, Gq = X[2], X[3]
     red = Kq
     MNt = np.maximum(MNKG[:2] * g.sel, _ONE)      # M, and N where N is a tile column
     if g.pre is not None or g.dec is not None:
+        Mq = X[0]
         q = flops / (Kq * Gq)
         # flash attention: reduction = keys per query (x4); decode: tile rows = query rows per KV head (x4)
         if g.pre is not None:
             red = Kq + g.pre * (q / Mq - Kq)
         if g.dec is not None:
-            MNt[0] = Mq + g.dec * (q / Nq - Mq)
-    tiles, rate = g.tiles, g.rate
+            MNt[0] = Mq + g.dec * (q / X[1] - Mq)
+    tiles = g.tiles
     if g.floor is not None:     # a skinny GEMM or conv shrinks its tile to the problem's power of two
         tiles = np.minimum(tiles, np.maximum(g.floor, _pow2ceil(MNt)))
-        rate = g.rate_area / (tiles[0] * tiles[1])
-    counts = np.ceil(MNt / tiles)
+    fill = MNt / tiles
+    counts = np.ceil(fill)
     cmn = counts[0] * counts[1]
-    area = MNt[0] * MNt[1]
+    rate_area = g.rate_area * (fill[0] * fill[1])
     if tb.waves:
         # fewer tiles than units: split K over s parts (each keeps >= split_k_min of K) to fill them
         n_tiles = cmn * Gq
         s_k = np.maximum(np.minimum(g.uk / n_tiles, Kq * g.ksi), _ONE)
         n_tiles = n_tiles * s_k
         num = flops * (red + g.rhalf * s_k) * cmn * np.ceil(n_tiles / g.uk)
-        den = rate * area * red * n_tiles
+        den = rate_area * red * n_tiles
     else:
         num = flops * (red + g.rhalf) * cmn
-        den = rate * area * red
+        den = rate_area * red
     if g.align is not None:  # reduction dim not 16-byte aligned (convolutions)
         den = den * (np.sign(np.fmod(Kq, g.align[0])) * g.align[1] + _ONE)
     return num / den
@@ -458,7 +588,8 @@ def step_times(t_comp, t_mem, t_launch, profile):
     A kernel is busy for the larger of its compute and memory times. Where the host runs ahead of
     the GPU (an eager framework), a launch costs time only beyond the busy time of the kernel it
     overlaps; where kernels are replayed from a graph, each launch gap adds to its kernel. An
-    operator's share of the step is ``busy + overhead``.
+    operator's share of the step is ``busy + overhead``. (:meth:`Timer.step` applies it to the floats
+    of one configuration.)
     """
     busy = np.maximum(t_comp, t_mem)
     if profile.host_ahead:
@@ -468,4 +599,4 @@ def step_times(t_comp, t_mem, t_launch, profile):
 
 __all__ = ["GEMM", "ATTN_PREFILL", "ATTN_DECODE", "CONV", "DWCONV", "MEMORY", "FUSED", "NORM", "SOFTMAX",
            "FP32", "TF32", "FP16", "FP8", "INT8", "INT4", "Device", "Calibration", "load_calibration",
-           "op_times", "times", "step_times"]
+           "op_times", "times", "timer", "Timer", "step_times"]
