@@ -117,10 +117,6 @@ class OpTable:
     G = property(lambda self: self.columns[5])
     count = property(lambda self: self.columns[6], doc="instances per step")
 
-    @property
-    def mnkg(self) -> np.ndarray:
-        """M, N, K, G stacked (4, n_ops, ...): one block for the timing layer."""
-        return np.stack(np.broadcast_arrays(*(self.columns[i] for i in range(2, 6))))
 
 
 class _Layout(NamedTuple):

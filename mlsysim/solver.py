@@ -39,12 +39,42 @@ class Result:
     assumptions: tuple[str, ...] = field(default=(), kw_only=True)
     binding: str = field(default="", kw_only=True)
 
+    @classmethod
+    def of(cls, values: dict):
+        """The result with these fields, set at once: the frozen ``__init__`` sets them one by one, which
+        for a solver run thousands of times inside a search costs as much as its arithmetic. Fields not
+        given take their defaults; an unknown name, or a missing field without a default, is an error."""
+        required, defaults, factories = _layout(cls)
+        if not required <= values.keys() <= defaults.keys() | factories.keys() | required:
+            raise TypeError(f"{cls.__name__}.of: missing {sorted(required - values.keys())}, unknown "
+                            f"{sorted(values.keys() - defaults.keys() - factories.keys() - required)}")
+        result = object.__new__(cls)
+        made = {name: make() for name, make in factories.items() if name not in values}
+        object.__setattr__(result, "__dict__", {**defaults, **made, **values})
+        return result
+
     def to_dict(self) -> dict:
         """Fields as JSON-safe plain values (arrays become lists)."""
         out = {}
         for f in fields(self):
             out[f.name] = _plain(getattr(self, f.name))
         return out
+
+
+@lru_cache(maxsize=None)
+def _layout(cls) -> tuple[frozenset, dict, dict]:
+    """A result class's required field names, its other fields' defaults, and its default factories."""
+    from dataclasses import MISSING
+
+    required, defaults, factories = set(), {}, {}
+    for f in fields(cls):
+        if f.default is not MISSING:
+            defaults[f.name] = f.default
+        elif f.default_factory is not MISSING:
+            factories[f.name] = f.default_factory
+        else:
+            required.add(f.name)
+    return frozenset(required), defaults, factories
 
 
 def real(x):

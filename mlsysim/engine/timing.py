@@ -2,7 +2,9 @@
 
 Every operator has a compute time, a memory time and a launch time:
 
-* ``t_compute = flops / (peak[prec] * eff)``, ``eff`` the product of
+* ``t_compute = flops / (peak[prec] * eff)``. For memory-bound and vector kernels and fused workloads
+  ``eff`` is the maximum achievable fraction of their precision class and kind alone; for the kinds
+  timed on tiles (GEMM, convolution, attention) it is the product of
 
   - a maximum achievable fraction per precision class (what a tuned kernel sustains on a big
     problem at the power limit) and per operator class (convolution, flash attention; vector
@@ -236,7 +238,7 @@ class _Tables:
     """Per (device, calibration) lookup tables, so that op_times is a short run of ufunc calls."""
 
     __slots__ = ("dev", "cal", "peak", "ramp_bytes", "inv_bw", "waves", "pre", "dec", "nsel", "tm", "tn", "skinny",
-                 "ukind", "ksplit", "kbase", "rate", "rhalf", "amod", "apen", "by_kinds")
+                 "ukind", "ksplit", "kbase", "rate", "rhalf", "amod", "apen", "tiled", "by_kinds")
 
     def __init__(self, dev: Device, cal: Calibration):
         self.dev, self.cal = dev, cal
@@ -272,6 +274,10 @@ class _Tables:
         self.amod = np.broadcast_to(16.0 / pt[2][None, :], pidx.shape).ravel().copy()
         self.apen = np.broadcast_to(kt[8][:, None] * (cal.misaligned_fraction - 1.0), pidx.shape).ravel().copy()
         self.skinny = float(cal.min_tile) if cal.min_tile > 0 else None
+        # kinds timed on tiles (GEMM, conv, attention): the rest (memory-bound and vector kernels, fused
+        # workloads) take their flops at their rate, with no tile, wave or reduction-length term
+        self.tiled = (self.tm != 1) | (self.tn != 1) | (kt[6] > 0) | (kt[10] > 0) | (kt[3] != 0) | (kt[4] > 0) | \
+            (kt[5] > 0) | (kt[8] > 0)
         self.by_kinds: dict = {}
 
     def gather(self, kind: np.ndarray, prec: np.ndarray) -> _Gathered:
@@ -291,32 +297,43 @@ class _Tables:
 
 
 class _Gathered:
-    """The constants of one operator list, laid out for the fewest ufunc calls."""
+    """The constants of one operator list, laid out for the fewest ufunc calls: per operator its memory
+    rate, peak and rate, and for the operators timed on tiles (``rows``) their tile constants."""
 
-    __slots__ = ("inv_bw", "peak", "pre", "dec", "sel", "floor", "tiles", "uk", "ksi", "rate_area",
-                 "rhalf", "align", "timers", "kind", "wide")
+    __slots__ = ("kind", "inv_bw", "peak", "rate_area", "rows", "pre", "dec", "sel", "floor", "tiles", "uk", "ksi",
+                 "tile_rate", "rhalf", "align", "timers", "wide")
+    _PER_OPERATOR = ("inv_bw", "peak", "rate_area", "pre", "dec", "sel", "floor", "tiles", "uk", "ksi", "tile_rate",
+                     "rhalf", "align")
 
     def __init__(self, tb: _Tables, kind: np.ndarray, prec: np.ndarray):
         kp = tb.kbase[kind] + prec
-        present = set(np.unique(kind).tolist())
         self.kind = kind
         self.inv_bw, self.peak = tb.inv_bw[kind], tb.peak[prec]
+        # per-tile rate x tile area: the rate of a kind without tiles (its tiles are 1 x 1, its waves 1)
+        self.rate_area = tb.rate[kp] * tb.tm[kind] * tb.tn[kind]
+        self.timers: dict = {}
+        self.wide: dict = {}
+        rows = np.flatnonzero(tb.tiled[kind])
+        self.rows = rows if rows.size else None
+        self.pre = self.dec = self.sel = self.floor = self.tiles = self.uk = self.ksi = self.tile_rate = None
+        self.rhalf = self.align = None
+        if not rows.size:
+            return
+        kind, kp = kind[rows], kp[rows]
+        present = set(np.unique(kind).tolist())
         self.pre = tb.pre[kind] if ATTN_PREFILL in present else None
         self.dec = tb.dec[kind] if ATTN_DECODE in present else None
         nsel = tb.nsel[kind]
         # row 0 scales M (always 1), row 1 scales N (1 where N is a tile column: GEMM and conv)
         self.sel = np.stack([np.ones_like(nsel), nsel])
-        tiles = np.stack([tb.tm[kind], tb.tn[kind]])
-        self.tiles = tiles
+        self.tiles = np.stack([tb.tm[kind], tb.tn[kind]])
         # the smallest tile a skinny GEMM or conv shrinks to; +inf where the tile never shrinks
         floor = np.where(nsel > 0, tb.skinny, np.inf) if tb.skinny is not None and nsel.any() else None
         self.floor = None if floor is None else np.stack([floor, floor])
         self.uk, self.ksi = tb.ukind[kind], tb.ksplit[kind]
-        self.rate_area = tb.rate[kp] * tiles[0] * tiles[1]
+        self.tile_rate = self.rate_area[rows]
         self.rhalf = tb.rhalf[kp]
         self.align = (tb.amod[kp], tb.apen[kp]) if CONV in present else None
-        self.timers: dict = {}
-        self.wide: dict = {}
 
     def widened(self, extra: int) -> _Gathered:
         """These constants shaped to broadcast over ``extra`` configuration axes (a sweep), cached."""
@@ -325,14 +342,13 @@ class _Gathered:
         g = self.wide.get(extra)
         if g is None:
             g = self.wide[extra] = object.__new__(_Gathered)
-            for name in self.__slots__:
+            g.kind, g.rows, g.timers, g.wide = self.kind, self.rows, {}, {}
+            for name in self._PER_OPERATOR:
                 value = getattr(self, name)
                 if isinstance(value, np.ndarray):
                     value = value.reshape(value.shape + (1,) * extra)
                 elif isinstance(value, tuple):
                     value = tuple(v.reshape(v.shape + (1,) * extra) for v in value)
-                elif isinstance(value, dict):       # its own caches
-                    value = {}
                 setattr(g, name, value)
         return g
 
@@ -384,17 +400,17 @@ def op_times(dev: Device, kind, prec, flops, bytes_, M, N, K, G, *, stack="eager
     """
     args = [np.asarray(x) for x in (kind, prec, flops, bytes_, M, N, K, G)]
     shape = np.broadcast_shapes(*(a.shape for a in args))
-    kind, prec, flops, bytes_ = (np.broadcast_to(a, shape) for a in args[:4])
-    block = np.array([np.broadcast_to(a, shape) for a in args[4:]], dtype=float)
-    return tuple(np.asarray(t) for t in times(dev, execution_profile(stack), kind.astype(np.intp), prec.astype(np.intp),
-                                              flops.astype(float), bytes_.astype(float), block, efficiency, cal))
+    flat = [np.broadcast_to(a, shape).reshape(-1) for a in args]      # one operator per element
+    kind, prec = (a.astype(np.intp) for a in flat[:2])
+    t = times(dev, execution_profile(stack), kind, prec, *(a.astype(float) for a in flat[2:]), efficiency, cal)
+    return tuple(x.reshape(shape) for x in t)
 
 
-def times(dev: Device, profile, kind, prec, flops, bytes_, MNKG, efficiency=None, cal=None):
-    """:func:`op_times` on an operator table's own arrays: ``kind`` and ``prec`` per operator, ``MNKG``
-    stacking M, N, K, G as its rows (shape ``(4, n_ops, ...)``, so each step that treats the four
-    alike is one ufunc call), flops and bytes of shape ``(n_ops, ...)``."""
-    return timer(dev, profile, kind, prec, MNKG.ndim - 1 - kind.ndim, cal)(flops, bytes_, MNKG, efficiency)
+def times(dev: Device, profile, kind, prec, flops, bytes_, M, N, K, G, efficiency=None, cal=None):
+    """:func:`op_times` on an operator table's own columns: ``kind`` and ``prec`` per operator, the
+    numbers of shape ``(n_ops, ...)`` or broadcastable to it (a sweep's configurations on the later axes)."""
+    extra = max(np.ndim(x) for x in (flops, bytes_, M, N, K, G)) - 1
+    return timer(dev, profile, kind, prec, extra, cal)(flops, bytes_, M, N, K, G, efficiency)
 
 
 def timer(dev: Device, profile, kind, prec, extra: int = 0, cal=None) -> Timer:
@@ -405,7 +421,8 @@ def timer(dev: Device, profile, kind, prec, extra: int = 0, cal=None) -> Timer:
     g = _tables(dev, cal).gather(kind, prec).widened(extra)
     t = g.timers.get(profile)
     if t is None:
-        t = g.timers[profile] = Timer(_tables(dev, cal), g, cal.launch(profile.launch, profile.host_dispatch)[g.kind])
+        launch = cal.launch(profile.launch, profile.host_dispatch)[g.kind]
+        t = g.timers[profile] = Timer(_tables(dev, cal), g, launch.reshape(launch.shape + (1,) * extra))
     return t
 
 
@@ -436,22 +453,17 @@ class Timer:
         ceil, frexp, ldexp = math.ceil, math.frexp, math.ldexp
         t_comp, t_mem = [], []
         compute = memory = overhead = 0.0
-        for (f, b, m, n, k, g, count), (plain, inv_bw, peak, launch, nsel, tm, tn, floor, uk, ksi, rate_area, rhalf,
-                                         pre, dec, amod, apen) in zip(operators, rows):
+        for (f, b, m, n, k, g, count), (inv_bw, peak, launch, rate_area, tile) in zip(operators, rows):
             t_m = (b + ramp) * inv_bw
-            Mq = m if m > 1.0 else 1.0
-            Kq = k if k > 1.0 else 1.0
-            Gq = g if g > 1.0 else 1.0
             if efficiency is not None:
                 t_c = f / (peak * efficiency)
-            elif plain:     # no tiles, no split, no attention rows: what the lines below reduce to
-                cmn = float(ceil(Mq))
-                if waves:
-                    n_tiles = cmn * Gq
-                    t_c = f * Kq * cmn * ceil(n_tiles) / (rate_area * Mq * Kq * n_tiles)
-                else:
-                    t_c = f * Kq * cmn / (rate_area * Mq * Kq)
+            elif tile is None:
+                t_c = f / rate_area
             else:
+                nsel, tm, tn, floor, uk, ksi, rhalf, pre, dec, amod, apen = tile
+                Mq = m if m > 1.0 else 1.0
+                Kq = k if k > 1.0 else 1.0
+                Gq = g if g > 1.0 else 1.0
                 red = Kq
                 Mt = Mq
                 Nt = n * nsel
@@ -506,7 +518,7 @@ class Timer:
                 overhead += (launch - busy) * count
         return t_comp, t_mem, (compute, memory, overhead)
 
-    def __call__(self, flops, bytes_, MNKG, efficiency=None):
+    def __call__(self, flops, bytes_, M, N, K, G, efficiency=None):
         g = self.g
         t_mem = (bytes_ + self.tb.ramp_bytes) * g.inv_bw
         if efficiency is not None:
@@ -517,7 +529,7 @@ class Timer:
                     raise InputError(f"efficiency must lie in (0, 1], got {efficiency!r}")
             t_comp = flops / (g.peak * e)
         else:
-            t_comp = _compute(self.tb, g, flops, MNKG)
+            t_comp = _compute(self.tb, g, flops, M, N, K, G)
         t_launch = self.launch
         if t_comp.shape != t_mem.shape or t_comp.shape != t_launch.shape:
             shape = np.broadcast_shapes(t_comp.shape, t_mem.shape, t_launch.shape)
@@ -526,47 +538,62 @@ class Timer:
 
 
 def _scalar_constants(tb: _Tables, g: _Gathered, launch: np.ndarray) -> list[tuple]:
-    """Each operator's constants as Python floats, in the order :meth:`Timer.step` unpacks them; first
-    whether it is plain: no tile shape, split-K, attention rows or alignment penalty to work out."""
+    """Each operator's constants as Python floats, in the order :meth:`Timer.step` unpacks them: its memory
+    rate, peak, launch seconds and rate, then its tile constants (None for a kind without tiles)."""
     n = len(g.kind)
-    zeros, inf = np.zeros(n), np.full(n, np.inf)
-    floor = g.floor[0] if g.floor is not None else inf
-    pre = g.pre if g.pre is not None else zeros
-    dec = g.dec if g.dec is not None else zeros
-    amod, apen = g.align if g.align is not None else (np.ones(n), zeros)
-    tm, tn, nsel = g.tiles[0], g.tiles[1], g.sel[1]
-    plain = (tm == 1) & (tn == 1) & (nsel == 0) & (g.uk == 1) & (g.ksi == 0) & (g.rhalf == 0) & (pre == 0) & \
-        (dec == 0) & (apen == 0)
-    columns = (plain, np.broadcast_to(g.inv_bw, n), g.peak, launch, nsel, tm, tn, floor, g.uk, g.ksi, g.rate_area,
-               g.rhalf, pre, dec, amod, apen)
-    return list(zip(*(np.asarray(c).tolist() for c in columns)))
+    tiles: list = [None] * n
+    if g.rows is not None:
+        m = len(g.rows)
+        zeros, inf = np.zeros(m), np.full(m, np.inf)
+        amod, apen = g.align if g.align is not None else (np.ones(m), zeros)
+        columns = (g.sel[1], g.tiles[0], g.tiles[1], g.floor[0] if g.floor is not None else inf, g.uk, g.ksi,
+                   g.rhalf, g.pre if g.pre is not None else zeros, g.dec if g.dec is not None else zeros, amod, apen)
+        for row, constants in zip(g.rows.tolist(), zip(*(np.asarray(c, dtype=float).tolist() for c in columns))):
+            tiles[row] = constants
+    columns = (np.broadcast_to(g.inv_bw, n), g.peak, launch, g.rate_area)
+    return [row + (tile,) for row, tile in zip(zip(*(np.asarray(c, dtype=float).tolist() for c in columns)), tiles)]
 
 
-def _compute(tb: _Tables, g: _Gathered, flops, MNKG):
-    """Calibrated compute seconds: flops / (peak x fraction x tile use x K/(K + k_half) x alignment x wave use).
+def _compute(tb: _Tables, g: _Gathered, flops, M, N, K, G):
+    """Calibrated compute seconds: flops / (peak x fraction), and for the kinds timed on tiles also
+    x tile use x K/(K + k_half) x alignment x wave use (:func:`_tiled`)."""
+    t = flops / g.rate_area
+    rows = g.rows
+    if rows is None:
+        return t
+    tiled = _tiled(tb, g, *(np.asarray(x)[rows] for x in (flops, M, N, K, G)))
+    if len(rows) == len(g.kind):
+        return tiled
+    shape = np.broadcast_shapes(t.shape, (len(g.kind),) + tiled.shape[1:])
+    if t.shape != shape:
+        t = np.broadcast_to(t, shape).copy()
+    t[rows] = tiled
+    return t
 
-    Written for the fewest ufunc calls (a solve of one configuration is a few dozen of them): the
-    tiles are powers of two, so ``rate x area`` is the per-tile rate times the tile fill ``(M/tm)(N/tn)``.
-    """
-    X = np.maximum(MNKG, _ONE)
-    Kq, Gq = X[2], X[3]
+
+def _tiled(tb: _Tables, g: _Gathered, flops, M, N, K, G):
+    """Compute seconds of the operators timed on tiles (the rows ``g.rows``), each number at its own shape
+    (a constant column stays one value per operator in a sweep). The tiles are powers of two, so
+    ``rate x area`` is the per-tile rate times the tile fill ``(M/tm)(N/tn)``."""
+    Kq, Gq = np.maximum(K, _ONE), np.maximum(G, _ONE)
     red = Kq
-    MNt = np.maximum(MNKG[:2] * g.sel, _ONE)      # M, and N where N is a tile column
+    Mt = Mq = np.maximum(M, _ONE)
+    Nt = np.maximum(N * g.sel[1], _ONE)           # N where it is a tile column (GEMM and conv), else 1
     if g.pre is not None or g.dec is not None:
-        Mq = X[0]
         q = flops / (Kq * Gq)
         # flash attention: reduction = keys per query (x4); decode: tile rows = query rows per KV head (x4)
         if g.pre is not None:
             red = Kq + g.pre * (q / Mq - Kq)
         if g.dec is not None:
-            MNt[0] = Mq + g.dec * (q / X[1] - Mq)
-    tiles = g.tiles
+            Mt = Mq + g.dec * (q / np.maximum(N, _ONE) - Mq)
+    tm, tn = g.tiles
     if g.floor is not None:     # a skinny GEMM or conv shrinks its tile to the problem's power of two
-        tiles = np.minimum(tiles, np.maximum(g.floor, _pow2ceil(MNt)))
-    fill = MNt / tiles
-    counts = np.ceil(fill)
-    cmn = counts[0] * counts[1]
-    rate_area = g.rate_area * (fill[0] * fill[1])
+        floor = g.floor[0]
+        tm = np.minimum(tm, np.maximum(floor, _pow2ceil(np.ascontiguousarray(Mt, dtype=float))))
+        tn = np.minimum(tn, np.maximum(floor, _pow2ceil(np.ascontiguousarray(Nt, dtype=float))))
+    fill_m, fill_n = Mt / tm, Nt / tn
+    cmn = np.ceil(fill_m) * np.ceil(fill_n)
+    rate_area = g.tile_rate * (fill_m * fill_n)
     if tb.waves:
         # fewer tiles than units: split K over s parts (each keeps >= split_k_min of K) to fill them
         n_tiles = cmn * Gq

@@ -171,7 +171,10 @@ class ServingModel(Solver):
 
 def serve(run: Run, options: ServingOptions = ServingOptions(), raise_errors: bool = False) -> ServingResult:
     """The serving figures of ``run`` under ``options`` (what ``ServingModel.solve`` computes)."""
-    run.refuse("ServingModel", "fleet", "ep", "microbatches", "v_stages", "past_len", "site")
+    lay = run.layout
+    if run.fleet is not None or run.site is not None or lay.ep != 1 or lay.microbatches is not None or \
+            lay.v_stages != 1 or _top(run.past_len):
+        run.refuse("ServingModel", "fleet", "ep", "microbatches", "v_stages", "past_len", "site")
     model, hw, p = run.workload, run.hardware, run.precisions
     family = model.family
     if not family.decoder:
@@ -181,17 +184,17 @@ def serve(run: Run, options: ServingOptions = ServingOptions(), raise_errors: bo
     P = run.prompt_len if run.prompt_len is not None else run.context
     gen = run.output_len
     ctx = run.seq_len if run.seq_len is not None else (P if gen is None else P + gen / 2)
+    deepest = _larger(P + (gen if gen is not None else 0), ctx)     # the most tokens a sequence holds
     window = model.context_length
-    longest = P + (gen if gen is not None else 0)
-    if window and np.any(np.maximum(longest, ctx) > window):
-        raise InputError(f"a {np.max(np.maximum(longest, ctx)):g}-token sequence exceeds {model.name}'s "
-                         f"context window of {window} tokens")
+    if window and _top(deepest) > window:
+        raise InputError(f"a {_top(deepest):g}-token sequence exceeds {model.name}'s context window of "
+                         f"{window} tokens")
     cached = options.cached_prefix_len
-    if np.any(cached >= P):
-        raise InputError(f"cached_prefix_len ({cached:g}) must be shorter than the prompt ({np.min(P):g} tokens)")
-    tp = run.layout.tp
+    if cached and cached >= _least(P):
+        raise InputError(f"cached_prefix_len ({cached:g}) must be shorter than the prompt ({_least(P):g} tokens)")
+    tp = lay.tp
     family.check_layout(model, tp, 1, 1)
-    pp, notes = _pipeline_depth(run, B, max(np.max(longest), np.max(ctx)))
+    pp, notes = _pipeline_depth(run, B, _top(deepest))
     family.check_layout(model, tp, pp, 1)
     view, device = family.shard(model, tp, pp, 1).view, resident(hw)
     step = run.at(workload=view, hardware=device, layout=_ONE_DEVICE, prompt_len=None, output_len=None)
@@ -232,29 +235,50 @@ def serve(run: Run, options: ServingOptions = ServingOptions(), raise_errors: bo
     request = None
     if gen is not None:    # the mean context of the generation stands for its average step (ITL is ~linear)
         request = ttft + gen * (itl if run.seq_len is None else per_token(P + gen / 2)[0])
-    draft_bytes = 0.0 if spec is None else spec.bytes(dec_step, B, np.maximum(ctx, longest))
+    draft_bytes = 0.0 if spec is None else spec.bytes(dec_step, B, deepest)
 
-    kv_dev = family.kv_cache_bytes(view, np.maximum(ctx, longest), B, p.kv_bytes)
+    kv_dev = family.kv_cache_bytes(view, deepest, B, p.kv_bytes)
     weights = float(decode.memory_parts["weights"])
     acts = decode.memory_parts["activations"]
     capacity = float(dec_hw.memory.capacity)
     total = weights + kv_dev + acts + draft_bytes
     feasible = total <= capacity
-    if raise_errors and np.any(~np.asarray(feasible)):
-        need = float(np.max(total))
-        raise OOMError(f"{model.name} needs {format_si(need, 'B')} per device but {dec_hw.name} has "
-                       f"{format_si(capacity, 'B')}", required_bytes=need, available_bytes=capacity)
+    if raise_errors and _top(total) > capacity:
+        raise OOMError(f"{model.name} needs {format_si(_top(total), 'B')} per device but {dec_hw.name} has "
+                       f"{format_si(capacity, 'B')}", required_bytes=_top(total), available_bytes=capacity)
     if tp > 1:
         notes.append(f"tp={tp}: 2 all-reduces per layer on the {format_si(link_bw, 'B/s')} scale-up link")
-    binding = _binding(prefill_bound, decode.bottleneck, feasible)
     power = decode.energy_j / decode.latency_s * tp * pp          # the whole group, while decoding
-    return ServingResult(
-        model.name, hw.name if options.decode_hardware is None else f"{hw.name} -> {dec_hw.name}", B, P, gen, ctx,
-        tp, pp, ttft, itl, B / itl, request, weights, kv_dev, acts, draft_bytes, capacity, verdict(feasible),
-        model.kv_bytes_per_token(p.kv), prefill_bound, decode.bottleneck, tp_comm, n_chunks, stall, stall,
-        kv_transfer, cached, 1.0 if spec is None else spec.expected, power * itl / B,
-        (decode.latency_compute_s + decode.latency_memory_s) / decode.latency_s,
-        assumptions=tuple(notes), binding=binding)
+    return ServingResult.of({
+        "model_name": model.name,
+        "hardware_name": hw.name if options.decode_hardware is None else f"{hw.name} -> {dec_hw.name}",
+        "batch_size": B, "prompt_len": P, "output_len": gen, "context_len": ctx, "tp": tp, "pp": pp,
+        "ttft_s": ttft, "itl_s": itl, "tokens_per_s": B / itl, "request_latency_s": request,
+        "weights_bytes": weights, "kv_cache_bytes": kv_dev, "activation_bytes": acts, "draft_bytes": draft_bytes,
+        "memory_capacity_bytes": capacity, "feasible": verdict(feasible),
+        "kv_bytes_per_token": model.kv_bytes_per_token(p.kv), "prefill_bound": prefill_bound,
+        "decode_bound": decode.bottleneck, "tp_comm_per_token_s": tp_comm, "prefill_chunks": n_chunks,
+        "prefill_chunk_time_s": stall, "decode_stall_bound_s": stall, "kv_transfer_s": kv_transfer,
+        "cached_prefix_len": cached, "tokens_per_step": 1.0 if spec is None else spec.expected,
+        "energy_per_token_j": power * itl / B,
+        "decode_busy_fraction": (decode.latency_compute_s + decode.latency_memory_s) / decode.latency_s,
+        "assumptions": tuple(notes), "binding": _binding(prefill_bound, decode.bottleneck, feasible)})
+
+
+def _top(x) -> float:
+    """The largest value of a size: itself, or the largest of a sweep's."""
+    return float(x.max()) if isinstance(x, np.ndarray) else x
+
+
+def _least(x) -> float:
+    return float(x.min()) if isinstance(x, np.ndarray) else x
+
+
+def _larger(a, b):
+    """The larger of two sizes, each a float or a sweep's array."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.maximum(a, b)
+    return a if a > b else b
 
 
 def _prefill(step: Run, B, P, cached, chunk, pp, comm):
@@ -287,8 +311,7 @@ def _pipeline_depth(run: Run, B, context) -> tuple[int, list]:
     model, hw, p, tp = run.workload, run.hardware, run.precisions, run.layout.tp
     if run.layout.pp is not None:
         return run.layout.pp, notes
-    need = model.parameter_count() * p.w / tp + float(np.max(model.family.kv_cache_bytes(model, context, B,
-                                                                                         p.kv_bytes))) / tp
+    need = model.parameter_count() * p.w / tp + _top(model.family.kv_cache_bytes(model, context, B, p.kv_bytes)) / tp
     stages = max(1, math.ceil(need / (PIPELINE_FILL * float(hw.memory.capacity))))
     if stages > model.layers:
         return model.layers, notes + [f"even one layer per stage does not fit {hw.name}"]
@@ -299,6 +322,6 @@ def _pipeline_depth(run: Run, B, context) -> tuple[int, list]:
 
 
 def _binding(prefill, decode, feasible) -> str:
-    if not np.all(feasible):
+    if not (feasible if isinstance(feasible, bool) else np.all(feasible)):
         return "memory: weights and KV cache exceed the device"
     return f"prefill {_first(prefill).lower()}-bound, decode {_first(decode).lower()}-bound"
