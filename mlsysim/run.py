@@ -313,6 +313,7 @@ def _given(run: Run, name: str):
 
 _RUN_FIELDS = frozenset(Run.__dataclass_fields__)
 _ONE_DEVICE = Layout()
+_AUTO_DEPTH = Layout(pp=None)          # one device, or as many pipeline stages as its memory needs
 _LAYOUT_FIELDS = ("tp", "pp", "dp", "ep", "microbatches", "v_stages", "zero_stage", "recompute", "lora")
 _ONE_DEVICE_FIELDS = tuple(getattr(_ONE_DEVICE, name) for name in _LAYOUT_FIELDS)
 
@@ -321,9 +322,9 @@ def _layout(fleet, tp, pp, dp, ep, microbatches, v_stages, zero_stage, recompute
     """The checked layout (the shared single-device one when nothing is split); ``optimizer=None`` is
     the training state's default."""
     if (optimizer is None or optimizer == _ONE_DEVICE.optimizer) and fleet is None and \
-            (tp, pp, 1 if dp is None else dp, ep, microbatches, v_stages, zero_stage, recompute, lora) == \
-            _ONE_DEVICE_FIELDS:
-        return _ONE_DEVICE
+            (tp, 1 if pp is None else pp, 1 if dp is None else dp, ep, microbatches, v_stages, zero_stage, recompute,
+             lora) == _ONE_DEVICE_FIELDS:
+        return _ONE_DEVICE if pp is not None else _AUTO_DEPTH
     tp, ep = whole("tp", tp), whole("ep", ep)
     pp = None if pp is None else whole("pp", pp)
     return Layout(tp=tp, pp=pp, dp=_data_parallel(dp, fleet, tp * (pp or 1) * ep), ep=ep,

@@ -45,7 +45,8 @@ class Result:
         for a solver run thousands of times inside a search costs as much as its arithmetic. Fields not
         given take their defaults; an unknown name, or a missing field without a default, is an error."""
         required, defaults, factories = _layout(cls)
-        if not required <= values.keys() <= defaults.keys() | factories.keys() | required:
+        if len(values) != len(required) + len(defaults) + len(factories) and \
+                not required <= values.keys() <= defaults.keys() | factories.keys() | required:
             raise TypeError(f"{cls.__name__}.of: missing {sorted(required - values.keys())}, unknown "
                             f"{sorted(values.keys() - defaults.keys() - factories.keys() - required)}")
         result = object.__new__(cls)
@@ -84,6 +85,8 @@ def real(x):
 
 def verdict(x):
     """A scalar yes/no as a bool; a sweep's as a boolean array."""
+    if type(x) is bool:
+        return x
     return bool(x) if np.ndim(x) == 0 else np.asarray(x, dtype=bool)
 
 

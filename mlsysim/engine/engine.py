@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -92,6 +93,42 @@ class SingleNodeModel(Solver):
 
 def solve_step(run: Run, raise_errors: bool = False) -> PerformanceProfile:
     """One step of ``run`` on its one device."""
+    phase, B, S, past, sweep = _checked(run)
+    if not sweep:
+        return _structure(run, phase).profile(run, B, S, past, raise_errors)
+    shape = np.broadcast_shapes(*(np.shape(x) for x in (B, S, past)))
+    if math.prod(shape) > 2 * SWEEP_CHUNK:
+        return _chunked(run, phase, B, S, past, shape, raise_errors)
+    return _sweep_step(run, phase, B, S, past, raise_errors)
+
+
+class Step(NamedTuple):
+    """What a solver that composes steps (serving) reads of one: its latency and the compute-bound,
+    memory-bound and overhead parts of it, its bound, its memory footprint by part, and its energy
+    (floats, or arrays for a sweep). The names are :class:`PerformanceProfile`'s."""
+
+    latency_s: object
+    latency_compute_s: object
+    latency_memory_s: object
+    latency_overhead_s: object
+    bottleneck: object
+    memory_parts: dict
+    energy_j: object
+
+
+def step_figures(run: Run) -> Step:
+    """:func:`solve_step`'s figures without the profile around them (for one configuration, a fraction
+    of the cost)."""
+    phase, B, S, past, sweep = _checked(run)
+    if not sweep:
+        return _structure(run, phase).figures(run, B, S, past)
+    prof = solve_step(run)
+    return Step(prof.latency_s, prof.latency_compute_s, prof.latency_memory_s, prof.latency_overhead_s,
+                prof.bottleneck, prof.memory_parts, prof.energy_j)
+
+
+def _checked(run: Run):
+    """The phase and sizes of ``run``'s step, checked: (phase, batch, context, cached tokens, is a sweep)."""
     if run.fleet is not None or run.site is not None or run.prompt_len is not None or run.output_len is not None \
             or not run.layout.single_device or run.layout.microbatches is not None or run.layout.v_stages != 1:
         run.refuse("Engine.solve", "fleet", "tp", "pp", "ep", "microbatches", "v_stages", "prompt_len", "output_len",
@@ -108,12 +145,7 @@ def solve_step(run: Run, raise_errors: bool = False) -> PerformanceProfile:
         total = S + past
         if (np.any(total > window) if sweep else total > window):
             raise InputError(f"{np.max(total):g} tokens exceed {w.name}'s context window of {window} tokens")
-    if not sweep:
-        return _scalar_step(run, phase, B, S, past, raise_errors)
-    shape = np.broadcast_shapes(*(np.shape(x) for x in (B, S, past)))
-    if math.prod(shape) > 2 * SWEEP_CHUNK:
-        return _chunked(run, phase, B, S, past, shape, raise_errors)
-    return _sweep_step(run, phase, B, S, past, raise_errors)
+    return phase, B, S, past, sweep
 
 
 def _chunked(run, phase, B, S, past, shape, raise_errors) -> PerformanceProfile:
@@ -137,11 +169,6 @@ def _chunked(run, phase, B, S, past, shape, raise_errors) -> PerformanceProfile:
                                  for p in parts]) if np.ndim(v) else v for k, v in first.memory_parts.items()}
     return replace(first, batch_size=B, seq_len=S, memory_parts=memory,
                    offload_spill_bytes=max(p.offload_spill_bytes for p in parts), **{k: cat(k) for k in arrays})
-
-
-def _scalar_step(run: Run, phase, B, S, past, raise_errors) -> PerformanceProfile:
-    """One configuration: Python floats throughout (a few dozen microseconds)."""
-    return _structure(run, phase).step(run, B, S, past, raise_errors)
 
 
 def _sweep_step(run: Run, phase, B, S, past, raise_errors) -> PerformanceProfile:
@@ -200,7 +227,7 @@ class _Structure:
     lowering and footprint traced into a template when they are polynomials in the sizes (most are),
     its operators' timing and the device's figures, built once and then solved for any scalar sizes."""
 
-    __slots__ = ("lowering", "footprint", "template", "hardware", "profile", "phase", "throughput", "records",
+    __slots__ = ("lowering", "footprint", "template", "hardware", "stack", "phase", "throughput", "records",
                  "dev", "timer", "peak", "capacity", "tdp", "host_bw")
 
     def __init__(self, run: Run, phase: str):
@@ -213,14 +240,15 @@ class _Structure:
         def footprint(b, s, cached):
             return family.footprint(w, phase, b, s + cached, p, training)
 
-        self.lowering, self.footprint, self.hardware, self.profile = lowering, footprint, hw, profile
+        self.lowering, self.footprint, self.hardware, self.stack = lowering, footprint, hw, profile
         self.phase, self.throughput, self.records = phase, family.throughput, (w, profile, hw)
         self.template = Template.trace(lowering, footprint)
         self.dev = self.timer = self.peak = None
         self.capacity, self.tdp, self.host_bw = float(hw.memory.capacity), float(hw.tdp or 0.0), host_link_bw(hw)
 
-    def step(self, run: Run, B, S, past, raise_errors: bool) -> PerformanceProfile:
-        """The profile of sizes (B, S, past)."""
+    def solve(self, run: Run, B, S, past, raise_errors: bool = False, each: bool = True):
+        """Sizes (B, S, past) solved: (operator table, per-operator times (empty unless ``each``), device
+        view, peak, footprint, its total, compute-bound, memory-bound and overhead seconds)."""
         template = self.template
         if template is None:
             ops = self.lowering(B, S, past).table()
@@ -237,32 +265,45 @@ class _Structure:
         if dev is self.dev and template is not None:
             clock, peak = self.timer, self.peak
         else:
-            clock = timer(dev, self.profile, ops.kind, ops.prec)
+            clock = timer(dev, self.stack, ops.kind, ops.prec)
             peak = dev.peak[int(ops.prec[0])] or run.hardware.peak_at(run.precisions.compute)
             if template is not None:
                 self.dev, self.timer, self.peak = dev, clock, peak
-        efficiency = run.efficiency
-        t_comp, t_mem, (lat_c, lat_m, lat_o) = clock.step(numbers, efficiency, self.profile.host_ahead)
+        t_comp, t_mem, (lat_c, lat_m, lat_o) = clock.step(numbers, run.efficiency, self.stack.host_ahead, each)
         worst = weights + parts["kv_cache"] + parts["activations"] + parts["gradients"] + parts["optimizer"]
-        capacity = self.capacity
-        if worst > capacity:
+        if worst > self.capacity:
             if raise_errors:
-                _out_of_memory(run, worst, capacity)
-            lat_m += max(min(weights, worst - capacity), 0.0) / self.host_bw   # streamed over the host link
+                _out_of_memory(run, worst, self.capacity)
+            lat_m += max(min(weights, worst - self.capacity), 0.0) / self.host_bw   # streamed over the host link
+        return ops, (t_comp, t_mem, clock.launch), dev, peak, parts, worst, lat_c, lat_m, lat_o
+
+    def figures(self, run: Run, B, S, past) -> Step:
+        *_, parts, _, lat_c, lat_m, lat_o = self.solve(run, B, S, past, each=False)
         latency = lat_c + lat_m + lat_o
+        return Step(latency, lat_c, lat_m, lat_o, _bound(lat_c, lat_m, lat_o), parts,
+                    step_energy(self.tdp, latency, lat_c + lat_m))
+
+    def profile(self, run: Run, B, S, past, raise_errors: bool) -> PerformanceProfile:
+        ops, t, dev, peak, parts, worst, lat_c, lat_m, lat_o = self.solve(run, B, S, past, raise_errors)
+        latency = lat_c + lat_m + lat_o
+        capacity, efficiency = self.capacity, run.efficiency
         samples, unit = self.throughput(self.phase, B, S)
         return PerformanceProfile.of({
             "model_name": run.workload.name, "hardware_name": run.hardware.name, "phase": self.phase,
-            "batch_size": B, "seq_len": S, "precision": run.precision, "stack": self.profile.key, "latency_s": latency,
+            "batch_size": B, "seq_len": S, "precision": run.precision, "stack": self.stack.key, "latency_s": latency,
             "latency_compute_s": lat_c, "latency_memory_s": lat_m, "latency_overhead_s": lat_o,
             "flops_total": ops.flops_total, "bytes_total": ops.bytes_total, "samples_per_step": samples,
-            "bottleneck": "Overhead" if lat_o > max(lat_c, lat_m) else ("Memory" if lat_m > lat_c else "Compute"),
-            "memory_parts": parts, "memory_capacity_b": capacity,
+            "bottleneck": _bound(lat_c, lat_m, lat_o), "memory_parts": parts, "memory_capacity_b": capacity,
             "peak_flops_b": peak if efficiency is None else peak * efficiency, "peak_bw_b": dev.mem_bw,
             "mfu": min(ops.model_flops / (latency * peak), 1.0), "hfu": min(ops.flops_total / (latency * peak), 1.0),
             "energy_j": step_energy(self.tdp, latency, lat_c + lat_m), "feasible": worst <= capacity,
             "offload_spill_bytes": max(worst - capacity, 0.0), "throughput_unit": unit, "op_table": ops,
-            "op_times": (t_comp, t_mem, clock.launch), "execution_profile": self.profile})
+            "op_times": t, "execution_profile": self.stack})
+
+
+def _bound(compute: float, memory: float, overhead: float) -> str:
+    """The bound of one configuration's step: what takes most of its time."""
+    return "Overhead" if overhead > max(compute, memory) else ("Memory" if memory > compute else "Compute")
 
 
 _STRUCTURES: dict = {}
@@ -289,4 +330,4 @@ def _weighted(x: np.ndarray, count: np.ndarray):
     return (x * count.reshape(count.shape + (1,) * (x.ndim - count.ndim))).sum(axis=0)
 
 
-__all__ = ["Engine", "SingleNodeModel", "solve_step"]
+__all__ = ["Engine", "SingleNodeModel", "Step", "solve_step", "step_figures"]

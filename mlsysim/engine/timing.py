@@ -436,10 +436,10 @@ class Timer:
         launch.setflags(write=False)
         self.tb, self.g, self.launch, self._rows = tb, g, launch, None
 
-    def step(self, operators, efficiency=None, host_ahead: bool = False):
+    def step(self, operators, efficiency=None, host_ahead: bool = False, each: bool = True):
         """One configuration from Python floats: ``operators`` yields each operator's (flops, bytes, M, N,
-        K, G, count). Returns the lists of compute and memory seconds, and the step's (compute-bound,
-        memory-bound, launch overhead) seconds under :func:`step_times`'s rule.
+        K, G, count). Returns the lists of compute and memory seconds (empty unless ``each``), and the
+        step's (compute-bound, memory-bound, launch overhead) seconds under :func:`step_times`'s rule.
 
         The same formula as :func:`_compute`, operation for operation, on floats: a solve of one
         configuration would spend a microsecond per NumPy call on arrays of a dozen operators, and
@@ -504,8 +504,9 @@ class Timer:
                 if apen:
                     den = den * ((1.0 if math.fmod(Kq, amod) else 0.0) * apen + 1.0)
                 t_c = num / den
-            t_comp.append(t_c)
-            t_mem.append(t_m)
+            if each:
+                t_comp.append(t_c)
+                t_mem.append(t_m)
             if t_c >= t_m:
                 compute += t_c * count
                 busy = t_c

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine.device import resident
-from ..engine.engine import solve_step
+from ..engine.engine import step_figures
 from ..errors import InputError, OOMError
 from ..hardware.links import scale_up
 from ..run import Layout, Run, check_sizes, resolve_hardware, whole
@@ -118,6 +118,9 @@ class ServingOptions:
     @classmethod
     def build(cls, prefill_chunk_tokens=None, cached_prefix_len=0, decode_hardware=None, kv_link_bandwidth=None,
               draft_model=None, draft_acceptance_rate=None, draft_len=None) -> ServingOptions:
+        if (prefill_chunk_tokens, decode_hardware, kv_link_bandwidth, draft_model, draft_acceptance_rate,
+                draft_len) == _NONE and cached_prefix_len == 0:
+            return _PLAIN
         if decode_hardware is None and kv_link_bandwidth is not None:
             raise InputError("kv_link_bandwidth is the link to a separate decode pool; give decode_hardware too")
         if draft_model is None and (draft_acceptance_rate is not None or draft_len is not None):
@@ -128,6 +131,10 @@ class ServingOptions:
                    None if kv_link_bandwidth is None else parse(kv_link_bandwidth, "B/s", "kv_link_bandwidth",
                                                                 positive=True),
                    None if draft_model is None else Speculation(draft_model, draft_acceptance_rate, draft_len))
+
+
+_NONE = (None,) * 6
+_PLAIN = ServingOptions()
 
 
 class ServingModel(Solver):
@@ -169,7 +176,7 @@ class ServingModel(Solver):
         return serve(run, options, raise_errors)
 
 
-def serve(run: Run, options: ServingOptions = ServingOptions(), raise_errors: bool = False) -> ServingResult:
+def serve(run: Run, options: ServingOptions = _PLAIN, raise_errors: bool = False) -> ServingResult:
     """The serving figures of ``run`` under ``options`` (what ``ServingModel.solve`` computes)."""
     lay = run.layout
     if run.fleet is not None or run.site is not None or lay.ep != 1 or lay.microbatches is not None or \
@@ -218,7 +225,7 @@ def serve(run: Run, options: ServingOptions = ServingOptions(), raise_errors: bo
 
     def per_token(context):
         """One generated token's latency at ``context``: a decode step, or a speculative round."""
-        prof = solve_step(dec_step.at(phase="decode", batch_size=B, seq_len=context))
+        prof = step_figures(dec_step.at(phase="decode", batch_size=B, seq_len=context))
         plain = prof.latency_s * pp + tp_comm
         if spec is None:
             return plain, prof
@@ -285,7 +292,7 @@ def _prefill(step: Run, B, P, cached, chunk, pp, comm):
     """(TTFT, the longest chunk before the last, chunks, the bound) of the prompt's uncached tokens."""
     new = P - cached
     if chunk is None:
-        prof = solve_step(step.at(phase="prefill", batch_size=B, seq_len=new, past_len=cached))
+        prof = step_figures(step.at(phase="prefill", batch_size=B, seq_len=new, past_len=cached))
         return prof.latency_s * pp + comm(B * new), None, 1, prof.bottleneck
     if isinstance(new, np.ndarray):
         raise InputError("chunked prefill takes one prompt length at a time")
@@ -294,7 +301,7 @@ def _prefill(step: Run, B, P, cached, chunk, pp, comm):
     sizes[-1] = new - chunk * (n - 1)
     past = cached + chunk * np.arange(n, dtype=float)
     Bc = np.expand_dims(B, -1) if isinstance(B, np.ndarray) else B
-    prof = solve_step(step.at(phase="prefill", batch_size=Bc, seq_len=sizes, past_len=past))
+    prof = step_figures(step.at(phase="prefill", batch_size=Bc, seq_len=sizes, past_len=past))
     times = prof.latency_s * pp + comm(Bc * sizes)
     full = times[..., :-1] if n > 1 else times
     return times.sum(axis=-1), full.max(axis=-1), n, _first(prof.bottleneck)

@@ -8,7 +8,7 @@ the context.
 """
 from __future__ import annotations
 
-from ..engine.engine import solve_step
+from ..engine.engine import step_figures
 from ..errors import InputError
 from ..run import fraction, resolve_model, whole
 
@@ -41,11 +41,11 @@ class Speculation:
         ``target`` is the (sharded) target's run on its device, where the draft runs too; ``comm`` the
         target's communication per pass.
         """
-        draft = solve_step(target.at(workload=self.draft, phase="decode", batch_size=B, seq_len=context))
-        verify = solve_step(target.at(phase="prefill", batch_size=B, seq_len=float(self.k + 1), past_len=context))
+        draft = step_figures(target.at(workload=self.draft, phase="decode", batch_size=B, seq_len=context))
+        verify = step_figures(target.at(phase="prefill", batch_size=B, seq_len=float(self.k + 1), past_len=context))
         return (self.k * draft.latency_s + verify.latency_s * pp + comm) / self.expected
 
     def bytes(self, target, B, context):
         """What the draft keeps resident: its weights and its own KV cache."""
-        prof = solve_step(target.at(workload=self.draft, phase="decode", batch_size=B, seq_len=context))
+        prof = step_figures(target.at(workload=self.draft, phase="decode", batch_size=B, seq_len=context))
         return prof.memory_parts["weights"] + prof.memory_parts["kv_cache"]
