@@ -14,7 +14,7 @@ from ..engine.engine import solve_step
 from ..errors import InputError
 from ..run import Layout, Run
 from ..solver import Result
-from .serving import serve
+from .serving import first_bound, serve
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def fleet_inference(run: Run) -> FleetInferenceResult:
         r = serve(one)
         return FleetInferenceResult(
             layout, B / layout.dp, float(r.itl_s), float(r.ttft_s), layout.dp * float(r.tokens_per_s), "tokens/s",
-            float(r.memory_bytes), r.memory_capacity_bytes, bool(r.feasible), _first(r.decode_bound),
+            float(r.memory_bytes), r.memory_capacity_bytes, bool(r.feasible), first_bound(r.decode_bound),
             float(r.decode_busy_fraction), r,
             assumptions=(f"{layout.dp} replica(s) of tp={layout.tp} x pp={layout.pp}, each serving "
                          f"{B / layout.dp:g} of the {B:g} sequences",) + r.assumptions,
@@ -108,6 +108,3 @@ def _tensor_parallel(group: int, per_node: int, heads: int) -> int:
         tp *= 2
     return tp
 
-
-def _first(bound) -> str:
-    return bound if isinstance(bound, str) else str(bound.reshape(-1)[0])

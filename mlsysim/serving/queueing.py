@@ -151,7 +151,10 @@ class _LogTail:
                 shrink = np.exp(-lag * u)
                 k, dk = shrink * k, shrink * (dk - lag * k)
             total, slope = total + p * k, slope + p * dk
-        return np.log(total) - self.m0 * u, slope / total - self.m0
+        # far past the quantile the tail underflows to 0: log 0 = -inf reads as "below the level", and the
+        # caller's bracket closes in from above
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(total) - self.m0 * u, slope / total - self.m0
 
 
 def response_quantile(q, wait_probability, wait_rate, service_time, cv):

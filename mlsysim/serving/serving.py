@@ -304,10 +304,10 @@ def _prefill(step: Run, B, P, cached, chunk, pp, comm):
     prof = step_figures(step.at(phase="prefill", batch_size=Bc, seq_len=sizes, past_len=past))
     times = prof.latency_s * pp + comm(Bc * sizes)
     full = times[..., :-1] if n > 1 else times
-    return times.sum(axis=-1), full.max(axis=-1), n, _first(prof.bottleneck)
+    return times.sum(axis=-1), full.max(axis=-1), n, first_bound(prof.bottleneck)
 
 
-def _first(bound) -> str:
+def first_bound(bound) -> str:
     """The bound of a step (of its first configuration in a sweep)."""
     return bound if isinstance(bound, str) else str(np.asarray(bound).reshape(-1)[0])
 
@@ -331,4 +331,4 @@ def _pipeline_depth(run: Run, B, context) -> tuple[int, list]:
 def _binding(prefill, decode, feasible) -> str:
     if not (feasible if isinstance(feasible, bool) else np.all(feasible)):
         return "memory: weights and KV cache exceed the device"
-    return f"prefill {_first(prefill).lower()}-bound, decode {_first(decode).lower()}-bound"
+    return f"prefill {first_bound(prefill).lower()}-bound, decode {first_bound(decode).lower()}-bound"

@@ -7,7 +7,7 @@ from ...units import SIValue, format_number
 from ..output import choose, dumps
 
 EXAMPLES = "Examples:\n  mlsysim zoo hardware --sort-by memory.bandwidth\n  mlsysim zoo hardware H100"
-CATEGORIES = ("hardware", "models", "systems", "grids", "scenarios")
+CATEGORIES = ("hardware", "models", "systems", "grids", "scenarios", "stacks")
 #: per category: (column title, dotted attribute path) of the listing
 COLUMNS = {
     "hardware": (("Name", "name"), ("Year", "release_year"), ("Peak 16-bit", "compute.peak_flops"),
@@ -20,6 +20,9 @@ COLUMNS = {
               ("$/kWh", "electricity_usd_kwh"), ("Source", "primary_source")),
     "scenarios": (("Name", "name"), ("Workload", "workload.name"), ("System", "system.name"),
                   ("Target", "sla_latency")),
+    "stacks": (("Name", "name"), ("Launch", "launch"), ("Host dispatch", "host_dispatch"),
+               ("Host ahead", "host_ahead"), ("Fuses", "fuses"), ("KV cache", "precisions.kv_cache"),
+               ("Aliases", "aliases")),
 }
 
 
@@ -36,6 +39,9 @@ def _registry(category: str):
     if category == "grids":
         from ...infra.registry import Grids
         return Grids
+    if category == "stacks":
+        from ...execution import Stacks
+        return Stacks
     from ...scenarios import Scenarios
     return Scenarios
 
@@ -44,7 +50,8 @@ def register(app: typer.Typer) -> None:
     @app.command("zoo", epilog=EXAMPLES)
     def zoo_command(
         ctx: typer.Context,
-        category: str = typer.Argument(None, help="hardware, models, systems, grids or scenarios"),
+        category: str = typer.Argument(None, help="hardware, models, systems, grids, scenarios or stacks (software "
+                                                  "stacks: execution profiles)"),
         name: str = typer.Argument(None, help="one entry: show every figure and its source"),
         sort_by: str = typer.Option(None, "--sort-by", help="a dotted field, e.g. memory.bandwidth"),
         output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
@@ -72,7 +79,7 @@ def register(app: typer.Typer) -> None:
         headers = ["Key"] + [t for t, _ in COLUMNS[category]]
         if fmt == "json":
             print(dumps({category: [{"key": r[0], **{h.lower(): _plain(_get(e, p)) for (h, p) in
-                                                      COLUMNS[category]}, "source": e.metadata.source}
+                                                      COLUMNS[category]}, "source": _source(e)}
                                     for r, e in zip(rows, entries)]}))
         elif fmt == "markdown":
             print("| " + " | ".join(headers) + " |\n|" + "---|" * len(headers))
@@ -104,9 +111,17 @@ def _get(entry, path: str):
     return value
 
 
+def _source(entry) -> str:
+    """Where an entry's figures come from (execution profiles carry it as a field of their own)."""
+    meta = getattr(entry, "metadata", None)
+    return meta.source if meta is not None else entry.source
+
+
 def _cell(value) -> str:
     if value is None:
         return "-"
+    if isinstance(value, (tuple, frozenset)):
+        return ", ".join(sorted(map(str, value))) or "-"
     if isinstance(value, SIValue):
         return repr(value)
     if isinstance(value, float):
@@ -115,6 +130,8 @@ def _cell(value) -> str:
 
 
 def _plain(value):
+    if isinstance(value, (tuple, frozenset)):
+        return sorted(map(str, value))
     if isinstance(value, SIValue):
         return {"value": float(value), "unit": _si_unit(value), "text": repr(value)}
     return value
@@ -125,17 +142,18 @@ def _si_unit(value: SIValue) -> str:
 
 
 def _show_entry(key: str, entry, fmt: str) -> None:
-    data = entry.model_dump(mode="json", exclude={"metadata"})
-    meta = entry.metadata
+    data = entry.model_dump(mode="json", exclude={"metadata", "source"})
+    meta = getattr(entry, "metadata", None)
+    sources, url = (meta.sources, meta.url) if meta is not None else ({}, None)
     if fmt == "json":
-        print(dumps({"key": key, "entry": data, "source": meta.source, "sources": meta.sources, "url": meta.url}))
+        print(dumps({"key": key, "entry": data, "source": _source(entry), "sources": sources, "url": url}))
         return
     lines = [f"{key}: {getattr(entry, 'name', key)}"] if fmt == "text" else [f"## {key}: {getattr(entry, 'name', key)}",
                                                                            ""]
     for path, value in _flatten(data):
         lines.append(f"  {path:<34} {value}" if fmt == "text" else f"- **{path}**: {value}")
-    lines.append(f"  {'source':<34} {meta.source}" if fmt == "text" else f"- **source**: {meta.source}")
-    for field, src in meta.sources.items():
+    lines.append(f"  {'source':<34} {_source(entry)}" if fmt == "text" else f"- **source**: {_source(entry)}")
+    for field, src in sources.items():
         lines.append(f"  {'source of ' + field:<34} {src}" if fmt == "text" else f"- **source of {field}**: {src}")
     print("\n".join(lines))
 
