@@ -109,6 +109,30 @@ def test_sweep_equals_scalar_solves():
         assert sweep.energy_j[i] == pytest.approx(one.energy_j, rel=1e-12)
 
 
+@pytest.mark.parametrize("model,phase", [
+    ("Llama3_8B", "decode"), ("Llama3_8B", "prefill"), ("Llama3_8B", "train"), ("Mixtral_8x7B", "decode"),
+    ("DeepSeek_V2_Lite", "prefill"), ("Gemma2_9B", "decode"), ("BERT_Base", "forward"), ("Mamba_130M", "decode"),
+    ("StableDiffusion_v1_5", "forward"), ("MobileNetV2", "train"), ("DLRM", "forward"), ("GPT4", "forward")])
+def test_one_configuration_and_a_sweep_agree_for_every_family(model, phase):
+    """A scalar solve runs the step's traced template and the per-operator float loop; a sweep runs the
+    lowering and the vectorized timing. Both are the same model, configuration by configuration."""
+    batches, contexts = np.array([1.0, 3.0, 16.0]), np.array([[96.0], [400.0]])
+    kw = {"phase": phase} if phase != "train" else {"is_training": True}
+    fam = Models.get(model).family
+    seq = contexts if fam.language_model else None
+    sweep = Engine.solve(model, "H100", batch_size=batches, seq_len=seq, **kw)
+    shape = (len(contexts), len(batches)) if seq is not None else (len(batches),)
+    for i, b in enumerate(batches):
+        for j, s in enumerate(contexts[:, 0] if seq is not None else [None]):
+            one = Engine.solve(model, "H100", batch_size=float(b), seq_len=s, **kw)
+            at = (j, i) if seq is not None else (i,)
+            for name in ("latency_s", "latency_compute_s", "latency_memory_s", "energy_j", "flops_total"):
+                figure = np.broadcast_to(getattr(sweep, name), shape)[at]   # (a figure the context leaves alone
+                assert figure == pytest.approx(getattr(one, name), rel=1e-9), name  # keeps the batch's shape)
+            for part, value in one.memory_parts.items():
+                assert np.broadcast_to(sweep.memory_parts[part], shape)[at] == pytest.approx(value, rel=1e-12), part
+
+
 def test_efficiency_override_is_honoured():
     slow = Engine.solve("ResNet50", "A100", batch_size=256, efficiency=0.1)
     fast = Engine.solve("ResNet50", "A100", batch_size=256, efficiency=1.0)

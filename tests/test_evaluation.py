@@ -33,9 +33,14 @@ def test_macro_lens_follows_the_region():
 
 @pytest.mark.parametrize("key", [k for k, _ in Scenarios.items()])
 def test_every_scenario_evaluates(key):
+    """Each scenario's feasibility verdict agrees with its own memory figures, and its macro lens prices
+    a positive footprint."""
     ev = Scenarios.get(key).evaluate()
-    assert ev.scenario_name and ev.feasibility.status in ("PASS", "FAIL")
-    assert ev.macro.status == "PASS"
+    f = ev.feasibility.metrics
+    fits = f["memory_used_gb"] <= f["memory_capacity_gb"]
+    assert ev.feasibility.status == ("PASS" if fits else "FAIL")
+    assert f["memory_utilization"] == pytest.approx(f["memory_used_gb"] / f["memory_capacity_gb"])
+    assert ev.macro.status == "PASS" and ev.macro.metrics["energy_kwh"] > 0 and ev.macro.metrics["tco_usd"] > 0
 
 
 def test_chatbot_scenario_passes_and_aliases_work():

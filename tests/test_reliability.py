@@ -87,8 +87,20 @@ def test_measured_rates_reproduce_their_source_log():
     print(f"Llama 3 anchor: measured {r.expected_failures:.0f}, datasheet {d.expected_failures:.0f}, "
           f"published 419; fleet MTBF {r.fleet_mtbf_hours:.2f} h")
     assert r.expected_failures == pytest.approx(419, rel=0.30)
-    assert r.failures_by_component["hbm"] == pytest.approx(72, rel=1e-9)
     assert r.failure_probability == pytest.approx(1.0)
+
+
+def test_measured_rates_carry_over_to_another_fleet_and_duration_by_hand():
+    """The log's counts become rates per unit-hour: 72 HBM failures over 16,384 GPUs x 54 days x 24 h =
+    21,233,664 GPU-hours. Half the servers (1,024 x 8 GPUs) for 30 days (720 h) expose 5,898,240
+    GPU-hours, so expect 72 x 5,898,240 / 21,233,664 = 20.0 HBM failures; the 43 host failures per
+    2,048 servers x 1,296 h give 43 x (1,024 x 720) / (2,048 x 1,296) = 11.94; all 419 scale alike to
+    419 x 5/18 = 116.4."""
+    r = ReliabilityModel().solve(LLAMA3.model_copy(update={"count": 1024}), job_days=30)
+    assert r.failures_by_component["hbm"] == pytest.approx(72 * 5_898_240 / 21_233_664, rel=1e-9)
+    assert r.failures_by_component["hbm"] == pytest.approx(20.0, rel=1e-9)
+    assert r.failures_by_component["host"] == pytest.approx(43 * 1024 * 720 / (2048 * 1296), rel=1e-9)
+    assert r.expected_failures == pytest.approx(419 * 5 / 18, rel=1e-9)
 
 
 # --- properties -------------------------------------------------------------------------------------

@@ -172,6 +172,31 @@ def test_arrays_and_scalars_agree():
                 assert a[i] == pytest.approx(float(b), rel=1e-12)
 
 
+@pytest.mark.parametrize("stack", ["pytorch_eager", "vllm"])
+@pytest.mark.parametrize("units", [132, 0])
+def test_one_configuration_in_floats_matches_the_vectorized_timing(stack, units):
+    """Timer.step (Python floats, one configuration) and the vectorized timing evaluate one formula: on
+    every kind and precision, skinny and large shapes, with and without wave quantization, their
+    per-operator times and the step rule's sums agree."""
+    from mlsysim.execution import execution_profile
+
+    dev, profile = dataclasses.replace(H100, units=units), execution_profile(stack)
+    kind, prec, flops, nbytes, M, N, K, G = _ops()
+    rng = np.random.default_rng(7)
+    count = rng.integers(1, 80, len(kind)).astype(float)
+    M = M * rng.choice([1.0, 0.37, 1.5], len(kind))             # fractional rows (MoE tokens per expert)
+    clock = T.timer(dev, profile, kind, prec)
+    for efficiency in (None, 0.4):
+        t_c, t_m, sums = clock.step(zip(flops, nbytes, M, N, K, G, count), efficiency, profile.host_ahead)
+        vc, vm, vl = T.times(dev, profile, kind, prec, flops, nbytes, M, N, K, G, efficiency)
+        np.testing.assert_allclose(t_c, vc, rtol=1e-12)
+        np.testing.assert_allclose(t_m, vm, rtol=1e-12)
+        busy, overhead = T.step_times(vc, vm, vl, profile)
+        compute = float(np.where(vc >= vm, busy, 0.0) @ count)
+        expected = (compute, float(busy @ count) - compute, float(overhead @ count))
+        np.testing.assert_allclose(sums, expected, rtol=1e-9)
+
+
 def test_broadcasting_an_op_table_over_configs():
     """An (n_ops, 1) op table against (n_ops, n_configs) shapes, as the engine sweeps batch sizes."""
     B = np.array([1.0, 8.0, 64.0, 512.0])
