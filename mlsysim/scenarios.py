@@ -6,6 +6,7 @@ from .errors import UnknownNameError
 from .evaluation.scorecard import SystemEvaluation, SystemEvaluator
 from .hardware.types import HardwareNode
 from .models.types import Workload
+from .run import DEFAULT_REGION
 from .systems.types import Fleet
 from .zoo.registry import Registry, load_data
 
@@ -32,7 +33,7 @@ class Scenario(Record):
     def is_distributed(self) -> bool:
         return isinstance(self.system, Fleet)
 
-    def evaluate(self, batch_size=None, precision=None, duration_days=365, region="US_Avg") -> SystemEvaluation:
+    def evaluate(self, batch_size=None, precision=None, duration_days=365, region=DEFAULT_REGION) -> SystemEvaluation:
         """The scorecard at ``batch_size`` (default: 1 per device, one per replica on a fleet);
         macro over ``duration_days`` of operation in ``region``."""
         hw = self.system.node.accelerator if self.is_distributed else self.system

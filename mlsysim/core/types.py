@@ -74,8 +74,10 @@ def _cached_names(cls) -> list[str]:
 class Record(BaseModel):
     """Frozen, strict base of every zoo entry and user-built record."""
 
+    # defer_build: a record type's validator is built on its first use, so a command pays only for the
+    # types it touches (building all of them at import is most of the command line's start-up)
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True,
-                              protected_namespaces=(), ignored_types=(cached_property,))
+                              protected_namespaces=(), ignored_types=(cached_property,), defer_build=True)
 
     def __init__(self, **data):
         try:

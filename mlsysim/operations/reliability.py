@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
-from ..models.families.base import OPTIMIZER_STATE_BYTES
+from ..models.families.base import LM_CONTEXT, OPTIMIZER_STATE_BYTES
 from ..ops import PRECISION_BYTES
 from ..run import resolve_fleet, resolve_model, whole
 from ..solver import Result, Solver
@@ -209,7 +209,7 @@ class CheckpointModel(Solver):
         if not params:
             raise InputError(f"{model.name} has no parameter count; a checkpoint's size needs one")
         key = "adam" if optimizer == "adamw" else optimizer
-        if key not in _STATE_WORDS:
+        if key not in STATE_BYTES:
             raise InputError(f"optimizer '{optimizer}' is unknown; choose one of {sorted(STATE_BYTES)}")
         size = float(params) * STATE_BYTES[key]
         storage = parse(storage_bandwidth, "B/s", "storage_bandwidth", positive=True)
@@ -274,7 +274,7 @@ class TrainingJobModel(Solver):
 
     walls = (14, 15, 19)
 
-    def solve(self, model, fleet, batch_size, seq_len=2048, *, tokens=None, steps=None, storage_bandwidth,
+    def solve(self, model, fleet, batch_size, seq_len=LM_CONTEXT, *, tokens=None, steps=None, storage_bandwidth,
               precision="bf16", tp=1, pp=1, optimizer="adam", restart_overhead_s=DEFAULT_RESTART_S, interval=None,
               daly=False, mtbf=None, profile="measured", rates=None, writers=None, writer_bandwidth=None,
               **distributed) -> TrainingJobResult:

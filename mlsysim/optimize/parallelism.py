@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import InputError
+from ..models.families.base import LM_CONTEXT
 from ..run import resolve_model
 from ..solver import Result, Solver
 from ..training.distributed import DistributedModel
@@ -40,7 +41,7 @@ class ParallelismOptimizer(Solver):
 
     walls = (14,)
 
-    def solve(self, model, fleet, batch_size, seq_len=2048, precision="bf16", *, max_tp=None, zero_stage=1,
+    def solve(self, model, fleet, batch_size, seq_len=LM_CONTEXT, precision="bf16", *, max_tp=None, zero_stage=1,
               activation_recomputation=True, microbatches=None, top=10, **distributed_kw) -> ParallelismResult:
         """TP stays inside a node (a power of two dividing the heads), PP divides the layers, DP the rest."""
         model = resolve_model(model)

@@ -19,6 +19,7 @@ import numpy as np
 from ..engine.device import resident
 from ..engine.engine import solve_step
 from ..errors import InputError, OOMError
+from ..models.families.base import LM_CONTEXT
 from ..operations.economics import EconomicsModel
 from ..operations.sustainability import KWH_J, resolve_site
 from ..run import Layout, Run, check_sizes
@@ -135,7 +136,7 @@ class InferenceScalingModel(Solver):
     walls = (12,)
     needs = ("model", "hardware")
 
-    def solve(self, model, hardware=None, reasoning_steps=8, context_length=2048, precision="fp16",
+    def solve(self, model, hardware=None, reasoning_steps=8, context_length=LM_CONTEXT, precision="fp16",
               efficiency=None, *, tokens_per_step=50, best_of_n=1, batch_size=1, grid=None, datacenter=None,
               region=None, tp=1, pp=None, stack=None, weight_precision=None, kv_precision=None,
               activation_precision=None, cloud_rate_usd_hr=None, kwh_price=None, life_years=None,

@@ -21,6 +21,7 @@ from ..engine.engine import solve_step
 from ..engine.timing import step_times
 from ..errors import InputError, OOMError
 from ..hardware.power import accelerator_power
+from ..models.families.base import LM_CONTEXT
 from ..run import Run
 from ..solver import Result, Solver, only_run, real, verdict
 from ..units import format_si, parse, quantity
@@ -128,7 +129,7 @@ class WeightStreamingModel(Solver):
     walls = (6,)
     needs = ("model", "hardware")
 
-    def solve(self, model, hardware=None, seq_len=2048, batch_size=1, precision="fp16", efficiency=None,
+    def solve(self, model, hardware=None, seq_len=LM_CONTEXT, batch_size=1, precision="fp16", efficiency=None,
               phase="decode", *, injection_bandwidth=None, weight_precision=None, kv_precision=None,
               activation_precision=None, stack=None, raise_errors=False) -> WeightStreamingResult:
         """Step time, tokens/s and the binding side of streaming ``model``'s weights onto ``hardware``.

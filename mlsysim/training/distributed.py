@@ -16,6 +16,7 @@ from ..engine.device import resident
 from ..engine.engine import solve_step
 from ..errors import InputError
 from ..hardware.links import FABRIC_ALPHA, NVLINK_ALPHA
+from ..models.families.base import LM_CONTEXT
 from ..run import Layout, Run, fraction, resolve_fleet
 from ..solver import Result, Solver, only_run, verdict
 from ..units import format_si, quantity
@@ -156,7 +157,7 @@ class DistributedModel(Solver):
     walls = (14,)
     needs = ("model", "fleet", "batch_size")
 
-    def solve(self, model, fleet=None, batch_size=None, seq_len=2048, precision="bf16", tp=1, pp=1, dp=None, ep=1,
+    def solve(self, model, fleet=None, batch_size=None, seq_len=LM_CONTEXT, precision="bf16", tp=1, pp=1, dp=None, ep=1,
               microbatches=None, zero_stage=0, activation_recomputation=False, overlap=DEFAULT_OVERLAP,
               v_stages=1, efficiency=None, is_lora=False, moe_routing_imbalance_factor=1.0,
               congestion_factor=1.0, straggler_factor=1.0, **legacy) -> DistributedResult:

@@ -26,7 +26,7 @@ class _StrictLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.S
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
             if key in seen:
                 raise InputError(f"duplicate key '{key}' at line {key_node.start_mark.line + 1} "
                                  f"of {getattr(self, 'name', 'YAML')}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import typer
 
 from ...evaluation import format_metric
+from ...models.families.base import LM_CONTEXT
 from ..output import EXIT_ASSERT, Finished, choose, dumps
 
 optimize_app = typer.Typer(no_args_is_help=True, help="Search a design space for the best configuration.")
@@ -32,7 +33,7 @@ def batching_command(
     sla_ms: float = typer.Option(..., "--sla-ms", help="P99 request latency target in ms"),
     qps: float = typer.Option(..., "--qps", help="request arrival rate across the replicas"),
     replicas: int = typer.Option(1, "--replicas", help="serving replicas sharing the load"),
-    prompt_len: int = typer.Option(2048, "--prompt-len"),
+    prompt_len: int = typer.Option(LM_CONTEXT, "--prompt-len"),
     output_len: int = typer.Option(128, "--output-len"),
     max_batch: int = typer.Option(256, "--max-batch", help="largest batch to consider"),
     precision: str = typer.Option("fp16", "--precision", "-p"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import typer
 
 from ...evaluation import format_metric
+from ...models.families.base import LM_CONTEXT
 from ..output import EXIT_ASSERT, EXIT_INFEASIBLE, Finished, choose, dumps
 
 EXAMPLES = """Examples:
@@ -19,7 +20,8 @@ def register(app: typer.Typer) -> None:
         model: str = typer.Argument(..., help="a decoder language model, e.g. Llama3_8B"),
         hardware: str = typer.Argument(..., help="hardware registry name, e.g. H100"),
         seq_len: int = typer.Option(None, "--seq-len", "-s", help="context at which ITL is measured"),
-        prompt_len: int = typer.Option(None, "--prompt-len", help="prompt tokens (default: --seq-len or 2048)"),
+        prompt_len: int = typer.Option(None, "--prompt-len",
+                                       help=f"prompt tokens (default: --seq-len or {LM_CONTEXT})"),
         output_len: int = typer.Option(None, "--output-len", help="generated tokens per request"),
         batch_size: int = typer.Option(1, "--batch-size", "-b", help="sequences decoded together"),
         precision: str = typer.Option("fp16", "--precision", "-p", help="weights and compute precision"),
