@@ -9,7 +9,7 @@ from ..output import EXIT_ASSERT, EXIT_INFEASIBLE, Finished, choose, dumps
 
 EXAMPLES = """Examples:
   mlsysim eval Llama3_8B H100 --batch-size 8
-  mlsysim eval Llama3_70B H100 --accelerators 64 --training --tp 8 --region Quebec --duration-days 14
+  mlsysim eval Llama3_70B H100 --accelerators 64 --training --tp 8 -b 256 --region Quebec --duration-days 14
   mlsysim eval Llama3_70B H100 --accelerators 8 -b 32             # serving across 8 accelerators
   mlsysim eval examples/training_64_gpus.yaml -o json"""
 
