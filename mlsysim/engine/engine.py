@@ -228,7 +228,7 @@ class _Structure:
     its operators' timing and the device's figures, built once and then solved for any scalar sizes."""
 
     __slots__ = ("lowering", "footprint", "template", "hardware", "stack", "phase", "throughput", "records",
-                 "dev", "timer", "peak", "capacity", "tdp", "host_bw")
+                 "weights", "dev", "timer", "peak", "capacity", "tdp", "host_bw")
 
     def __init__(self, run: Run, phase: str):
         w, p, profile, training, family, hw = run.workload, run.precisions, run.profile, run.layout, run.family, \
@@ -243,12 +243,12 @@ class _Structure:
         self.lowering, self.footprint, self.hardware, self.stack = lowering, footprint, hw, profile
         self.phase, self.throughput, self.records = phase, family.throughput, (w, profile, hw)
         self.template = Template.trace(lowering, footprint)
-        self.dev = self.timer = self.peak = None
+        self.weights = self.dev = self.timer = self.peak = None
         self.capacity, self.tdp, self.host_bw = float(hw.memory.capacity), float(hw.tdp or 0.0), host_link_bw(hw)
 
     def solve(self, run: Run, B, S, past, raise_errors: bool = False, each: bool = True):
-        """Sizes (B, S, past) solved: (operator table, per-operator times (empty unless ``each``), device
-        view, peak, footprint, its total, compute-bound, memory-bound and overhead seconds)."""
+        """Sizes (B, S, past) solved: (operator table and per-operator times (None and empty unless
+        ``each``), device view, peak, footprint, its total, compute-bound, memory-bound and overhead seconds)."""
         template = self.template
         if template is None:
             ops = self.lowering(B, S, past).table()
@@ -256,19 +256,20 @@ class _Structure:
             parts = self.footprint(B, S, past)
         else:
             values = template.values(B, S, past)
-            ops = template.table(values)
+            ops = template.table(values) if each else None
             numbers = zip(*[iter(values)] * 7)           # each operator's seven numbers
             parts = dict(zip(template.parts, values[template.numbers + 3:])) if template.parts else \
                 self.footprint(B, S, past)
         weights = parts["weights"]
-        dev = device_for(self.hardware, weights)
-        if dev is self.dev and template is not None:
-            clock, peak = self.timer, self.peak
+        if template is not None and weights == self.weights:      # the same device view as last time
+            dev, clock, peak = self.dev, self.timer, self.peak
         else:
-            clock = timer(dev, self.stack, ops.kind, ops.prec)
-            peak = dev.peak[int(ops.prec[0])] or run.hardware.peak_at(run.precisions.compute)
+            dev = device_for(self.hardware, weights)
+            codes = ops if template is None else template.layout
+            clock = timer(dev, self.stack, codes.kind, codes.prec)
+            peak = dev.peak[int(codes.prec[0])] or run.hardware.peak_at(run.precisions.compute)
             if template is not None:
-                self.dev, self.timer, self.peak = dev, clock, peak
+                self.weights, self.dev, self.timer, self.peak = weights, dev, clock, peak
         t_comp, t_mem, (lat_c, lat_m, lat_o) = clock.step(numbers, run.efficiency, self.stack.host_ahead, each)
         worst = weights + parts["kv_cache"] + parts["activations"] + parts["gradients"] + parts["optimizer"]
         if worst > self.capacity:

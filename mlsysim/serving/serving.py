@@ -204,7 +204,8 @@ def serve(run: Run, options: ServingOptions = _PLAIN, raise_errors: bool = False
     pp, notes = _pipeline_depth(run, B, _top(deepest))
     family.check_layout(model, tp, pp, 1)
     view, device = family.shard(model, tp, pp, 1).view, resident(hw)
-    step = run.at(workload=view, hardware=device, layout=_ONE_DEVICE, prompt_len=None, output_len=None)
+    step = run.at(workload=view, hardware=device, layout=_ONE_DEVICE, prompt_len=None, output_len=None,
+                  phase="decode", batch_size=B, seq_len=ctx)
     link_bw, link_alpha = scale_up(hw)
 
     def comm(tokens):
@@ -225,7 +226,7 @@ def serve(run: Run, options: ServingOptions = _PLAIN, raise_errors: bool = False
 
     def per_token(context):
         """One generated token's latency at ``context``: a decode step, or a speculative round."""
-        prof = step_figures(dec_step.at(phase="decode", batch_size=B, seq_len=context))
+        prof = step_figures(dec_step if context is ctx else dec_step.at(seq_len=context))
         plain = prof.latency_s * pp + tp_comm
         if spec is None:
             return plain, prof
