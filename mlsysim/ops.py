@@ -51,11 +51,12 @@ class Precisions:
     precision the matmuls run at (names, normalized), with their bytes per element (``w``, ``a``,
     ``kv_bytes``), which lowering reads for every operator."""
 
-    __slots__ = ("weights", "activations", "kv", "compute", "w", "a", "kv_bytes")
+    __slots__ = ("weights", "activations", "kv", "compute", "w", "a", "kv_bytes", "_hash")
 
     def __init__(self, weights: str, activations: str, kv: str, compute: str):
         self.weights, self.activations, self.kv, self.compute = weights, activations, kv, compute
         self.w, self.a, self.kv_bytes = PRECISION_BYTES[weights], PRECISION_BYTES[activations], PRECISION_BYTES[kv]
+        self._hash = hash((weights, activations, kv, compute))     # a key of every cached step structure
 
     @property
     def names(self) -> tuple[str, str, str, str]:
@@ -65,7 +66,7 @@ class Precisions:
         return isinstance(other, Precisions) and self.names == other.names
 
     def __hash__(self) -> int:
-        return hash(self.names)
+        return self._hash
 
     def __repr__(self) -> str:
         return "Precisions(weights={}, activations={}, kv={}, compute={})".format(*self.names)

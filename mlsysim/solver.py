@@ -45,13 +45,14 @@ class Result:
         for a solver run thousands of times inside a search costs as much as its arithmetic. Fields not
         given take their defaults; an unknown name, or a missing field without a default, is an error."""
         required, defaults, factories = _layout(cls)
-        if len(values) != len(required) + len(defaults) + len(factories) and \
-                not required <= values.keys() <= defaults.keys() | factories.keys() | required:
-            raise TypeError(f"{cls.__name__}.of: missing {sorted(required - values.keys())}, unknown "
-                            f"{sorted(values.keys() - defaults.keys() - factories.keys() - required)}")
+        if len(values) != len(required) + len(defaults) + len(factories):
+            if not required <= values.keys() <= defaults.keys() | factories.keys() | required:
+                raise TypeError(f"{cls.__name__}.of: missing {sorted(required - values.keys())}, unknown "
+                                f"{sorted(values.keys() - defaults.keys() - factories.keys() - required)}")
+            made = {name: make() for name, make in factories.items() if name not in values}
+            values = {**defaults, **made, **values}
         result = object.__new__(cls)
-        made = {name: make() for name, make in factories.items() if name not in values}
-        object.__setattr__(result, "__dict__", {**defaults, **made, **values})
+        object.__setattr__(result, "__dict__", values)
         return result
 
     def to_dict(self) -> dict:

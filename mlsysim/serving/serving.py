@@ -210,6 +210,8 @@ def serve(run: Run, options: ServingOptions = _PLAIN, raise_errors: bool = False
 
     def comm(tokens):
         """Tensor-parallel all-reduces over every layer, and the hand-offs between pipeline stages."""
+        if tp == 1 and pp == 1:
+            return 0.0
         return tensor_parallel(tokens, model.hidden_dim, p.a, tp, family.tp_all_reduces(model, model.layers),
                                link_bw, link_alpha) + \
             ((pp - 1) * pipeline_hand_off(tokens, model.hidden_dim, p.a, link_bw, link_alpha) if pp > 1 else 0.0)
@@ -264,7 +266,7 @@ def serve(run: Run, options: ServingOptions = _PLAIN, raise_errors: bool = False
         "ttft_s": ttft, "itl_s": itl, "tokens_per_s": B / itl, "request_latency_s": request,
         "weights_bytes": weights, "kv_cache_bytes": kv_dev, "activation_bytes": acts, "draft_bytes": draft_bytes,
         "memory_capacity_bytes": capacity, "feasible": verdict(feasible),
-        "kv_bytes_per_token": model.kv_bytes_per_token(p.kv), "prefill_bound": prefill_bound,
+        "kv_bytes_per_token": family.kv_cache_bytes(model, 1.0, 1.0, p.kv_bytes), "prefill_bound": prefill_bound,
         "decode_bound": decode.bottleneck, "tp_comm_per_token_s": tp_comm, "prefill_chunks": n_chunks,
         "prefill_chunk_time_s": stall, "decode_stall_bound_s": stall, "kv_transfer_s": kv_transfer,
         "cached_prefix_len": cached, "tokens_per_step": 1.0 if spec is None else spec.expected,
