@@ -127,6 +127,14 @@ def step_figures(run: Run) -> Step:
                 prof.bottleneck, prof.memory_parts, prof.energy_j)
 
 
+def figures_at(run: Run, phase: str, B, S, past=0.0) -> Step:
+    """:func:`step_figures` of ``run`` at a phase and sizes its caller has checked: a solver that derives
+    several steps from one validated run (serving's prefill and decode) builds no run for each."""
+    if isinstance(B, np.ndarray) or isinstance(S, np.ndarray) or isinstance(past, np.ndarray):
+        return step_figures(run.at(phase=phase, batch_size=B, seq_len=S, past_len=past))
+    return _structure(run, phase).figures(run, B, S, past)
+
+
 def _checked(run: Run):
     """The phase and sizes of ``run``'s step, checked: (phase, batch, context, cached tokens, is a sweep)."""
     if run.fleet is not None or run.site is not None or run.prompt_len is not None or run.output_len is not None \
@@ -331,4 +339,4 @@ def _weighted(x: np.ndarray, count: np.ndarray):
     return (x * count.reshape(count.shape + (1,) * (x.ndim - count.ndim))).sum(axis=0)
 
 
-__all__ = ["Engine", "SingleNodeModel", "Step", "solve_step", "step_figures"]
+__all__ = ["Engine", "SingleNodeModel", "Step", "figures_at", "solve_step", "step_figures"]

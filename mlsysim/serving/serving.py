@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine.device import resident
-from ..engine.engine import step_figures
+from ..engine.engine import figures_at
 from ..errors import InputError, OOMError
 from ..hardware.links import scale_up
 from ..run import Layout, Run, check_sizes, resolve_hardware, whole
@@ -205,7 +205,7 @@ def serve(run: Run, options: ServingOptions = _PLAIN, raise_errors: bool = False
     family.check_layout(model, tp, pp, 1)
     view, device = family.shard(model, tp, pp, 1).view, resident(hw)
     step = run.at(workload=view, hardware=device, layout=_ONE_DEVICE, prompt_len=None, output_len=None,
-                  phase="decode", batch_size=B, seq_len=ctx)
+                  phase="decode", batch_size=B, seq_len=ctx)          # the sizes are checked above
     link_bw, link_alpha = scale_up(hw)
 
     def comm(tokens):
@@ -228,7 +228,7 @@ def serve(run: Run, options: ServingOptions = _PLAIN, raise_errors: bool = False
 
     def per_token(context):
         """One generated token's latency at ``context``: a decode step, or a speculative round."""
-        prof = step_figures(dec_step if context is ctx else dec_step.at(seq_len=context))
+        prof = figures_at(dec_step, "decode", B, context)
         plain = prof.latency_s * pp + tp_comm
         if spec is None:
             return plain, prof
@@ -295,7 +295,7 @@ def _prefill(step: Run, B, P, cached, chunk, pp, comm):
     """(TTFT, the longest chunk before the last, chunks, the bound) of the prompt's uncached tokens."""
     new = P - cached
     if chunk is None:
-        prof = step_figures(step.at(phase="prefill", batch_size=B, seq_len=new, past_len=cached))
+        prof = figures_at(step, "prefill", B, new, cached)
         return prof.latency_s * pp + comm(B * new), None, 1, prof.bottleneck
     if isinstance(new, np.ndarray):
         raise InputError("chunked prefill takes one prompt length at a time")
@@ -304,7 +304,7 @@ def _prefill(step: Run, B, P, cached, chunk, pp, comm):
     sizes[-1] = new - chunk * (n - 1)
     past = cached + chunk * np.arange(n, dtype=float)
     Bc = np.expand_dims(B, -1) if isinstance(B, np.ndarray) else B
-    prof = step_figures(step.at(phase="prefill", batch_size=Bc, seq_len=sizes, past_len=past))
+    prof = figures_at(step, "prefill", Bc, sizes, past)
     times = prof.latency_s * pp + comm(Bc * sizes)
     full = times[..., :-1] if n > 1 else times
     return times.sum(axis=-1), full.max(axis=-1), n, first_bound(prof.bottleneck)
