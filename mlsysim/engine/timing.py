@@ -450,7 +450,7 @@ class Timer:
             rows = self._rows = _scalar_constants(self.tb, self.g, self.launch)
         ramp = float(self.tb.ramp_bytes)
         waves = self.tb.waves
-        ceil, frexp, ldexp = math.ceil, math.frexp, math.ldexp
+        frexp, ldexp = math.frexp, math.ldexp
         t_comp, t_mem = [], []
         compute = memory = overhead = 0.0
         for (f, b, m, n, k, g, count), (inv_bw, peak, launch, rate_area, tile) in zip(operators, rows):
@@ -486,7 +486,7 @@ class Timer:
                     p2 = ldexp(0.5 if mantissa == 0.5 else 1.0, e)
                     tn = p2 if p2 > floor else floor
                 fill_m, fill_n = Mt / tm, Nt / tn
-                cmn = float(ceil(fill_m) * ceil(fill_n))
+                cmn = -(-fill_m // 1.0) * -(-fill_n // 1.0)        # ceil x ceil, in floats
                 rate_area = rate_area * (fill_m * fill_n)
                 if waves:
                     n_tiles = cmn * Gq
@@ -496,7 +496,7 @@ class Timer:
                     if s_k < 1.0:
                         s_k = 1.0
                     n_tiles = n_tiles * s_k
-                    num = f * (red + rhalf * s_k) * cmn * ceil(n_tiles / uk)
+                    num = f * (red + rhalf * s_k) * cmn * -(-(n_tiles / uk) // 1.0)
                     den = rate_area * red * n_tiles
                 else:
                     num = f * (red + rhalf) * cmn
