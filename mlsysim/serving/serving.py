@@ -247,7 +247,10 @@ def serve(run: Run, options: ServingOptions = _PLAIN, raise_errors: bool = False
         request = ttft + gen * (itl if run.seq_len is None else per_token(P + gen / 2)[0])
     draft_bytes = 0.0 if spec is None else spec.bytes(dec_step, B, deepest)
 
-    kv_dev = family.kv_cache_bytes(view, deepest, B, p.kv_bytes)
+    # the decode step's own footprint holds the KV cache at its context: the most a sequence holds, unless
+    # the request generates past it
+    kv_dev = decode.memory_parts["kv_cache"] if not isinstance(deepest, np.ndarray) and deepest == ctx else \
+        family.kv_cache_bytes(view, deepest, B, p.kv_bytes)
     weights = float(decode.memory_parts["weights"])
     acts = decode.memory_parts["activations"]
     capacity = float(dec_hw.memory.capacity)
