@@ -235,7 +235,7 @@ class _Structure:
     lowering and footprint traced into a template when they are polynomials in the sizes (most are),
     its operators' timing and the device's figures, built once and then solved for any scalar sizes."""
 
-    __slots__ = ("lowering", "footprint", "template", "hardware", "stack", "phase", "throughput", "records",
+    __slots__ = ("lowering", "footprint", "template", "hardware", "stack", "phase", "throughput", "workload",
                  "weights", "dev", "timer", "peak", "capacity", "tdp", "host_bw")
 
     def __init__(self, run: Run, phase: str):
@@ -249,7 +249,7 @@ class _Structure:
             return family.footprint(w, phase, b, s + cached, p, training)
 
         self.lowering, self.footprint, self.hardware, self.stack = lowering, footprint, hw, profile
-        self.phase, self.throughput, self.records = phase, family.throughput, (w, profile, hw)
+        self.phase, self.throughput, self.workload = phase, family.throughput, w
         self.template = Template.trace(lowering, footprint)
         self.weights = self.dev = self.timer = self.peak = None
         self.capacity, self.tdp, self.host_bw = float(hw.memory.capacity), float(hw.tdp or 0.0), host_link_bw(hw)
@@ -287,7 +287,8 @@ class _Structure:
         return ops, (t_comp, t_mem, clock.launch), dev, peak, parts, worst, lat_c, lat_m, lat_o
 
     def figures(self, run: Run, B, S, past) -> Step:
-        *_, parts, _, lat_c, lat_m, lat_o = self.solve(run, B, S, past, each=False)
+        solved = self.solve(run, B, S, past, each=False)
+        parts, lat_c, lat_m, lat_o = solved[4], solved[6], solved[7], solved[8]
         latency = lat_c + lat_m + lat_o
         return Step(latency, lat_c, lat_m, lat_o, _bound(lat_c, lat_m, lat_o), parts,
                     step_energy(self.tdp, latency, lat_c + lat_m))
@@ -324,7 +325,8 @@ def _structure(run: Run, phase: str) -> _Structure:
     key = (id(run.workload), phase, run.precisions, id(run.profile), run.layout if phase == "train" else None,
            id(run.hardware))
     found = _STRUCTURES.get(key)
-    if found is None or found.records != (run.workload, run.profile, run.hardware):
+    if found is None or found.workload is not run.workload or found.stack is not run.profile or \
+            found.hardware is not run.hardware:
         if len(_STRUCTURES) > 4096:
             _STRUCTURES.clear()
         found = _STRUCTURES[key] = _Structure(run, phase)

@@ -430,11 +430,11 @@ class Timer:
     """Per-operator ``(t_compute, t_memory, t_launch)`` of one operator list: call it with the sizes, or
     :meth:`one` with one configuration's numbers."""
 
-    __slots__ = ("tb", "g", "launch", "_rows")
+    __slots__ = ("tb", "g", "launch", "_rows", "_ramp")
 
     def __init__(self, tb: _Tables, g: _Gathered, launch: np.ndarray):
         launch.setflags(write=False)
-        self.tb, self.g, self.launch, self._rows = tb, g, launch, None
+        self.tb, self.g, self.launch, self._rows, self._ramp = tb, g, launch, None, float(tb.ramp_bytes)
 
     def step(self, operators, efficiency=None, host_ahead: bool = False, each: bool = True):
         """One configuration from Python floats: ``operators`` yields each operator's (flops, bytes, M, N,
@@ -448,8 +448,7 @@ class Timer:
         rows = self._rows
         if rows is None:
             rows = self._rows = _scalar_constants(self.tb, self.g, self.launch)
-        ramp = float(self.tb.ramp_bytes)
-        waves = self.tb.waves
+        ramp, waves = self._ramp, self.tb.waves
         frexp, ldexp = math.frexp, math.ldexp
         t_comp, t_mem = [], []
         compute = memory = overhead = 0.0
