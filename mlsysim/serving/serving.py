@@ -200,17 +200,16 @@ def serve(run: Run, options: ServingOptions = _PLAIN, raise_errors: bool = False
     if cached and cached >= _least(P):
         raise InputError(f"cached_prefix_len ({cached:g}) must be shorter than the prompt ({_least(P):g} tokens)")
     tp = lay.tp
-    family.check_layout(model, tp, 1, 1)
     pp, notes = _pipeline_depth(run, B, _top(deepest))
     family.check_layout(model, tp, pp, 1)
     view, device = family.shard(model, tp, pp, 1).view, resident(hw)
     step = run.at(workload=view, hardware=device, layout=_ONE_DEVICE, prompt_len=None, output_len=None,
                   phase="decode", batch_size=B, seq_len=ctx)          # the sizes are checked above
-    link_bw, link_alpha = scale_up(hw)
+    link_bw, link_alpha = scale_up(hw) if tp > 1 or pp > 1 else (None, None)
 
     def comm(tokens):
         """Tensor-parallel all-reduces over every layer, and the hand-offs between pipeline stages."""
-        if tp == 1 and pp == 1:
+        if link_bw is None:
             return 0.0
         return tensor_parallel(tokens, model.hidden_dim, p.a, tp, family.tp_all_reduces(model, model.layers),
                                link_bw, link_alpha) + \
