@@ -55,8 +55,9 @@ def bench_cli_eval() -> float:
     return _best_process_time([sys.executable, "-m", "mlsysim", "eval", "Llama3_8B", "H100"])
 
 
-def _per_call(call, number: int = 2000, repeat: int = 7) -> float:
-    """Seconds per call, the best of ``repeat`` runs of ``number`` calls, each on a new configuration."""
+def _per_call(call, number: int = 2000, repeat: int = 15) -> float:
+    """Seconds per call, the best of ``repeat`` runs of ``number`` calls, each on a new configuration (the
+    best, because on a shared machine other work only ever adds time)."""
     configs = _configs()
     call(*next(configs))                       # the structure of the step, built once
     return min(timeit.repeat(lambda: call(*next(configs)), number=number, repeat=repeat)) / number
