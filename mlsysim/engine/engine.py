@@ -235,7 +235,7 @@ class _Structure:
     lowering and footprint traced into a template when they are polynomials in the sizes (most are),
     its operators' timing and the device's figures, built once and then solved for any scalar sizes."""
 
-    __slots__ = ("lowering", "footprint", "template", "hardware", "stack", "phase", "throughput", "workload",
+    __slots__ = ("lowering", "footprint", "template", "hardware", "stack", "phase", "workload",
                  "weights", "dev", "timer", "peak", "capacity", "tdp", "host_bw")
 
     def __init__(self, run: Run, phase: str):
@@ -249,7 +249,7 @@ class _Structure:
             return family.footprint(w, phase, b, s + cached, p, training)
 
         self.lowering, self.footprint, self.hardware, self.stack = lowering, footprint, hw, profile
-        self.phase, self.throughput, self.workload = phase, family.throughput, w
+        self.phase, self.workload = phase, w
         self.template = Template.trace(lowering, footprint)
         self.weights = self.dev = self.timer = self.peak = None
         self.capacity, self.tdp, self.host_bw = float(hw.memory.capacity), float(hw.tdp or 0.0), host_link_bw(hw)
@@ -296,19 +296,9 @@ class _Structure:
     def profile(self, run: Run, B, S, past, raise_errors: bool) -> PerformanceProfile:
         ops, t, dev, peak, parts, worst, lat_c, lat_m, lat_o = self.solve(run, B, S, past, raise_errors)
         latency = lat_c + lat_m + lat_o
-        capacity, efficiency = self.capacity, run.efficiency
-        samples, unit = self.throughput(self.phase, B, S)
-        return PerformanceProfile.of({
-            "model_name": run.workload.name, "hardware_name": run.hardware.name, "phase": self.phase,
-            "batch_size": B, "seq_len": S, "precision": run.precision, "stack": self.stack.key, "latency_s": latency,
-            "latency_compute_s": lat_c, "latency_memory_s": lat_m, "latency_overhead_s": lat_o,
-            "flops_total": ops.flops_total, "bytes_total": ops.bytes_total, "samples_per_step": samples,
-            "bottleneck": _bound(lat_c, lat_m, lat_o), "memory_parts": parts, "memory_capacity_b": capacity,
-            "peak_flops_b": peak if efficiency is None else peak * efficiency, "peak_bw_b": dev.mem_bw,
-            "mfu": min(ops.model_flops / (latency * peak), 1.0), "hfu": min(ops.flops_total / (latency * peak), 1.0),
-            "energy_j": step_energy(self.tdp, latency, lat_c + lat_m), "feasible": worst <= capacity,
-            "offload_spill_bytes": max(worst - capacity, 0.0), "throughput_unit": unit, "op_table": ops,
-            "op_times": t, "execution_profile": self.stack})
+        return _profile(run, self.phase, B, S, parts, self.capacity, ops, t, dev, peak, lat_c, lat_m, lat_o, latency,
+                        min(ops.model_flops / (latency * peak), 1.0), min(ops.flops_total / (latency * peak), 1.0),
+                        _bound(lat_c, lat_m, lat_o), worst <= self.capacity, max(worst - self.capacity, 0.0))
 
 
 def _bound(compute: float, memory: float, overhead: float) -> str:

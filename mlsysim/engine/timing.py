@@ -300,9 +300,9 @@ class _Gathered:
     """The constants of one operator list, laid out for the fewest ufunc calls: per operator its memory
     rate, peak and rate, and for the operators timed on tiles (``rows``) their tile constants."""
 
-    __slots__ = ("kind", "inv_bw", "peak", "rate_area", "rows", "pre", "dec", "sel", "floor", "tiles", "uk", "ksi",
+    __slots__ = ("kind", "inv_bw", "peak", "rate_area", "rows", "pre", "dec", "nsel", "floor", "tm", "tn", "uk", "ksi",
                  "tile_rate", "rhalf", "align", "timers", "wide")
-    _PER_OPERATOR = ("inv_bw", "peak", "rate_area", "pre", "dec", "sel", "floor", "tiles", "uk", "ksi", "tile_rate",
+    _PER_OPERATOR = ("inv_bw", "peak", "rate_area", "pre", "dec", "nsel", "floor", "tm", "tn", "uk", "ksi", "tile_rate",
                      "rhalf", "align")
 
     def __init__(self, tb: _Tables, kind: np.ndarray, prec: np.ndarray):
@@ -315,7 +315,7 @@ class _Gathered:
         self.wide: dict = {}
         rows = np.flatnonzero(tb.tiled[kind])
         self.rows = rows if rows.size else None
-        self.pre = self.dec = self.sel = self.floor = self.tiles = self.uk = self.ksi = self.tile_rate = None
+        self.pre = self.dec = self.nsel = self.floor = self.tm = self.tn = self.uk = self.ksi = self.tile_rate = None
         self.rhalf = self.align = None
         if not rows.size:
             return
@@ -323,13 +323,11 @@ class _Gathered:
         present = set(np.unique(kind).tolist())
         self.pre = tb.pre[kind] if ATTN_PREFILL in present else None
         self.dec = tb.dec[kind] if ATTN_DECODE in present else None
-        nsel = tb.nsel[kind]
-        # row 0 scales M (always 1), row 1 scales N (1 where N is a tile column: GEMM and conv)
-        self.sel = np.stack([np.ones_like(nsel), nsel])
-        self.tiles = np.stack([tb.tm[kind], tb.tn[kind]])
+        # 1 where N is a tile column (GEMM and conv); the other kinds tile M alone
+        self.nsel = nsel = tb.nsel[kind]
+        self.tm, self.tn = tb.tm[kind], tb.tn[kind]
         # the smallest tile a skinny GEMM or conv shrinks to; +inf where the tile never shrinks
-        floor = np.where(nsel > 0, tb.skinny, np.inf) if tb.skinny is not None and nsel.any() else None
-        self.floor = None if floor is None else np.stack([floor, floor])
+        self.floor = np.where(nsel > 0, tb.skinny, np.inf) if tb.skinny is not None and nsel.any() else None
         self.uk, self.ksi = tb.ukind[kind], tb.ksplit[kind]
         self.tile_rate = self.rate_area[rows]
         self.rhalf = tb.rhalf[kp]
@@ -428,7 +426,7 @@ def timer(dev: Device, profile, kind, prec, extra: int = 0, cal=None) -> Timer:
 
 class Timer:
     """Per-operator ``(t_compute, t_memory, t_launch)`` of one operator list: call it with the sizes, or
-    :meth:`one` with one configuration's numbers."""
+    :meth:`step` with one configuration's numbers."""
 
     __slots__ = ("tb", "g", "launch", "_rows", "_ramp")
 
@@ -546,7 +544,7 @@ def _scalar_constants(tb: _Tables, g: _Gathered, launch: np.ndarray) -> list[tup
         m = len(g.rows)
         zeros, inf = np.zeros(m), np.full(m, np.inf)
         amod, apen = g.align if g.align is not None else (np.ones(m), zeros)
-        columns = (g.sel[1], g.tiles[0], g.tiles[1], g.floor[0] if g.floor is not None else inf, g.uk, g.ksi,
+        columns = (g.nsel, g.tm, g.tn, g.floor if g.floor is not None else inf, g.uk, g.ksi,
                    g.rhalf, g.pre if g.pre is not None else zeros, g.dec if g.dec is not None else zeros, amod, apen)
         for row, constants in zip(g.rows.tolist(), zip(*(np.asarray(c, dtype=float).tolist() for c in columns))):
             tiles[row] = constants
@@ -578,7 +576,7 @@ def _tiled(tb: _Tables, g: _Gathered, flops, M, N, K, G):
     Kq, Gq = np.maximum(K, _ONE), np.maximum(G, _ONE)
     red = Kq
     Mt = Mq = np.maximum(M, _ONE)
-    Nt = np.maximum(N * g.sel[1], _ONE)           # N where it is a tile column (GEMM and conv), else 1
+    Nt = np.maximum(N * g.nsel, _ONE)             # N where it is a tile column (GEMM and conv), else 1
     if g.pre is not None or g.dec is not None:
         q = flops / (Kq * Gq)
         # flash attention: reduction = keys per query (x4); decode: tile rows = query rows per KV head (x4)
@@ -586,9 +584,8 @@ def _tiled(tb: _Tables, g: _Gathered, flops, M, N, K, G):
             red = Kq + g.pre * (q / Mq - Kq)
         if g.dec is not None:
             Mt = Mq + g.dec * (q / np.maximum(N, _ONE) - Mq)
-    tm, tn = g.tiles
-    if g.floor is not None:     # a skinny GEMM or conv shrinks its tile to the problem's power of two
-        floor = g.floor[0]
+    tm, tn, floor = g.tm, g.tn, g.floor
+    if floor is not None:       # a skinny GEMM or conv shrinks its tile to the problem's power of two
         tm = np.minimum(tm, np.maximum(floor, _pow2ceil(np.ascontiguousarray(Mt, dtype=float))))
         tn = np.minimum(tn, np.maximum(floor, _pow2ceil(np.ascontiguousarray(Nt, dtype=float))))
     fill_m, fill_n = Mt / tm, Nt / tn
