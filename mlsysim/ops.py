@@ -119,7 +119,6 @@ class OpTable:
     count = property(lambda self: self.columns[6], doc="instances per step")
 
 
-
 class _Layout(NamedTuple):
     """The columns of a table that do not change with its sizes (shared by every solve of one structure)."""
 

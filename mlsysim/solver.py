@@ -8,7 +8,7 @@ result carries the assumptions that produced it and the binding constraint, in w
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from functools import lru_cache
 
 import numpy as np
@@ -44,11 +44,11 @@ class Result:
         """The result with these fields, set at once: the frozen ``__init__`` sets them one by one, which
         for a solver run thousands of times inside a search costs as much as its arithmetic. Fields not
         given take their defaults; an unknown name, or a missing field without a default, is an error."""
-        required, defaults, factories = _layout(cls)
-        if len(values) != len(required) + len(defaults) + len(factories):
-            if not required <= values.keys() <= defaults.keys() | factories.keys() | required:
+        names, required, defaults, factories = _field_defaults(cls)
+        if values.keys() != names:
+            if not required <= values.keys() <= names:
                 raise TypeError(f"{cls.__name__}.of: missing {sorted(required - values.keys())}, unknown "
-                                f"{sorted(values.keys() - defaults.keys() - factories.keys() - required)}")
+                                f"{sorted(values.keys() - names)}")
             made = {name: make() for name, make in factories.items() if name not in values}
             values = {**defaults, **made, **values}
         result = object.__new__(cls)
@@ -64,10 +64,8 @@ class Result:
 
 
 @lru_cache(maxsize=None)
-def _layout(cls) -> tuple[frozenset, dict, dict]:
-    """A result class's required field names, its other fields' defaults, and its default factories."""
-    from dataclasses import MISSING
-
+def _field_defaults(cls) -> tuple[frozenset, frozenset, dict, dict]:
+    """A result class's field names, the required ones, the others' defaults, and its default factories."""
     required, defaults, factories = set(), {}, {}
     for f in fields(cls):
         if f.default is not MISSING:
@@ -76,7 +74,7 @@ def _layout(cls) -> tuple[frozenset, dict, dict]:
             factories[f.name] = f.default_factory
         else:
             required.add(f.name)
-    return frozenset(required), defaults, factories
+    return frozenset(f.name for f in fields(cls)), frozenset(required), defaults, factories
 
 
 def real(x):

@@ -142,3 +142,16 @@ def test_weight_activation_and_kv_precisions_are_independent():
     assert w8a8.ttft_s < w8a16.ttft_s                # the prompt's matmuls run at the int8 rate
     with pytest.raises(UnsupportedPrecisionError):
         serve("Llama3_8B", "A100", seq_len=2048, activation_precision="fp8")
+
+
+def test_a_result_set_at_once_names_a_misspelt_field():
+    """Result.of takes every field in one dict: a misspelt one is an error even when the count is right."""
+    from mlsysim.run import Run
+    from mlsysim.serving.serving import ServingResult, serve
+
+    good = serve(Run.build("Llama3_8B", "H100", purpose="serving", seq_len=1024)).__dict__
+    assert ServingResult.of(dict(good)).ttft_s == good["ttft_s"]
+    bad = dict(good)
+    bad["ttft"] = bad.pop("ttft_s")
+    with pytest.raises(TypeError, match="ttft"):
+        ServingResult.of(bad)

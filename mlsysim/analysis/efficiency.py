@@ -15,7 +15,6 @@ from ..solver import Result, Solver, only_run
 from ..units import format_si
 
 _TYPE_CLASSES = {"ffn": ("gemm",), "attention": ("attention",), "conv": ("conv",)}
-LOSSES = ("launch overhead", "memory bound", "tile and shape waste")
 
 
 @dataclass(frozen=True)
