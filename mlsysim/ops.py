@@ -329,20 +329,19 @@ class Template:
 
     __slots__ = ("layout", "values", "numbers", "parts")
 
-    def __init__(self, ops: list, nums: list, parts: dict | None = None):
+    def __init__(self, ops: list, polys: list[_Poly], parts: dict | None = None):
         # the values: each operator's seven numbers in turn (as the builder keeps them), the table's
         # three totals, then the footprint's parts
-        polys = [_Poly(_Poly._of(x)) for x in nums]
         self.layout = lay = _layout(ops)
         flops, moved, count = polys[0::_NUMBERS], polys[1::_NUMBERS], polys[6::_NUMBERS]
         work = [f * c for f, c in zip(flops, count)]
         total = sum(work, _Poly({}))
         model = total - sum((w for w, r in zip(work, lay.recomputed) if r), _Poly({})) \
             if lay.recomputed is not None else total
-        polys += [total, sum((b * c for b, c in zip(moved, count)), _Poly({})), model]
+        polys = polys + [total, sum((b * c for b, c in zip(moved, count)), _Poly({})), model]
         self.parts = None if parts is None else tuple(parts)
         if parts is not None:
-            polys += [_Poly(_Poly._of(x)) for x in parts.values()]
+            polys += list(parts.values())
         self.values = _compiled(polys)
         self.numbers = _NUMBERS * len(ops)
 
@@ -353,17 +352,19 @@ class Template:
         sizes = [_Poly({tuple(int(i == j) for j in range(3)): 1.0}) for i in range(3)]
         try:
             ops = lowering(*sizes)
-            _ = [_Poly._of(x) for x in ops.nums]
+            polys = [_Poly(_Poly._of(x)) for x in ops.nums]
         except (NotPolynomial, TypeError):
             return None
         parts = None
         if footprint is not None:
             try:
-                parts = footprint(*sizes)
-                _ = [_Poly._of(x) for x in parts.values()]
+                parts = {part: _Poly(_Poly._of(x)) for part, x in footprint(*sizes).items()}
             except (NotPolynomial, TypeError):
                 parts = None
-        return Template(ops.ops, ops.nums, parts)
+        try:
+            return Template(ops.ops, polys, parts)
+        except NotPolynomial:          # a coefficient that is not finite
+            return None
 
     def table(self, values: list) -> OpTable:
         """The operator table of one configuration's :attr:`values` (``values(batch, seq_len, past)``)."""

@@ -253,7 +253,7 @@ class Run:
         if hw is self.hardware:
             return self
         return self.at(hardware=hw, precisions=resolve_precisions(hw, self.profile, self.precision, *self.asked,
-                                                                         self.phase == "train"))
+                                                                  self.phase == "train"))
 
     # -- what a step needs -------------------------------------------------------------------------
     @property
