@@ -175,9 +175,9 @@ def test_arrays_and_scalars_agree():
 @pytest.mark.parametrize("stack", ["pytorch_eager", "vllm"])
 @pytest.mark.parametrize("units", [132, 0])
 def test_one_configuration_in_floats_matches_the_vectorized_timing(stack, units):
-    """Timer.step (Python floats, one configuration) and the vectorized timing evaluate one formula: on
-    every kind and precision, skinny and large shapes, with and without wave quantization, their
-    per-operator times and the step rule's sums agree."""
+    """Timer.step (a function of Python floats written for one operator list) and the vectorized
+    timing evaluate one formula: on every kind and precision, skinny and large shapes, with and
+    without wave quantization, their per-operator times and the step rule's sums agree."""
     from mlsysim.execution import execution_profile
 
     dev, profile = dataclasses.replace(H100, units=units), execution_profile(stack)
@@ -187,7 +187,8 @@ def test_one_configuration_in_floats_matches_the_vectorized_timing(stack, units)
     M = M * rng.choice([1.0, 0.37, 1.5], len(kind))             # fractional rows (MoE tokens per expert)
     clock = T.timer(dev, profile, kind, prec)
     for efficiency in (None, 0.4):
-        t_c, t_m, sums = clock.step(zip(flops, nbytes, M, N, K, G, count), efficiency, profile.host_ahead)
+        values = np.stack([flops, nbytes, M, N, K, G, count], axis=1).reshape(-1).tolist()
+        t_c, t_m, sums = clock.step(values, efficiency, profile.host_ahead)
         vc, vm, vl = T.times(dev, profile, kind, prec, flops, nbytes, M, N, K, G, efficiency)
         np.testing.assert_allclose(t_c, vc, rtol=1e-12)
         np.testing.assert_allclose(t_m, vm, rtol=1e-12)

@@ -260,12 +260,11 @@ class _Structure:
         template = self.template
         if template is None:
             ops = self.lowering(B, S, past).table()
-            numbers = zip(*(ops.columns[i].tolist() for i in range(7)))
+            values = [x for numbers in zip(*(ops.columns[i].tolist() for i in range(7))) for x in numbers]
             parts = self.footprint(B, S, past)
         else:
-            values = template.values(B, S, past)
+            values = template.values(B, S, past)         # each operator's seven numbers, then the totals
             ops = template.table(values) if each else None
-            numbers = zip(*[iter(values)] * 7)           # each operator's seven numbers
             parts = dict(zip(template.parts, values[template.numbers + 3:])) if template.parts else \
                 self.footprint(B, S, past)
         weights = parts["weights"]
@@ -278,7 +277,7 @@ class _Structure:
             peak = dev.peak[int(codes.prec[0])] or run.hardware.peak_at(run.precisions.compute)
             if template is not None:
                 self.weights, self.dev, self.timer, self.peak = weights, dev, clock, peak
-        t_comp, t_mem, (lat_c, lat_m, lat_o) = clock.step(numbers, run.efficiency, self.stack.host_ahead, each)
+        t_comp, t_mem, (lat_c, lat_m, lat_o) = clock.step(values, run.efficiency, self.stack.host_ahead, each)
         worst = weights + parts["kv_cache"] + parts["activations"] + parts["gradients"] + parts["optimizer"]
         if worst > self.capacity:
             if raise_errors:

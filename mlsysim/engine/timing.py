@@ -46,7 +46,6 @@ per op-code pattern, so a warm call is a few dozen ufunc calls.
 from __future__ import annotations
 
 import functools
-import math
 import os
 from dataclasses import dataclass, field
 
@@ -79,6 +78,7 @@ from ..ops import (  # noqa: F401  (the kind and precision codes are part of thi
 from ..zoo.facts import check
 from ..zoo.registry import load_data
 from ..zoo.schemas.calibration import SCHEMA as CALIBRATION_SCHEMA
+from .scalar_step import compile_step
 
 DEFAULT_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "zoo", "data", "calibration.yaml")
 
@@ -428,93 +428,23 @@ class Timer:
     """Per-operator ``(t_compute, t_memory, t_launch)`` of one operator list: call it with the sizes, or
     :meth:`step` with one configuration's numbers."""
 
-    __slots__ = ("tb", "g", "launch", "_rows", "_ramp")
+    __slots__ = ("tb", "g", "launch", "_steps")
 
     def __init__(self, tb: _Tables, g: _Gathered, launch: np.ndarray):
         launch.setflags(write=False)
-        self.tb, self.g, self.launch, self._rows, self._ramp = tb, g, launch, None, float(tb.ramp_bytes)
+        self.tb, self.g, self.launch, self._steps = tb, g, launch, {}
 
-    def step(self, operators, efficiency=None, host_ahead: bool = False, each: bool = True):
-        """One configuration from Python floats: ``operators`` yields each operator's (flops, bytes, M, N,
-        K, G, count). Returns the lists of compute and memory seconds (empty unless ``each``), and the
-        step's (compute-bound, memory-bound, launch overhead) seconds under :func:`step_times`'s rule.
-
-        The same formula as :func:`_compute`, operation for operation, on floats: a solve of one
-        configuration would spend a microsecond per NumPy call on arrays of a dozen operators, and
-        this loop is three times faster. ``tests/test_timing.py`` holds the two equal.
-        """
-        rows = self._rows
-        if rows is None:
-            rows = self._rows = _scalar_constants(self.tb, self.g, self.launch)
-        ramp, waves = self._ramp, self.tb.waves
-        frexp, ldexp = math.frexp, math.ldexp
-        t_comp, t_mem = [], []
-        compute = memory = overhead = 0.0
-        for (f, b, m, n, k, g, count), (inv_bw, peak, launch, rate_area, tile) in zip(operators, rows):
-            t_m = (b + ramp) * inv_bw
-            if efficiency is not None:
-                t_c = f / (peak * efficiency)
-            elif tile is None:
-                t_c = f / rate_area
-            else:
-                nsel, tm, tn, floor, uk, ksi, rhalf, pre, dec, amod, apen = tile
-                Mq = m if m > 1.0 else 1.0
-                Kq = k if k > 1.0 else 1.0
-                Gq = g if g > 1.0 else 1.0
-                red = Kq
-                Mt = Mq
-                Nt = n * nsel
-                if Nt < 1.0:
-                    Nt = 1.0
-                if pre or dec:
-                    q = f / (Kq * Gq)
-                    if pre:
-                        red = Kq + pre * (q / Mq - Kq)
-                    if dec:
-                        Mt = Mq + dec * (q / (n if n > 1.0 else 1.0) - Mq)
-                # a dimension shorter than its tile shrinks it: to the smallest power of two >= it
-                # (frexp: x = mantissa x 2^e), but not below the floor
-                if floor < tm and Mt < tm:
-                    mantissa, e = frexp(Mt)
-                    p2 = ldexp(0.5 if mantissa == 0.5 else 1.0, e)
-                    tm = p2 if p2 > floor else floor
-                if floor < tn and Nt < tn:
-                    mantissa, e = frexp(Nt)
-                    p2 = ldexp(0.5 if mantissa == 0.5 else 1.0, e)
-                    tn = p2 if p2 > floor else floor
-                fill_m, fill_n = Mt / tm, Nt / tn
-                cmn = -(-fill_m // 1.0) * -(-fill_n // 1.0)        # ceil x ceil, in floats
-                rate_area = rate_area * (fill_m * fill_n)
-                if waves:
-                    n_tiles = cmn * Gq
-                    s_k = uk / n_tiles
-                    if Kq * ksi < s_k:
-                        s_k = Kq * ksi
-                    if s_k < 1.0:
-                        s_k = 1.0
-                    n_tiles = n_tiles * s_k
-                    num = f * (red + rhalf * s_k) * cmn * -(-(n_tiles / uk) // 1.0)
-                    den = rate_area * red * n_tiles
-                else:
-                    num = f * (red + rhalf) * cmn
-                    den = rate_area * red
-                if apen:
-                    den = den * ((1.0 if math.fmod(Kq, amod) else 0.0) * apen + 1.0)
-                t_c = num / den
-            if each:
-                t_comp.append(t_c)
-                t_mem.append(t_m)
-            if t_c >= t_m:
-                compute += t_c * count
-                busy = t_c
-            else:
-                memory += t_m * count
-                busy = t_m
-            if not host_ahead:
-                overhead += launch * count
-            elif launch > busy:
-                overhead += (launch - busy) * count
-        return t_comp, t_mem, (compute, memory, overhead)
+    def step(self, values, efficiency=None, host_ahead: bool = False, each: bool = True):
+        """One configuration from Python floats: ``values`` holds each operator's (flops, bytes, M, N, K, G,
+        count), one operator after another. Returns the lists of compute and memory seconds (empty unless
+        ``each``), and the step's (compute-bound, memory-bound, launch overhead) seconds under
+        :func:`step_times`'s rule, from a function written for this operator list (:mod:`.scalar_step`)."""
+        key = (efficiency is not None, host_ahead, each)
+        step = self._steps.get(key)
+        if step is None:
+            step = self._steps[key] = compile_step(_scalar_constants(self.tb, self.g, self.launch),
+                                                   float(self.tb.ramp_bytes), bool(self.tb.waves), *key)
+        return step(values, efficiency)
 
     def __call__(self, flops, bytes_, M, N, K, G, efficiency=None):
         g = self.g
@@ -536,7 +466,7 @@ class Timer:
 
 
 def _scalar_constants(tb: _Tables, g: _Gathered, launch: np.ndarray) -> list[tuple]:
-    """Each operator's constants as Python floats, in the order :meth:`Timer.step` unpacks them: its memory
+    """Each operator's constants as Python floats, in the order :func:`.scalar_step.compile_step` takes them: its memory
     rate, peak, launch seconds and rate, then its tile constants (None for a kind without tiles)."""
     n = len(g.kind)
     tiles: list = [None] * n
