@@ -1,9 +1,11 @@
 """Execution profiles: the software stacks a workload runs under (PyTorch eager, CUDA graphs,
-torch.compile, vLLM, SGLang, TensorRT-LLM, llama.cpp, JAX/XLA), read from ``zoo/data/profiles.yaml``.
+torch.compile, vLLM, SGLang, TensorRT, TensorRT-LLM, llama.cpp, JAX/XLA, TFLite), read from
+``zoo/data/profiles.yaml``.
 
 A profile is data: how the stack launches kernels, whether its host runs ahead of the GPU,
-which operators it fuses, and how it stores the KV cache and activations by default. The engine
-applies it; this module only names and validates it. ``Stacks`` is the registry
+which operators it fuses, which kernels it launches for each piece of a transformer layer, and
+how it stores the KV cache and activations by default. The engine and the workload families
+apply it; this module only names and validates it. ``Stacks`` is the registry
 (``Stacks.vllm``, ``Stacks.get("compiled")``); every surface resolves a stack through
 :func:`execution_profile`.
 """
@@ -11,25 +13,53 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator, model_validator
 
 from .core.types import Record
 from .errors import InputError
-from .ops import FUSIONS, normalize_precision
+from .ops import FUSIONS, TRANSFORMER_KERNELS, normalize_precision
 from .zoo.registry import Registry, load_data
 
 
 class StackPrecisions(Record):
-    """How a stack stores tensors when a run gives only its precision."""
+    """How a stack stores tensors when a run gives only its precision: the KV cache at the run's
+    ``precision`` and activations at the matmuls' (``compute``) even when narrower than 16 bits, or
+    ``wide``: at that precision when 16 bits or wider, else in 16 bits; or a named precision."""
 
-    kv_cache: str = "precision"
-    activations: str = "compute"
+    kv_cache: str = "wide"
+    activations: str = "wide"
 
     @field_validator("kv_cache", "activations")
     @classmethod
     def _known(cls, value: str, info) -> str:
         rule = "precision" if info.field_name == "kv_cache" else "compute"
-        return value if value == rule else normalize_precision(value)
+        return value if value in (rule, "wide") else normalize_precision(value)
+
+
+class TransformerKernels(Record):
+    """The kernels a stack launches for each piece of a transformer layer (choices and their meaning:
+    ``mlsysim.ops.TRANSFORMER_KERNELS``), read from the stack's source code; the defaults are a fused
+    serving engine's."""
+
+    embedding: str = "fused"
+    norm: str = "fused"
+    residual: str = "in_norm"
+    qkv: str = "merged"
+    rope: str = "fused"
+    kv_write: str = "paged"
+    gate_up: str = "merged"
+    activation: str = "fused"
+    moe: str = "grouped"
+    fp8_input_quant: int = Field(default=1, ge=0)
+    weight_only_input_quant: int = Field(default=0, ge=0)
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _known(self):
+        for piece, options in TRANSFORMER_KERNELS.items():
+            if getattr(self, piece) not in options:
+                raise ValueError(f"kernels.{piece} must be one of {', '.join(options)}, got {getattr(self, piece)!r}")
+        return self
 
 
 class ExecutionProfile(Record):
@@ -42,6 +72,7 @@ class ExecutionProfile(Record):
     host_dispatch: bool
     host_ahead: bool
     fuses: frozenset[str] = frozenset()
+    kernels: TransformerKernels = TransformerKernels()
     precisions: StackPrecisions = StackPrecisions()
     source: str
 
@@ -84,4 +115,8 @@ def execution_profile(stack) -> ExecutionProfile:
     return hit
 
 
-__all__ = ["ExecutionProfile", "Stacks", "execution_profile"]
+#: the operators alone, as a fused engine launches them: what a lowering assumes when no stack is named
+BARE = ExecutionProfile(key="bare", name="operators of a fused engine", launch="graph", host_dispatch=False,
+                        host_ahead=False, source="the operator list itself (no stack named)")
+
+__all__ = ["BARE", "ExecutionProfile", "Stacks", "TransformerKernels", "execution_profile"]

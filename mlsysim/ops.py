@@ -22,6 +22,8 @@ PHASES = ("forward", "prefill", "decode", "train")
 #: bytes per element of each precision the package knows
 PRECISION_BYTES = {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0,
                    "int8": 1.0, "fp6": 0.75, "fp4": 0.5, "int4": 0.5}
+#: matmul precisions narrower than 16 bits: such a matmul takes a quantized input
+QUANTIZED_MATMUL = frozenset(("fp8", "int8", "fp6", "fp4", "int4"))
 
 #: precision classes of the timing model (FP16 covers bf16)
 FP32, TF32, FP16, FP8, INT8, INT4 = 0, 1, 2, 3, 4, 5
@@ -82,6 +84,36 @@ _MEMORY_KIND = {"norm": NORM, "softmax": SOFTMAX}
 
 #: the fusions an execution profile may name: what a stack folds into a neighbouring kernel
 FUSIONS = {"conv_epilogue": "batch-norm, activation and residual add folded into the convolution's epilogue"}
+#: how a stack launches each piece of a transformer layer (an execution profile's ``kernels``): the
+#: choices for each piece, each with what it launches
+TRANSFORMER_KERNELS = {
+    "embedding": {"separate": "each embedding lookup, their adds and an encoder's embedding norm as kernels of "
+                              "their own",
+                  "fused": "one kernel gathers and sums the embeddings (and normalizes them, in an encoder)"},
+    "norm": {"fused": "one kernel per RMSNorm or LayerNorm",
+             "fp32_chain": "an RMSNorm written as tensor operations in fp32: cast, square, mean, add, rsqrt, "
+                           "scale, cast back, weight (8 kernels); a LayerNorm stays one kernel"},
+    "residual": {"separate": "an add kernel per residual connection",
+                 "in_norm": "the residual add done by the next norm's kernel"},
+    "qkv": {"merged": "one GEMM for the query, key and value projections", "separate": "three GEMMs"},
+    "rope": {"eager": "rotary embedding as tensor operations: per query and key tensor neg, cat, two multiplies "
+                      "and an add (5 kernels each), and the cos/sin tables once per step",
+             "per_tensor": "one kernel for the queries and one for the keys",
+             "fused": "one kernel for queries and keys", "in_attention": "applied inside the attention kernel"},
+    "kv_write": {"concat": "the cache grown by concatenation: each step copies the whole cache (2 kernels)",
+                 "slice": "new keys and values copied into a preallocated cache (2 kernels)",
+                 "paged": "one kernel writes keys and values into the paged cache",
+                 "in_attention": "written by the attention kernel"},
+    "gate_up": {"merged": "one GEMM for the gate and up projections", "separate": "two GEMMs"},
+    "activation": {"separate": "the activation and the gating multiply as two kernels",
+                   "fused": "one kernel (SiLU-and-multiply)"},
+    "moe": {"grouped": "the routed experts as one grouped GEMM per projection",
+            "loop": "a loop over the touched experts: per expert a gather of its tokens, its GEMMs and a "
+                    "scatter-add of its output"},
+}
+#: how many kernels a stack launches per linear layer to quantize its input (an execution profile's
+#: ``kernels``): when the matmul runs in 8 bits, and when only the weights are narrow (a 16-bit matmul)
+QUANT_KERNELS = ("fp8_input_quant", "weight_only_input_quant")
 
 
 class OpTable:

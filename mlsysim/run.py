@@ -20,7 +20,7 @@ from .hardware.types import HardwareNode
 from .models.families import TrainingState
 from .models.families.base import OPTIMIZER_STATE_BYTES
 from .models.types import Workload
-from .ops import PHASES, Precisions, normalize_precision
+from .ops import PHASES, PRECISION_BYTES, QUANTIZED_MATMUL, Precisions, normalize_precision
 
 #: the stack a step runs under when none is given: training in PyTorch eager, one inference step
 #: compiled, LLM serving in a serving engine
@@ -373,8 +373,10 @@ def resolve_precisions(hw, profile, prec, weight_precision, activation_precision
 
     The matmuls run at ``activation_precision`` when given (W8A16, W4A16, ...), else at the run's
     precision where the chip has a rate for it; 4-bit weights without a 4-bit rate dequantize and
-    compute in fp16. The KV cache and the activation tensors follow the stack's rules; 8-bit
-    activations are kept in 16 bits when training (mixed precision).
+    compute in fp16. The KV cache and the activation tensors follow the stack's rules (:func:`_stored`):
+    the LLM stacks keep both in 16 bits under an 8-bit run unless ``kv_precision`` asks otherwise, an
+    int8 TensorRT or TFLite engine keeps int8 tensors between layers; activations are kept in 16 bits
+    when training (mixed precision).
     """
     wprec = normalize_precision(weight_precision or prec)
     if activation_precision is not None:
@@ -387,17 +389,27 @@ def resolve_precisions(hw, profile, prec, weight_precision, activation_precision
         if compute is None:
             hw.peak_at(prec)                  # raises the unsupported-precision sentence
     kv_rule = profile.precisions.kv_cache
-    kvprec = normalize_precision(kv_precision or (("fp16" if prec in _FOUR_BIT else prec) if kv_rule == "precision"
-                                                   else kv_rule))
+    kvprec = normalize_precision(kv_precision or _stored(prec, kv_rule, "precision"))
     if kvprec not in _KV_ALWAYS and not hw.compute.rate(kvprec):
         ok = [p for p in ("fp8", "int8", "int4") if hw.compute.rate(p)]
         raise UnsupportedPrecisionError(f"{hw.name} has no {kvprec} support for the KV cache; use "
                                         f"{', '.join(list(_KV_ALWAYS[1:]) + ok)}")
-    act_rule = profile.precisions.activations
-    act = ("fp16" if compute in _FOUR_BIT else compute) if act_rule == "compute" else act_rule
-    if act in ("fp8", "int8") and training:
+    act = _stored(compute, profile.precisions.activations, "compute")
+    if act in QUANTIZED_MATMUL and training:
         act = "fp16"
     return Precisions(wprec, act, kvprec, compute)
+
+
+def _stored(precision: str, rule: str, as_is: str) -> str:
+    """How a stack stores a tensor of a run at ``precision`` by its ``rule``: ``as_is``, at that precision;
+    ``wide``, in 16 bits when it is narrower (an 8-bit matmul quantizes its input and writes a 16-bit
+    output; vLLM's kv_cache_dtype and TensorRT-LLM's KV-cache quantization default to the model's 16-bit
+    dtype); or the precision the rule names. 4-bit formats are always stored in 16 bits."""
+    if rule == as_is:
+        return "fp16" if precision in _FOUR_BIT else precision
+    if rule == "wide":
+        return "fp16" if PRECISION_BYTES[precision] < 2 else precision
+    return rule
 
 
 __all__ = ["Run", "Layout", "Site", "resolve_model", "resolve_hardware", "resolve_fleet", "check_sizes", "whole",

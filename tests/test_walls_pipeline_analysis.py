@@ -62,11 +62,11 @@ def test_pipeline_runs_real_solvers_and_calls_back_in_order():
     ], name="decode")
     rec = Recorder()
     pipe.register_callback(rec)
-    out = pipe.run(model="Llama3_8B", hardware="H100", seq_len=1024)
+    out = pipe.run(model="Llama3_8B", hardware="H100", seq_len=1024, stack="vllm")
     assert list(out) == ["Engine", "serving"]
     assert rec.seen == [("Engine", "PerformanceProfile"), ("serving", "ServingResult")]
     assert out["serving"].context_len == 1024
-    # decode ITL at batch 1 is one engine decode step (no tensor parallelism)
+    # decode ITL at batch 1 is one engine decode step under the same stack (no tensor parallelism)
     assert out["serving"].itl_s == pytest.approx(out["Engine"].latency_s, rel=1e-6)
     assert repr(pipe).startswith("Pipeline(")
     text = pipe.explain()

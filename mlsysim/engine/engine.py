@@ -191,7 +191,7 @@ def _sweep_step(run: Run, phase, B, S, past, raise_errors) -> PerformanceProfile
         _out_of_memory(run, worst, capacity)
     weights = parts["weights"]
     dev = device_for(hw, float(np.min(weights)))
-    ops = family.lower(w, phase, B, S, p, past=past, fusions=profile.fuses, training=run.layout)
+    ops = family.lower(w, phase, B, S, p, past=past, stack=profile, training=run.layout)
     t = times(dev, profile, ops.kind, ops.prec, ops.flops, ops.bytes, ops.M, ops.N, ops.K, ops.G, run.efficiency)
     busy, overhead = step_times(*t, profile)
     c = ops.count
@@ -243,7 +243,7 @@ class _Structure:
             run.hardware
 
         def lowering(b, s, cached):
-            return family.operators(w, phase, b, s, p, past=cached, fusions=profile.fuses, training=training)
+            return family.operators(w, phase, b, s, p, past=cached, stack=profile, training=training)
 
         def footprint(b, s, cached):
             return family.footprint(w, phase, b, s + cached, p, training)

@@ -130,7 +130,7 @@ def _device_lenses(run: Run):
                            f"{p.bottleneck} bound ({p.bottleneck_op})" + ("" if p.feasible else " (infeasible)"),
                            {"latency_ms": p.latency_s * 1e3, "throughput": float(p.throughput),
                             "throughput_unit": p.throughput_unit, "mfu": p.mfu, "bottleneck": p.bottleneck,
-                            "energy_per_step_j": p.energy_j})
+                            "energy_per_step_j": p.energy_j, "stack": run.profile.key})
     busy = (p.latency_compute_s + p.latency_memory_s) / p.latency_s
     return feas, perf, p, busy
 
@@ -164,7 +164,7 @@ def _training_lenses(run: Run):
                            f"{format_si(r.step_time_s, 's')} per step, scaling efficiency {r.scaling_efficiency:.0%}",
                            {"step_latency_ms": r.step_time_s * 1e3, "comm_overhead": r.comm_fraction,
                             "fleet_throughput": r.samples_per_s, "throughput_unit": "samples/s",
-                            "scaling_efficiency": r.scaling_efficiency, "mfu": r.mfu})
+                            "scaling_efficiency": r.scaling_efficiency, "mfu": r.mfu, "stack": run.profile.key})
     return feas, perf, r, r.mfu
 
 

@@ -115,6 +115,8 @@ class TransformerWorkload(Workload):
     tied_embeddings: bool = False
     attention: Literal["causal", "bidirectional"] = "causal"
     norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
+    #: how positions enter: rotary embeddings in every layer, or learned absolute embeddings added once
+    positions: Literal["rope", "learned"] = "rope"
     activation: str = "silu"
     sliding_window: int | None = None
     sliding_window_layers: Literal["all", "every_other"] = "all"

@@ -63,6 +63,8 @@ class ServingResult(Result):
     cached_prefix_len: float
     tokens_per_step: float
     energy_per_token_j: object
+    #: the software stack the figures assume (an execution profile's key, ``mlsysim.Stacks``)
+    execution_profile: str = ""
     #: the share of a decode step the devices compute or move memory (the rest is launch gaps)
     decode_busy_fraction: object = None
 
@@ -272,7 +274,7 @@ def serve(run: Run, options: ServingOptions = _PLAIN, raise_errors: bool = False
         "decode_bound": decode.bottleneck, "tp_comm_per_token_s": tp_comm, "prefill_chunks": n_chunks,
         "prefill_chunk_time_s": stall, "decode_stall_bound_s": stall, "kv_transfer_s": kv_transfer,
         "cached_prefix_len": cached, "tokens_per_step": 1.0 if spec is None else spec.expected,
-        "energy_per_token_j": power * itl / B,
+        "energy_per_token_j": power * itl / B, "execution_profile": run.profile.key,
         "decode_busy_fraction": (decode.latency_compute_s + decode.latency_memory_s) / decode.latency_s,
         "assumptions": tuple(notes), "binding": _binding(prefill_bound, decode.bottleneck, feasible)})
 

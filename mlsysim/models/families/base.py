@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ...errors import InputError
+from ...execution import BARE, ExecutionProfile
 from ...ops import OpBuilder, OpTable, train_step
 
 #: optimizer state per trainable parameter kept resident: an fp32 master copy and the moments
@@ -82,22 +83,23 @@ class Family:
         return B, {"decode": "tokens/s", "prefill": "sequences/s"}.get(phase, "samples/s")
 
     # -- operators --------------------------------------------------------------------------------
-    def lower(self, w, phase: str, B, S, p, *, past=0.0, fusions=frozenset(), training=TrainingState()
-              ) -> OpTable:
+    def lower(self, w, phase: str, B, S, p, *, past=0.0, stack: ExecutionProfile = BARE,
+              training=TrainingState()) -> OpTable:
         """The operator table of one step: the forward pass, plus backward and update when training."""
-        return self.operators(w, phase, B, S, p, past=past, fusions=fusions, training=training).table()
+        return self.operators(w, phase, B, S, p, past=past, stack=stack, training=training).table()
 
-    def operators(self, w, phase: str, B, S, p, *, past=0.0, fusions=frozenset(), training=TrainingState()
-                  ) -> OpBuilder:
-        """The operators of one step, before they become a table (what :meth:`lower` and templates read)."""
+    def operators(self, w, phase: str, B, S, p, *, past=0.0, stack: ExecutionProfile = BARE,
+                  training=TrainingState()) -> OpBuilder:
+        """The operators of one step under ``stack`` (the kernels it launches and what it fuses), before
+        they become a table (what :meth:`lower` and templates read)."""
         ops = OpBuilder(p)
-        self.forward(ops, w, "prefill" if phase == "train" else phase, B, S, p, past=past, fusions=fusions,
+        self.forward(ops, w, "prefill" if phase == "train" else phase, B, S, p, past=past, stack=stack,
                      logits_all=phase == "train")
         if phase == "train":
             train_step(ops, w.parameter_count(), OPTIMIZER_STEP_BYTES[training.optimizer], training.recompute)
         return ops
 
-    def forward(self, ops: OpBuilder, w, phase, B, S, p, *, past, fusions, logits_all) -> None:
+    def forward(self, ops: OpBuilder, w, phase, B, S, p, *, past, stack, logits_all) -> None:
         """A workload known only by FLOPs and bytes: one fused operator that reads its weights."""
         ops.add(w.name, "fused", 6, w.forward_flops() * B, self.weight_bytes(w, p) * self.weight_reads(w), B,
                 0.0, 0.0, 1.0)

@@ -18,9 +18,9 @@ class CNNFamily(Family):
     group = "vision"
     sample = "image"
 
-    def forward(self, ops: OpBuilder, m, phase, B, S, p, *, past, fusions, logits_all) -> None:
+    def forward(self, ops: OpBuilder, m, phase, B, S, p, *, past, stack, logits_all) -> None:
         a, w = p.a, p.w
-        fused_epilogues = "conv_epilogue" in fusions
+        fused_epilogues = "conv_epilogue" in stack.fuses
         for layer in m.layer_list():
             kind = layer.kind
             if kind == "conv":

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ...errors import InputError
-from ...ops import ATTN_DECODE, ATTN_PREFILL, OpBuilder
+from ...ops import ATTN_DECODE, ATTN_PREFILL, QUANTIZED_MATMUL, OpBuilder
 from ...units import SIValue
 from .base import LM_CONTEXT, Family, Shard
 
@@ -37,45 +37,62 @@ class DecoderFamily(Family):
         return "train" if training else "decode"
 
     # -- operators --------------------------------------------------------------------------------
-    def forward(self, ops: OpBuilder, m, phase, B, S, p, *, past, fusions, logits_all) -> None:
+    def forward(self, ops: OpBuilder, m, phase, B, S, p, *, past, stack, logits_all) -> None:
         """Decode: one token against a context of S. Prefill: S new tokens after ``past`` already cached
-        (a prefix-cache hit, an earlier chunk, or the context a speculative verification extends)."""
+        (a prefix-cache hit, an earlier chunk, or the context a speculative verification extends). The
+        kernels are those ``stack`` launches for each piece of a layer."""
         h, L = m.hidden_dim, m.layers
+        kernels = stack.kernels
         decode = phase == "decode"
         T = B * (1 if decode else S)                 # tokens processed this step
         a = p.a
-        ops.memory("embedding", "embedding", T * h * (a + p.w))
-        ops.memory("attn_norm", "norm", 2 * T * h * a, flops=4 * T * h, count=L)
-        self.attention(ops, m, T, B, S, decode, p, past)
-        ops.memory("residual", "elementwise", 3 * T * h * a, flops=T * h, count=2 * L)
-        ops.memory("mlp_norm", "norm", 2 * T * h * a, flops=4 * T * h, count=L)
-        self.feed_forward(ops, m, T, p)
-        ops.memory("final_norm", "norm", 2 * T * h * a, flops=4 * T * h)
+        self.embed(ops, m, T, p, kernels)
+        in_norm = kernels.residual == "in_norm"
+        norm(ops, "attn_norm", T, h, m.norm, kernels, p, L, in_norm)
+        self.attention(ops, m, T, B, S, decode, p, past, kernels)
+        if not in_norm:
+            ops.memory("residual", "elementwise", 3 * T * h * a, flops=T * h, count=2 * L)
+        norm(ops, "mlp_norm", T, h, m.norm, kernels, p, L, in_norm)
+        self.feed_forward(ops, m, T, p, kernels)
+        norm(ops, "final_norm", T, h, m.norm, kernels, p, 1, in_norm)
         self.head(ops, m, T, B, p, logits_all)
 
-    def attention(self, ops: OpBuilder, m, T, B, S, decode, p, past) -> None:
-        """Grouped-query attention: QKV projection, RoPE, attention per window group, output projection."""
+    def embed(self, ops: OpBuilder, m, T, p, kernels) -> None:
+        """Token embeddings, plus learned position embeddings and their add where the model has them."""
+        embeddings(ops, T, m.hidden_dim, p, 2 if m.positions == "learned" else 1, kernels, normalized=False)
+
+    def attention(self, ops: OpBuilder, m, T, B, S, decode, p, past, kernels) -> None:
+        """Grouped-query attention: QKV projection, RoPE, attention per window group, the cache write,
+        output projection."""
         h, H, KV, d, L = m.hidden_dim, m.heads, m.n_kv_heads, m.d_head, m.layers
         a = p.a
-        ops.gemm("qkv_proj", T, (H + 2 * KV) * d, h, p.w, count=L)
-        ops.memory("rope", "elementwise", 2 * T * (H + KV) * d * a, flops=3 * T * (H + KV) * d, count=L)
+        if kernels.qkv == "merged":
+            linear(ops, "qkv_proj", T, (H + 2 * KV) * d, h, p, kernels, L)
+        else:
+            linear(ops, "q_proj", T, H * d, h, p, kernels, L)
+            linear(ops, "kv_proj", T, KV * d, h, p, kernels, 2 * L)
+        if m.positions == "rope":
+            rope(ops, T, H, KV, d, a, kernels.rope, L)
+        new = B * (1 if decode else S)                       # tokens whose keys and values are written
+        written = 2 * new * KV * d * p.kv_bytes if self.decoder and kernels.kv_write == "in_attention" else 0.0
         for count, window in attention_layers(m):
             ctx = S if window is None else np.minimum(S, window)
             if decode:
                 kv_bytes = 2 * B * KV * ctx * d * p.kv_bytes
-                ops.add("attention", "attention", ATTN_DECODE, 4.0 * B * H * ctx * d, kv_bytes + 2 * B * H * d * a,
-                        1.0, ctx, d, B * KV, count)
+                ops.add("attention", "attention", ATTN_DECODE, 4.0 * B * H * ctx * d,
+                        kv_bytes + 2 * B * H * d * a + written, 1.0, ctx, d, B * KV, count)
             else:
                 keys = S + past if window is None else np.minimum(S + past, window)
                 flops = 4.0 * B * H * d * attended_pairs(S, window, m.is_decoder, past)
                 cached = 2 * B * KV * (keys - S if window is None else np.maximum(keys - S, 0)) * d * p.kv_bytes
-                ops.add("attention", "attention", ATTN_PREFILL, flops, B * S * (2 * H + 2 * KV) * d * a + cached,
-                        S, keys, d, B * H, count)
-                ops.memory("kv_write", "kv_cache", 2 * B * S * KV * d * p.kv_bytes, count=count)
-        ops.gemm("o_proj", T, h, H * d, p.w, count=L)
+                ops.add("attention", "attention", ATTN_PREFILL, flops,
+                        B * S * (2 * H + 2 * KV) * d * a + cached + written, S, keys, d, B * H, count)
+        if self.decoder:
+            kv_write(ops, B, new, S + (0 if decode else past), 2 * KV * d, p, kernels.kv_write, L)
+        linear(ops, "o_proj", T, h, H * d, p, kernels, L)
 
-    def feed_forward(self, ops: OpBuilder, m, T, p) -> None:
-        mlp(ops, "mlp", T, m.hidden_dim, m.dense_ffn_dim(), m.is_gated, p, m.layers)
+    def feed_forward(self, ops: OpBuilder, m, T, p, kernels) -> None:
+        mlp(ops, "mlp", T, m.hidden_dim, m.dense_ffn_dim(), m.is_gated, p, kernels, m.layers)
 
     def head(self, ops: OpBuilder, m, T, B, p, logits_all) -> None:
         """The LM head: every position's logits when training, only the last one's when serving."""
@@ -176,12 +193,89 @@ def _window_sum(n, w):
     return m * (m + 1) / 2 + np.maximum(n - w, 0) * w
 
 
-def mlp(ops: OpBuilder, name, T, h, ffn, gated, p, count, G=1.0, weight_elems=None) -> None:
-    """Up (gate and up when gated) projection, activation, down projection; G independent experts."""
-    up = 2 * ffn if gated else ffn
-    ops.gemm(f"{name}_up", T, up, h, p.w, count=count, G=G,
-             weight_elems=None if weight_elems is None else weight_elems * up * h)
-    ops.memory(f"{name}_act", "elementwise", (3 if gated else 2) * T * ffn * G * p.a, flops=5 * T * ffn * G,
-               count=count)
-    ops.gemm(f"{name}_down", T, h, ffn, p.w, count=count, G=G,
-             weight_elems=None if weight_elems is None else weight_elems * ffn * h)
+def embeddings(ops: OpBuilder, T, h, p, lookups: int, kernels, normalized: bool) -> None:
+    """``lookups`` embedding tables gathered for T tokens and summed (then LayerNorm-ed when
+    ``normalized``): separate kernels, or one that gathers, sums and normalizes."""
+    a = p.a
+    if kernels.embedding == "fused":
+        ops.memory("embedding", "embedding", T * h * (lookups * p.w + a), flops=lookups * T * h)
+        return
+    ops.memory("embedding", "embedding", T * h * (a + p.w), count=lookups)
+    if lookups > 1:
+        ops.memory("embedding_add", "elementwise", 3 * T * h * a, flops=T * h, count=lookups - 1)
+    if normalized:
+        norm(ops, "embedding_norm", T, h, "layernorm", kernels, p, 1, False)
+
+
+def norm(ops: OpBuilder, name, T, h, kind, kernels, p, count, residual: bool) -> None:
+    """A norm over T tokens of width h: one kernel (reading the residual too when it adds it), or an
+    RMSNorm written as fp32 tensor operations (cast, square, mean, add eps and rsqrt per token, scale,
+    cast back, weight: 8 kernels)."""
+    a, x = p.a, T * h
+    if kind == "rmsnorm" and kernels.norm == "fp32_chain":
+        ops.memory(f"{name}_cast", "elementwise", x * (a + 4.0), count=2 * count)      # to fp32 and back
+        ops.memory(f"{name}_square_scale", "elementwise", 8.0 * x, flops=x, count=2 * count)
+        ops.memory(f"{name}_mean", "norm", 4.0 * x, flops=x, count=count)
+        ops.memory(f"{name}_rsqrt", "elementwise", 8.0 * T, flops=T, count=2 * count)
+        ops.memory(f"{name}_weight", "elementwise", 3.0 * x * a, flops=x, count=count)
+    else:
+        ops.memory(name, "norm", (4 if residual else 2) * x * a, flops=(5 if residual else 4) * x, count=count)
+
+
+def linear(ops: OpBuilder, name, T, N, K, p, kernels, count, G=1.0, weight_elems=None) -> None:
+    """A linear layer (G of them side by side for experts), and the kernels that quantize its input:
+    an 8-bit matmul takes an 8-bit input; a stack may quantize activations for narrow weights too."""
+    ops.gemm(name, T, N, K, p.w, count=count, G=G, weight_elems=weight_elems)
+    if p.compute in QUANTIZED_MATMUL:
+        quant = kernels.fp8_input_quant
+    else:
+        quant = kernels.weight_only_input_quant if p.w < 2 else 0
+    if quant:
+        ops.memory(f"{name}_input_quant", "elementwise", T * K * G * (p.a + 1.0), flops=T * K * G,
+                   count=quant * count)
+
+
+def rope(ops: OpBuilder, T, H, KV, d, a, how: str, count) -> None:
+    """Rotary position embedding of T tokens' query and key heads."""
+    if how == "in_attention":
+        return
+    if how == "eager":           # per tensor: neg, cat, two multiplies, an add; cos/sin tables per step
+        for name, heads in (("rope_q", H), ("rope_k", KV)):
+            ops.memory(name, "elementwise", 2 * T * heads * d * a, flops=T * heads * d, count=5 * count)
+        ops.memory("rope_tables", "elementwise", 8.0 * T * d, flops=T * d, count=8)
+    elif how == "per_tensor":
+        for name, heads in (("rope_q", H), ("rope_k", KV)):
+            ops.memory(name, "elementwise", 2 * T * heads * d * a, flops=3 * T * heads * d, count=count)
+    else:
+        ops.memory("rope", "elementwise", 2 * T * (H + KV) * d * a, flops=3 * T * (H + KV) * d, count=count)
+
+
+def kv_write(ops: OpBuilder, B, new, held, entry, p, how: str, count) -> None:
+    """Writing ``new`` tokens' cache entries (``entry`` elements per token: keys and values) into the
+    cache of B sequences that then holds ``held`` tokens each; concatenation copies the whole cache
+    every step. Two kernels (keys and values) except a paged write."""
+    kv = p.kv_bytes
+    if how == "concat":
+        ops.memory("kv_concat", "kv_cache", B * held * entry * kv, count=2 * count)
+    elif how == "slice":
+        ops.memory("kv_write", "kv_cache", new * entry * (p.a + kv) / 2, count=2 * count)
+    elif how == "paged":
+        ops.memory("kv_write", "kv_cache", new * entry * (p.a + kv), count=count)
+
+
+def mlp(ops: OpBuilder, name, T, h, ffn, gated, p, kernels, count, G=1.0, weight_elems=None) -> None:
+    """Up (gate and up when gated: one GEMM or two) projection, activation (and the gating multiply, one
+    kernel or two), down projection; G independent experts."""
+    per_matrix = None if weight_elems is None else weight_elems * ffn * h
+    if gated and kernels.gate_up == "separate":
+        linear(ops, f"{name}_gate_up", T, ffn, h, p, kernels, 2 * count, G, per_matrix)
+    else:
+        up = 2 * ffn if gated else ffn
+        linear(ops, f"{name}_up", T, up, h, p, kernels, count, G, None if per_matrix is None else per_matrix * up / ffn)
+    x = T * ffn * G
+    if gated and kernels.activation == "separate":
+        ops.memory(f"{name}_act", "elementwise", 2 * x * p.a, flops=4 * x, count=count)
+        ops.memory(f"{name}_gate_mul", "elementwise", 3 * x * p.a, flops=x, count=count)
+    else:
+        ops.memory(f"{name}_act", "elementwise", (3 if gated else 2) * x * p.a, flops=5 * x, count=count)
+    linear(ops, f"{name}_down", T, h, ffn, p, kernels, count, G, per_matrix)

@@ -23,7 +23,7 @@ class SSMFamily(Family):
     def default_phase(self, w, training: bool) -> str:
         return "train" if training else "decode"
 
-    def forward(self, ops: OpBuilder, m, phase, B, S, p, *, past, fusions, logits_all) -> None:
+    def forward(self, ops: OpBuilder, m, phase, B, S, p, *, past, stack, logits_all) -> None:
         h, L, inner, n = m.hidden_dim, m.layers, m.expand * m.hidden_dim, m.state_size
         T = B * (1 if phase == "decode" else S)
         dt_rank = -(-h // 16)
