@@ -137,3 +137,31 @@ def test_every_system_and_infrastructure_entry_has_a_source(key, entry):
 def test_fabric_rates_are_per_direction_bytes():
     assert float(Systems.Fabrics.InfiniBand_NDR.bandwidth) == pytest.approx(50e9)     # 400 Gb/s
     assert float(Systems.Fabrics.Ethernet_100G.bandwidth) == pytest.approx(12.5e9)
+
+
+def test_a_transformer_whose_parameters_disagree_with_its_shapes_is_refused():
+    """Llama-3-8B's shapes hold 8.03e9 parameters; a record claiming 7e9 with those shapes names both."""
+    shapes = Models.Llama3_8B.model_dump(include={"layers", "hidden_dim", "heads", "kv_heads", "head_dim", "ffn_dim",
+                                                 "vocab_size", "gated_ffn"})
+    with pytest.raises(InputError, match=r"parameters \(7e\+09\).*8\.03e\+09"):
+        TransformerWorkload(name="mine", parameters=7e9, **shapes)
+    assert TransformerWorkload(name="mine", parameters=8.03e9, **shapes).shape_parameters() == pytest.approx(
+        Models.Llama3_8B.parameter_count())
+
+
+def test_a_custom_transformer_lowers_exactly_its_shapes():
+    """Given ffn_dim, vocab_size, norm and gating, the lowering uses them: an LM head over the vocabulary,
+    the FFN at its width (a 2-matrix GELU MLP here), LayerNorm as one kernel even in eager PyTorch."""
+    from mlsysim.execution import execution_profile
+    from mlsysim.ops import Precisions
+
+    h, ffn, vocab, layers = 1024, 3000, 50000, 4
+    params = vocab * h * 2 + layers * (4 * h * h + 2 * h * ffn + 2 * h) + h
+    m = TransformerWorkload(name="mine", parameters=params, layers=layers, hidden_dim=h, heads=16, ffn_dim=ffn,
+                            vocab_size=vocab, norm="layernorm", activation="gelu", gated_ffn=False)
+    table = m.family.lower(m, "decode", 1.0, 256.0, Precisions("fp16", "fp16", "fp16", "fp16"),
+                           stack=execution_profile("pytorch_eager"))
+    shape = {name: (n, k) for name, n, k in zip(table.names, table.N.tolist(), table.K.tolist())}
+    assert shape["lm_head"] == (vocab, h)
+    assert shape["mlp_up"] == (ffn, h) and shape["mlp_down"] == (h, ffn)
+    assert table.count[table.names.index("attn_norm")] == layers

@@ -12,6 +12,10 @@ from ..ops import PRECISION_BYTES, normalize_precision
 from ..units import SIValue
 from .families import CNN, DECODER, DIFFUSION, ENCODER, GENERIC, MLA, MLA_MOE, MOE, SSM, Family
 
+#: how far a transformer's stated parameter count may sit from what its shapes hold (biases, which the
+#: count from shapes leaves out, are under 1% of every zoo model)
+PARAMETER_TOLERANCE = 0.02
+
 
 class ComputationGraph(NamedTuple):
     """The 0.1.0 summary of a lowered workload (totals only)."""
@@ -132,7 +136,26 @@ class TransformerWorkload(Workload):
         kv = self.kv_heads or self.heads
         if self.heads % kv:
             raise InputError(f"{self.name}: kv_heads ({kv}) must divide heads ({self.heads})")
+        shapes = self.shape_parameters()
+        if shapes is not None and abs(shapes / float(self.parameters) - 1.0) > PARAMETER_TOLERANCE:
+            raise InputError(f"{self.name}: parameters ({float(self.parameters):.4g}) disagree with the shapes, "
+                             f"which hold {shapes:.4g} ({shapes / float(self.parameters) - 1.0:+.1%}); "
+                             f"correct one of them")
         return self
+
+    def shape_parameters(self) -> float | None:
+        """The parameters the shapes hold (embeddings, attention, FFN, norms), or None when the FFN width
+        is not given (it is then derived from ``parameters``)."""
+        if not self.ffn_dim:
+            return None
+        return self._common_parameters() + self.layers * self.ffn_matrices() * self.hidden_dim * self.ffn_dim
+
+    def _common_parameters(self) -> float:
+        """Embeddings (and learned positions), attention and norm weights: everything but the FFNs."""
+        h, L = self.hidden_dim, self.layers
+        embed = self.vocab_size * h * (1 if self.tied_embeddings else 2)
+        positions = (self.context_length or 0) * h if self.positions == "learned" else 0
+        return embed + positions + L * self.attention_params() + (2 * L + 1) * h
 
     @cached_property
     def family(self) -> Family:
@@ -183,9 +206,12 @@ class TransformerWorkload(Workload):
         """The FFN width; when a record gives none, the width that makes the weights add up."""
         if self.ffn_dim:
             return self.ffn_dim
-        embed = self.vocab_size * self.hidden_dim * (1 if self.tied_embeddings else 2)
-        per_layer = (self.parameter_count() - embed) / self.layers - self.attention_params()
-        return max(1, int(per_layer / (self.ffn_matrices() * self.hidden_dim)))
+        return self._fitted_ffn(1)
+
+    def _fitted_ffn(self, ffns_per_layer: float) -> int:
+        """The FFN width at which ``ffns_per_layer`` FFNs per layer make the parameters add up."""
+        rest = self.parameter_count() - self._common_parameters()
+        return max(1, int(rest / (self.layers * ffns_per_layer * self.ffn_matrices() * self.hidden_dim)))
 
     def kv_bytes_per_token(self, precision="fp16") -> float:
         """KV-cache bytes one token adds across all layers (MLA: the compressed latent)."""
@@ -220,6 +246,21 @@ class SparseTransformerWorkload(TransformerWorkload):
         if self.active_experts > self.experts:
             raise InputError(f"{self.name}: active_experts ({self.active_experts}) exceeds experts ({self.experts})")
         return self
+
+    def shape_parameters(self) -> float | None:
+        """Dense layers' FFNs, every routed and shared expert, and the routers, besides the rest."""
+        if not self.expert_ffn_dim or (self.dense_layers and not self.ffn_dim):
+            return None
+        h, moe_layers = self.hidden_dim, self.layers - self.dense_layers
+        per_matrix = self.ffn_matrices() * h
+        return self._common_parameters() + self.dense_layers * per_matrix * (self.ffn_dim or 0) + \
+            moe_layers * ((self.experts + self.shared_experts) * per_matrix * self.expert_ffn_dim + h * self.experts)
+
+    def dense_ffn_dim(self) -> int:
+        """The FFN width; when a record gives none, the expert width that makes the weights add up."""
+        if self.ffn_dim:
+            return self.ffn_dim
+        return self._fitted_ffn(self.experts + self.shared_experts)
 
     @cached_property
     def family(self) -> Family:

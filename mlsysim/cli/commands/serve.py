@@ -89,7 +89,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _rows(r) -> list[tuple[str, str, object]]:
-    rows = [("execution_profile", "stack", r.execution_profile), ("prompt_len", "prompt tokens", r.prompt_len), ("output_len", "output tokens", r.output_len),
+    rows = [("execution_profile", "stack", r.execution_profile), ("prompt_len", "prompt tokens", r.prompt_len),
+            ("output_len", "output tokens", r.output_len),
             ("batch_size", "batch", r.batch_size), ("tp", "tensor parallel", r.tp), ("pp", "pipeline stages", r.pp),
             ("ttft_ms", "time to first token", r.ttft_s * 1e3), ("itl_ms", "inter-token latency", r.itl_s * 1e3),
             ("tokens_per_s", "decode tokens/s", r.tokens_per_s),
