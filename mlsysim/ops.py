@@ -78,8 +78,14 @@ class Precisions:
 GEMM, ATTN_PREFILL, ATTN_DECODE, CONV, DWCONV, MEMORY, FUSED = 0, 1, 2, 3, 4, 5, 6
 #: memory-bound kernels that reach less bandwidth than a copy (MEMORY covers elementwise and copy)
 NORM, SOFTMAX = 7, 8
-N_KINDS = 9
-KIND_NAMES = ("gemm", "attn_prefill", "attn_decode", "conv", "dwconv", "memory", "fused", "norm", "softmax")
+#: flash attention's backward pass (its own kernels, less efficient than the forward's)
+ATTN_BACKWARD = 9
+N_KINDS = 10
+KIND_NAMES = ("gemm", "attn_prefill", "attn_decode", "conv", "dwconv", "memory", "fused", "norm", "softmax",
+              "attn_backward")
+#: FLOPs of attention's backward pass over its forward's: five matmuls (the scores recomputed, dV, dP,
+#: dQ, dK) against two (Dao 2023, FlashAttention-2, section 4.1: "the backward pass ... 2.5x the FLOPs")
+ATTN_BACKWARD_FLOPS = 2.5
 _MEMORY_KIND = {"norm": NORM, "softmax": SOFTMAX}
 
 #: the fusions an execution profile may name: what a stack folds into a neighbouring kernel
@@ -260,8 +266,9 @@ def train_step(ops: OpBuilder, params: float, optimizer_bytes: float, recompute:
     """Append the backward pass and the optimizer update to a forward pass's operators.
 
     Each GEMM and convolution runs twice more (input and weight gradients, transposed shapes);
-    attention backward is ~2.5x its forward; memory-bound kernels move twice their bytes. With
-    recomputation the forward runs again before backward (counted in time, not in MFU).
+    attention backward is its own kind of kernel with 2.5x the forward's FLOPs at the forward's shape;
+    memory-bound kernels move twice their bytes. With recomputation the forward runs again before
+    backward (counted in time, not in MFU).
     """
     forward = ops.rows()
     for name, cls, kind, prec, flops, nbytes, M, N, K, G, count in forward:
@@ -270,7 +277,8 @@ def train_step(ops: OpBuilder, params: float, optimizer_bytes: float, recompute:
             ops.add(f"{name}_dgrad", cls, kind, flops, nbytes, M, K if gemm else N, N if gemm else K, G, count, prec)
             ops.add(f"{name}_wgrad", cls, kind, flops, nbytes, K if gemm else N, N if gemm else K, M, G, count, prec)
         elif kind == ATTN_PREFILL:
-            ops.add(f"{name}_bwd", cls, kind, 2.5 * flops, 2.0 * nbytes, M, N, K, G, count, prec)
+            ops.add(f"{name}_bwd", cls, ATTN_BACKWARD, ATTN_BACKWARD_FLOPS * flops, 2.0 * nbytes, M, N, K, G, count,
+                    prec)
         else:
             ops.add(f"{name}_bwd", cls, kind, flops, 2.0 * nbytes, M, N, K, G, count, prec)
     if recompute:

@@ -94,10 +94,11 @@ def build(theta, base: T.Calibration) -> T.Calibration:
     for i, k in enumerate(T.KIND_NAMES):
         mem[i] = v.get("mem_fraction." + k, mem[i])
         disp[i] = v.get("eager_dispatch_s." + k, disp[i])
-    mem[T.ATTN_PREFILL] = mem[T.GEMM]
+    mem[T.ATTN_PREFILL] = mem[T.ATTN_BACKWARD] = mem[T.GEMM]
     mem[T.DWCONV] = mem[T.CONV]
     mem[T.FUSED] = mem[T.MEMORY]
     disp[T.DWCONV] = disp[T.CONV]
+    disp[T.ATTN_BACKWARD] = disp[T.ATTN_PREFILL]
     disp[T.MEMORY] = disp[T.FUSED] = 0.0
     scalars = ("conv_fraction", "conv_k_half", "misaligned_fraction", "split_k_min", "attn_fraction", "attn_kv_half",
                "ramp_latency_s", "event_latency_s", "boost_time_ratio", "boost_tau_s", "l2_retained_fraction")
@@ -210,6 +211,10 @@ def write_yaml(cal: T.Calibration, path, data_path, meta, summ):
         "  # tile's fixed cost halves efficiency (efficiency x L / (L + attn_kv_half), L = mean keys per",
         "  # query; attn_kv_half is at fp16 and scales per precision like k_half)",
         f"  attn_fraction: {yf(c['attn_fraction'])}",
+        "  # flash attention backward: its fraction relative to the forward's (not fitted: no backward rows).",
+        "  # Dao 2023 (FlashAttention-2, section 4.1): forward up to 73% and backward up to 63% of the A100's",
+        "  # peak: 63 / 73",
+        f"  attn_backward_fraction: {yf(c['attn_backward_fraction'])}",
         f"  attn_tile_q: {c['attn_tile_q']:g}",
         f"  attn_kv_half: {yf(c['attn_kv_half'], 3)}",
         "  # decode attention: query rows (tokens x query heads per KV head) per MMA tile",
@@ -223,8 +228,8 @@ def write_yaml(cal: T.Calibration, path, data_path, meta, summ):
         "",
         "memory:",
         "  # achievable fraction of datasheet bandwidth per op kind (memory = elementwise/copy;",
-        "  # norm and softmax kernels make extra passes; attn_prefill tied to gemm, dwconv to conv,",
-        "  # fused to memory)",
+        "  # norm and softmax kernels make extra passes; attn_prefill and attn_backward tied to gemm, dwconv",
+        "  # to conv, fused to memory)",
         f"  fraction: {pp(m['fraction'])}",
         "  # small-transfer ramp: time = (bytes + bw x ramp_latency_s) / (bw x fraction); a transfer of",
         "  # bw x ramp_latency_s bytes reaches half the bandwidth (about 1.7 MB on an H100). Fixed, not",
@@ -236,7 +241,8 @@ def write_yaml(cal: T.Calibration, path, data_path, meta, summ):
         "  # per-kernel launch cost of the software stack (measured rows launch_eager / launch_graph):",
         "  # eager = a framework launching each kernel from Python; graph = CUDA graphs / compiled engine",
         f"  per_kernel_s: {{eager: {yf(lch['per_kernel_s']['eager'])}, graph: {yf(lch['per_kernel_s']['graph'])}}}",
-        "  # kernels launched per op (structural; decode attention = split-KV kernel + combine kernel)",
+        "  # kernels launched per op (structural; decode attention = split-KV kernel + combine kernel;",
+        "  # attention backward = the dO.O preprocessing kernel, the main kernel, the dQ conversion)",
         "  kernels: {" + ", ".join(f"{k}: {v:g}" for k, v in lch["kernels"].items()) + "}",
         "  # eager only: host work per op beyond one kernel launch (library heuristics, backend",
         "  # selection); in microseconds below, stored in seconds",

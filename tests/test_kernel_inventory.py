@@ -135,3 +135,16 @@ def test_fp8_keeps_activations_and_kv_cache_in_16_bits_unless_asked(stack):
 def test_an_int8_tensorrt_engine_keeps_int8_tensors_between_layers():
     p = Run.build("ResNet50", "H100", purpose="inference", precision="int8", stack="tensorrt").precisions
     assert (p.weights, p.compute, p.activations) == ("int8", "int8", "int8")
+
+
+def test_training_takes_the_loss_over_fp32_logits_and_serving_does_not():
+    """Every position's logits are upcast to fp32 and a cross-entropy reads them (forward and backward):
+    bytes in proportion to tokens x vocabulary. A serving step computes the last position's logits only."""
+    V, T = Models.Llama3_8B.vocab_size, 4 * 1024
+    train = _table("Llama3_8B", "pytorch_eager", phase="train", batch_size=4, seq_len=1024)
+    moved = dict(zip(train.names, (train.bytes * train.count).tolist()))
+    assert moved["logits_fp32"] == pytest.approx(T * V * (2 + 4))
+    assert moved["cross_entropy"] == pytest.approx(8 * T * V)
+    assert moved["cross_entropy_bwd"] == pytest.approx(2 * moved["cross_entropy"])
+    assert train.M[train.names.index("lm_head")] == T
+    assert "cross_entropy" not in _table("Llama3_8B", "vllm").names

@@ -287,3 +287,16 @@ def test_calibration_report_median_error_within_10_percent():
     assert p90 <= 0.25, f"p90 |error| {p90:.1%} regressed"
     for cls in ("gemm bf16", "gemm fp8", "attn_prefill", "attn_decode", "conv2d fp16"):
         assert summ[cls][1] <= 0.10, cls
+
+
+@pytest.mark.parametrize("S", [512.0, 4096.0])
+def test_attention_backward_is_slower_per_flop_than_forward(S):
+    """FlashAttention's backward does 2.5x the forward's FLOPs at a lower efficiency (FlashAttention-2:
+    63% of peak against 73%): at the forward's shape it takes 2.5 / attn_backward_fraction of its time,
+    never less (reading the keys per query from 2.5x the FLOPs once made it look more efficient)."""
+    cal = T.load_calibration()
+    flops = 4.0 * 8 * 32 * S * (S + 1) / 2 * 128
+    kinds = np.array([T.ATTN_PREFILL, T.ATTN_BACKWARD])
+    t_c, _, _ = T.op_times(H100, kinds, T.FP16, flops * np.array([1.0, T.ATTN_BACKWARD_FLOPS]), 0.0, S, S, 128.0,
+                           8 * 32)
+    assert t_c[1] / t_c[0] == pytest.approx(T.ATTN_BACKWARD_FLOPS / cal.attn_backward_fraction)

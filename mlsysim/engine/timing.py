@@ -54,6 +54,8 @@ import numpy as np
 from ..errors import InputError
 from ..execution import execution_profile
 from ..ops import (  # noqa: F401  (the kind and precision codes are part of this module's interface)
+    ATTN_BACKWARD,
+    ATTN_BACKWARD_FLOPS,
     ATTN_DECODE,
     ATTN_PREFILL,
     CONV,
@@ -96,7 +98,8 @@ class Device:
 _LAYOUT = {
     "compute": {"max_fraction": ("max_fraction", PREC_NAMES), "k_half": ("k_half", PREC_NAMES),
                 **{k: (k, None) for k in ("tile_m", "tile_n", "min_tile", "conv_fraction", "conv_k_half",
-                                          "misaligned_fraction", "split_k_min", "attn_fraction", "attn_tile_q",
+                                          "misaligned_fraction", "split_k_min", "attn_fraction",
+                                          "attn_backward_fraction", "attn_tile_q",
                                           "attn_kv_half", "decode_tile_rows", "vector_fraction", "fused_fraction")}},
     "memory": {"fraction": ("mem_fraction", KIND_NAMES), "ramp_latency_s": ("ramp_latency_s", None)},
     "launch": {"per_kernel_s": (("launch_eager_s", "launch_graph_s"), ("eager", "graph")),
@@ -123,6 +126,7 @@ class Calibration:
     misaligned_fraction: float
     split_k_min: float
     attn_fraction: float
+    attn_backward_fraction: float
     attn_tile_q: float
     attn_kv_half: float
     decode_tile_rows: float
@@ -155,6 +159,7 @@ class Calibration:
         frac = np.ones(N_KINDS)
         frac[CONV] = self.conv_fraction
         frac[[ATTN_PREFILL, ATTN_DECODE]] = self.attn_fraction
+        frac[ATTN_BACKWARD] = self.attn_fraction * self.attn_backward_fraction
         frac[[DWCONV, MEMORY, NORM, SOFTMAX]] = self.vector_fraction
         frac[FUSED] = self.fused_fraction
         kt[0] = frac
@@ -162,14 +167,17 @@ class Calibration:
         kt[2] = 1.0
         kt[1, [GEMM, CONV]] = self.tile_m
         kt[2, [GEMM, CONV]] = self.tile_n
-        kt[1, ATTN_PREFILL] = self.attn_tile_q
+        kt[1, [ATTN_PREFILL, ATTN_BACKWARD]] = self.attn_tile_q
         kt[1, ATTN_DECODE] = self.decode_tile_rows
         kt[3, GEMM] = 1.0
         kt[3, CONV] = self.conv_k_half / self.k_half[FP16]
         kt[3, ATTN_PREFILL] = self.attn_kv_half / self.k_half[FP16]
-        kt[4, ATTN_PREFILL] = 1.0
+        # the backward's flops are ATTN_BACKWARD_FLOPS x the forward's, so the keys per query read from
+        # them are too: its tile cost scales alike, and the same keys per query give the same tile use
+        kt[3, ATTN_BACKWARD] = kt[3, ATTN_PREFILL] * ATTN_BACKWARD_FLOPS
+        kt[4, [ATTN_PREFILL, ATTN_BACKWARD]] = 1.0
         kt[5, ATTN_DECODE] = 1.0
-        kt[6, [GEMM, CONV, ATTN_PREFILL]] = 1.0
+        kt[6, [GEMM, CONV, ATTN_PREFILL, ATTN_BACKWARD]] = 1.0
         kt[7, [DWCONV, MEMORY, NORM, SOFTMAX]] = 1.0
         kt[8, CONV] = 1.0
         kt[9] = self.mem_fraction
@@ -321,7 +329,7 @@ class _Gathered:
             return
         kind, kp = kind[rows], kp[rows]
         present = set(np.unique(kind).tolist())
-        self.pre = tb.pre[kind] if ATTN_PREFILL in present else None
+        self.pre = tb.pre[kind] if ATTN_PREFILL in present or ATTN_BACKWARD in present else None
         self.dec = tb.dec[kind] if ATTN_DECODE in present else None
         # 1 where N is a tile column (GEMM and conv); the other kinds tile M alone
         self.nsel = nsel = tb.nsel[kind]
@@ -551,6 +559,6 @@ def step_times(t_comp, t_mem, t_launch, profile):
     return busy, t_launch
 
 
-__all__ = ["GEMM", "ATTN_PREFILL", "ATTN_DECODE", "CONV", "DWCONV", "MEMORY", "FUSED", "NORM", "SOFTMAX",
-           "FP32", "TF32", "FP16", "FP8", "INT8", "INT4", "Device", "Calibration", "load_calibration",
+__all__ = ["GEMM", "ATTN_PREFILL", "ATTN_DECODE", "ATTN_BACKWARD", "CONV", "DWCONV", "MEMORY", "FUSED", "NORM",
+           "SOFTMAX", "FP32", "TF32", "FP16", "FP8", "INT8", "INT4", "Device", "Calibration", "load_calibration",
            "op_times", "times", "timer", "Timer", "step_times"]

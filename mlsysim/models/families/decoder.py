@@ -95,9 +95,15 @@ class DecoderFamily(Family):
         mlp(ops, "mlp", T, m.hidden_dim, m.dense_ffn_dim(), m.is_gated, p, kernels, m.layers)
 
     def head(self, ops: OpBuilder, m, T, B, p, logits_all) -> None:
-        """The LM head: every position's logits when training, only the last one's when serving."""
-        if m.vocab_size:
-            ops.gemm("lm_head", T if logits_all else B, m.vocab_size, m.hidden_dim, p.w)
+        """The LM head: every position's logits when training, then the loss over them in fp32 (transformers'
+        ForCausalLMLoss upcasts the logits; Megatron's vocab-parallel cross-entropy runs in fp32); only the
+        last position's logits when serving."""
+        V = m.vocab_size
+        if V:
+            ops.gemm("lm_head", T if logits_all else B, V, m.hidden_dim, p.w)
+            if logits_all:
+                ops.memory("logits_fp32", "elementwise", T * V * (p.a + 4.0))
+                ops.memory("cross_entropy", "softmax", 8.0 * T * V, flops=5.0 * T * V)
 
     # -- memory -----------------------------------------------------------------------------------
     def kv_bytes_per_layer_token(self, m, kv_bytes: float) -> float:

@@ -11,8 +11,8 @@ SCHEMA = block(
     compute=required(block(
         max_fraction=required(PER_PRECISION), k_half=required(PER_PRECISION),
         **{k: required(positive) for k in ("tile_m", "tile_n", "conv_fraction", "misaligned_fraction", "split_k_min",
-                                           "attn_fraction", "attn_tile_q", "decode_tile_rows", "vector_fraction",
-                                           "fused_fraction")},
+                                           "attn_fraction", "attn_backward_fraction", "attn_tile_q",
+                                           "decode_tile_rows", "vector_fraction", "fused_fraction")},
         **{k: required(CONSTANT) for k in ("min_tile", "conv_k_half", "attn_kv_half")})),
     memory=required(block(fraction=required(PER_KIND), ramp_latency_s=required(CONSTANT))),
     launch=required(block(per_kernel_s=required(block(eager=required(CONSTANT), graph=required(CONSTANT))),
