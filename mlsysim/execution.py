@@ -50,7 +50,7 @@ class TransformerKernels(Record):
     gate_up: str = "merged"
     activation: str = "fused"
     moe: str = "grouped"
-    fp8_input_quant: int = Field(default=1, ge=0)
+    low_bit_input_quant: int = Field(default=1, ge=0)
     weight_only_input_quant: int = Field(default=0, ge=0)
     source: str = ""
 

@@ -20,8 +20,16 @@ PHASES = ("forward", "prefill", "decode", "train")
 
 # --- precisions ------------------------------------------------------------------------------
 #: bytes per element of each precision the package knows
+#: llama.cpp's GGUF weight formats, in bytes per weight with their block scales: ggml-common.h's
+#: block_q4_0 is an fp16 scale and 32 4-bit weights (18 bytes per 32), block_q8_0 an fp16 scale and 32
+#: int8 weights (34 per 32); the K-quant mixtures average over a model's tensors, 4.84 (Q4_K_M) and 5.68
+#: (Q5_K_M) bits per weight on Llama 2 7B (llama.cpp tools/quantize/README.md)
+GGUF_BYTES = {"q4_0": 18 / 32, "q4_k_m": 4.84 / 8, "q5_k_m": 5.68 / 8, "q8_0": 34 / 32}
 PRECISION_BYTES = {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0,
-                   "int8": 1.0, "fp6": 0.75, "fp4": 0.5, "int4": 0.5}
+                   "int8": 1.0, "fp6": 0.75, "fp4": 0.5, "int4": 0.5, **GGUF_BYTES}
+#: weight formats a matmul does not run in: without a rate of their own, weights are dequantized in the
+#: kernel (llama.cpp's GGUF formats take its integer dot products where the chip has an int8 rate)
+WEIGHT_ONLY = frozenset(("int4", "fp4", *GGUF_BYTES))
 #: matmul precisions narrower than 16 bits: such a matmul takes a quantized input
 QUANTIZED_MATMUL = frozenset(("fp8", "int8", "fp6", "fp4", "int4"))
 
@@ -33,7 +41,7 @@ PREC_NAMES = ("fp32", "tf32", "fp16", "fp8", "int8", "int4")
 ELT_BYTES = (4.0, 4.0, 2.0, 1.0, 1.0, 0.5)
 #: precision class of each precision name
 PREC_CODE = {"fp64": FP32, "fp32": FP32, "tf32": TF32, "fp16": FP16, "bf16": FP16, "fp8": FP8, "int8": INT8,
-             "fp6": FP8, "fp4": INT4, "int4": INT4}
+             "fp6": FP8, "fp4": INT4, "int4": INT4, "q4_0": INT4, "q4_k_m": INT4, "q5_k_m": INT4, "q8_0": INT8}
 
 
 @lru_cache(maxsize=64)
@@ -42,7 +50,8 @@ def normalize_precision(precision) -> str:
     if not isinstance(precision, str):
         raise InputError(f"precision must be a string such as 'fp16', got {precision!r}")
     p = precision.strip().lower().replace("float", "fp").replace("bfloat", "bf").replace("-", "").replace("_", "")
-    p = {"half": "fp16", "single": "fp32", "double": "fp64", "fp8e4m3": "fp8", "fp8e5m2": "fp8"}.get(p, p)
+    p = {"half": "fp16", "single": "fp32", "double": "fp64", "fp8e4m3": "fp8", "fp8e5m2": "fp8", "q40": "q4_0",
+         "q4km": "q4_k_m", "q5km": "q5_k_m", "q80": "q8_0"}.get(p, p)
     if p not in PRECISION_BYTES:
         raise InputError(f"unknown precision '{precision}'; use one of {', '.join(PRECISION_BYTES)}")
     return p
@@ -118,8 +127,8 @@ TRANSFORMER_KERNELS = {
                     "scatter-add of its output"},
 }
 #: how many kernels a stack launches per linear layer to quantize its input (an execution profile's
-#: ``kernels``): when the matmul runs in 8 bits, and when only the weights are narrow (a 16-bit matmul)
-QUANT_KERNELS = ("fp8_input_quant", "weight_only_input_quant")
+#: ``kernels``): when the matmul runs below 16 bits, and when only the weights are narrow (a 16-bit matmul)
+QUANT_KERNELS = ("low_bit_input_quant", "weight_only_input_quant")
 
 
 class OpTable:

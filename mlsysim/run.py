@@ -20,7 +20,7 @@ from .hardware.types import HardwareNode
 from .models.families import TrainingState
 from .models.families.base import OPTIMIZER_STATE_BYTES
 from .models.types import Workload
-from .ops import PHASES, PRECISION_BYTES, QUANTIZED_MATMUL, Precisions, normalize_precision
+from .ops import GGUF_BYTES, PHASES, PRECISION_BYTES, QUANTIZED_MATMUL, WEIGHT_ONLY, Precisions, normalize_precision
 
 #: the stack a step runs under when none is given: training in PyTorch eager, one inference step
 #: compiled, LLM serving in a serving engine
@@ -42,7 +42,6 @@ RUN_KEYWORDS = frozenset({
     "recompute", "optimizer", "is_lora", "lora", "region", "grid", "datacenter", "duration_days", "utilization"})
 #: KV-cache formats any device can store; 8- and 4-bit ones need the chip's support
 _KV_ALWAYS = ("fp32", "fp16", "bf16")
-_FOUR_BIT = ("int4", "fp4")
 
 
 # --- resolving names --------------------------------------------------------------------------
@@ -384,8 +383,9 @@ def resolve_precisions(hw, profile, prec, weight_precision, activation_precision
         hw.peak_at(compute)
     else:
         compute = prec if hw.compute.rate(prec) else None
-        if compute is None and prec in _FOUR_BIT and hw.compute.rate("fp16"):
-            compute = "fp16"                  # weight-only quantization: dequantize, compute in fp16
+        if compute is None and prec in WEIGHT_ONLY:   # dequantized in the kernel
+            compute = "int8" if prec in GGUF_BYTES and hw.compute.rate("int8") else \
+                "fp16" if hw.compute.rate("fp16") else None
         if compute is None:
             hw.peak_at(prec)                  # raises the unsupported-precision sentence
     kv_rule = profile.precisions.kv_cache
@@ -404,9 +404,9 @@ def _stored(precision: str, rule: str, as_is: str) -> str:
     """How a stack stores a tensor of a run at ``precision`` by its ``rule``: ``as_is``, at that precision;
     ``wide``, in 16 bits when it is narrower (an 8-bit matmul quantizes its input and writes a 16-bit
     output; vLLM's kv_cache_dtype and TensorRT-LLM's KV-cache quantization default to the model's 16-bit
-    dtype); or the precision the rule names. 4-bit formats are always stored in 16 bits."""
+    dtype); or the precision the rule names. Weight-only formats (4-bit, GGUF) store tensors in 16 bits."""
     if rule == as_is:
-        return "fp16" if precision in _FOUR_BIT else precision
+        return "fp16" if precision in WEIGHT_ONLY else precision
     if rule == "wide":
         return "fp16" if PRECISION_BYTES[precision] < 2 else precision
     return rule

@@ -233,7 +233,7 @@ def linear(ops: OpBuilder, name, T, N, K, p, kernels, count, G=1.0, weight_elems
     an 8-bit matmul takes an 8-bit input; a stack may quantize activations for narrow weights too."""
     ops.gemm(name, T, N, K, p.w, count=count, G=G, weight_elems=weight_elems)
     if p.compute in QUANTIZED_MATMUL:
-        quant = kernels.fp8_input_quant
+        quant = kernels.low_bit_input_quant
     else:
         quant = kernels.weight_only_input_quant if p.w < 2 else 0
     if quant:
