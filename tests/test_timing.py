@@ -114,10 +114,37 @@ def test_more_bandwidth_or_peak_never_slower():
         fast_peak = dataclasses.replace(H100, peak=tuple(p * 1.7 for p in H100.peak))
         assert np.all(_total(fast_mem, ops, stack=stack) <= base * (1 + 1e-12))
         assert np.all(_total(fast_peak, ops, stack=stack) <= base * (1 + 1e-12))
-        # and strictly faster where that side binds
+        # and strictly faster where that side binds (memory: for the kinds that stream at the bandwidth)
         tc, tm, _ = T.op_times(H100, *ops, stack=stack)
-        assert np.all(_total(fast_mem, ops, stack=stack)[tm > 1.01 * tc] < base[tm > 1.01 * tc])
+        streaming = np.asarray(T.load_calibration().unit_bytes_per_cycle)[ops[0]] == 0
+        binds = (tm > 1.01 * tc) & streaming
+        assert np.all(_total(fast_mem, ops, stack=stack)[binds] < base[binds])
         assert np.all(_total(fast_peak, ops, stack=stack)[tc > 1.01 * tm] < base[tc > 1.01 * tm])
+
+
+def _zoo_gpus():
+    from mlsysim import Hardware
+    from mlsysim.engine.device import device_of
+
+    return [(key, device_of(hw)) for key, hw in Hardware.items() if device_of(hw).units and device_of(hw).clock_hz]
+
+
+@pytest.mark.parametrize("key, dev", _zoo_gpus(), ids=[k for k, _ in _zoo_gpus()])
+def test_more_bandwidth_speeds_streaming_kernels_and_not_occupancy_bound_ones(key, dev):
+    """On every zoo GPU: 50% more bandwidth makes a large copy faster, and leaves a large softmax (bound
+    by its SMs' occupancy: the H200's rows take the H100's time) where it was once occupancy binds."""
+    kinds = np.array([T.MEMORY, T.SOFTMAX])
+    nbytes = 2.0 ** 31
+    wide = dataclasses.replace(dev, mem_bw=dev.mem_bw * 1.5)
+    _, before, _ = T.op_times(dev, kinds, T.FP16, 0.0, nbytes, 0, 0, 0, 0, stack="graph")
+    _, after, _ = T.op_times(wide, kinds, T.FP16, 0.0, nbytes, 0, 0, 0, 0, stack="graph")
+    assert after[0] < before[0] / 1.4
+    cal = T.load_calibration()
+    occupancy = cal.unit_bytes_per_cycle[T.SOFTMAX] * dev.units * dev.clock_hz
+    if occupancy < dev.mem_bw * cal.mem_fraction[T.SOFTMAX]:
+        assert after[1] == pytest.approx(before[1], rel=1e-12)
+    else:
+        assert after[1] <= before[1]
 
 
 @pytest.mark.parametrize("prec", [T.FP16, T.FP8, T.TF32])

@@ -77,14 +77,15 @@ def _function(signature: str, lines: list[str], names: dict | None = None):
     return namespace[signature[:signature.index("(")]]
 
 
-def compile_step(constants: list[tuple], ramp: float, waves: bool, efficiency: bool, host_ahead: bool, each: bool):
+def compile_step(constants: list[tuple], waves: bool, efficiency: bool, host_ahead: bool, each: bool):
     """``step(v, efficiency) -> (compute seconds per operator, memory seconds per operator, (compute-bound,
     memory-bound, overhead seconds))`` for operators whose seven numbers (flops, bytes, M, N, K, G, count)
     lie one after another in ``v``; the per-operator lists are empty unless ``each``. ``constants`` is
-    each operator's (1/bandwidth, peak, launch seconds, rate x tile area, tile constants or None);
-    ``efficiency``: whether a given compute efficiency replaces the calibrated one."""
+    each operator's (small-transfer ramp in bytes, 1/bandwidth, peak, launch seconds, rate x tile area,
+    tile constants or None, seconds per FLOP as a matrix-vector kernel or None); ``efficiency``:
+    whether a given compute efficiency replaces the calibrated one."""
     lines, helpers = ["compute = memory = overhead = 0.0"], {}
-    for i, (inv_bw, peak, launch, rate_area, tile) in enumerate(constants):
+    for i, (ramp, inv_bw, peak, launch, rate_area, tile, gemv) in enumerate(constants):
         o = 7 * i
         lines.append(f"tm{i} = (v[{o + 1}] + {_lit(ramp)}) * {_lit(inv_bw)}")
         if efficiency:
@@ -97,6 +98,8 @@ def compile_step(constants: list[tuple], ramp: float, waves: bool, efficiency: b
             helpers[name] = _tiled((bool(nsel), floor < tm, floor < tn, bool(pre), bool(dec), waves, bool(apen)))
             sizes = ", ".join(f"v[{o + j}]" for j in (0, 2, 3, 4, 5))
             lines.append(f"tc{i} = {name}({sizes}, {', '.join(_lit(x) for x in (rate_area,) + tile)})")
+            if gemv is not None:      # or a matrix-vector kernel at the vector rate, whichever is faster
+                lines += [f"g = v[{o}] * {_lit(gemv)}", f"if g < tc{i}: tc{i} = g"]
         lines += [f"count = v[{o + 6}]",
                   f"if tc{i} >= tm{i}:", f"    compute += tc{i} * count", f"    busy = tc{i}",
                   "else:", f"    memory += tm{i} * count", f"    busy = tm{i}"]

@@ -23,9 +23,11 @@ Every operator has a compute time, a memory time and a launch time:
   - convolutions: a penalty when K is not 16-byte aligned (tiny input-channel counts such as
     an RGB stem miss the aligned tensor-core path).
 
-* ``t_memory = (bytes + bw * ramp_latency) / (bw * mem_fraction[kind])``: the achievable
-  fraction of datasheet bandwidth per operator class, with a ramp for small transfers (a
-  transfer of ``bw * ramp_latency`` bytes reaches half of it).
+* ``t_memory = (bytes + bw * ramp_latency) / rate[kind]``, ``rate = bw * mem_fraction[kind]``: the
+  achievable fraction of datasheet bandwidth per operator class, with a ramp for small transfers
+  (a transfer of ``bw * ramp_latency`` bytes reaches half of it). A kind bound by its compute
+  units' occupancy rather than by memory (softmax: as fast on an H200 as on an H100, whose
+  bandwidth is 30% lower) moves at most ``unit_bytes_per_cycle[kind]`` per unit and clock cycle.
 
 * ``t_launch = kernels[kind] * per_kernel[launch] + host_dispatch * dispatch[kind]``: the per-kernel
   launch cost of how the execution profile issues kernels (measured: a framework launching
@@ -101,7 +103,8 @@ _LAYOUT = {
                                           "misaligned_fraction", "split_k_min", "attn_fraction",
                                           "attn_backward_fraction", "attn_tile_q",
                                           "attn_kv_half", "decode_tile_rows", "vector_fraction", "fused_fraction")}},
-    "memory": {"fraction": ("mem_fraction", KIND_NAMES), "ramp_latency_s": ("ramp_latency_s", None)},
+    "memory": {"fraction": ("mem_fraction", KIND_NAMES), "unit_bytes_per_cycle": ("unit_bytes_per_cycle", KIND_NAMES),
+               "ramp_latency_s": ("ramp_latency_s", None)},
     "launch": {"per_kernel_s": (("launch_eager_s", "launch_graph_s"), ("eager", "graph")),
                "kernels": ("kernels", KIND_NAMES), "eager_dispatch_s": ("eager_dispatch_s", KIND_NAMES)},
     "measurement": {k: (k, None) for k in ("event_latency_s", "boost_time_ratio", "boost_tau_s",
@@ -134,6 +137,7 @@ class Calibration:
     fused_fraction: float
     # memory: achievable fraction of datasheet bandwidth per op kind, and the small-transfer ramp
     mem_fraction: tuple[float, ...]
+    unit_bytes_per_cycle: tuple[float, ...]
     ramp_latency_s: float
     # launch: per-kernel cost of eager launches and of graph replay, kernels per op kind, and the
     # host dispatch work per kind of stacks that dispatch each operator from the host
@@ -257,9 +261,14 @@ class _Tables:
         bw = float(dev.mem_bw)
         kt = cal._kt
         self.peak = peak
-        self.ramp_bytes = np.array(bw * cal.ramp_latency_s)
-        self.inv_bw = 1.0 / (bw * kt[9])
         units = float(dev.units) if dev.units and dev.units > 0 else 0.0
+        rate = bw * kt[9]
+        occupancy = np.asarray(cal.unit_bytes_per_cycle) * units * float(dev.clock_hz or 0.0)
+        bound = (occupancy > 0) & (occupancy < rate)
+        self.inv_bw = 1.0 / np.where(bound, occupancy, rate)
+        # the small-transfer ramp, in bytes at each kind's rate: its latency (ramp_latency / fraction,
+        # what a transfer of bw x ramp_latency bytes adds at the bandwidth) does not change with the rate
+        self.ramp_bytes = np.where(bound, cal.ramp_latency_s / kt[9] * occupancy, bw * cal.ramp_latency_s)
         self.waves = units > 0
         self.pre, self.dec, self.nsel = kt[4].copy(), kt[5].copy(), kt[10].copy()
         # op_times works with q = flops / (K G) = 4 x (keys per query x query rows), so prefill's
@@ -308,15 +317,15 @@ class _Gathered:
     """The constants of one operator list, laid out for the fewest ufunc calls: per operator its memory
     rate, peak and rate, and for the operators timed on tiles (``rows``) their tile constants."""
 
-    __slots__ = ("kind", "inv_bw", "peak", "rate_area", "rows", "pre", "dec", "nsel", "floor", "tm", "tn", "uk", "ksi",
-                 "tile_rate", "rhalf", "align", "timers", "wide")
-    _PER_OPERATOR = ("inv_bw", "peak", "rate_area", "pre", "dec", "nsel", "floor", "tm", "tn", "uk", "ksi", "tile_rate",
-                     "rhalf", "align")
+    __slots__ = ("kind", "inv_bw", "ramp", "peak", "rate_area", "rows", "pre", "dec", "nsel", "floor", "tm", "tn",
+                 "uk", "ksi", "tile_rate", "rhalf", "align", "gemv_rows", "gemv_inv", "timers", "wide")
+    _PER_OPERATOR = ("inv_bw", "ramp", "peak", "rate_area", "pre", "dec", "nsel", "floor", "tm", "tn", "uk", "ksi",
+                     "tile_rate", "rhalf", "align", "gemv_inv")
 
     def __init__(self, tb: _Tables, kind: np.ndarray, prec: np.ndarray):
         kp = tb.kbase[kind] + prec
         self.kind = kind
-        self.inv_bw, self.peak = tb.inv_bw[kind], tb.peak[prec]
+        self.inv_bw, self.ramp, self.peak = tb.inv_bw[kind], tb.ramp_bytes[kind], tb.peak[prec]
         # per-tile rate x tile area: the rate of a kind without tiles (its tiles are 1 x 1, its waves 1)
         self.rate_area = tb.rate[kp] * tb.tm[kind] * tb.tn[kind]
         self.timers: dict = {}
@@ -324,10 +333,18 @@ class _Gathered:
         rows = np.flatnonzero(tb.tiled[kind])
         self.rows = rows if rows.size else None
         self.pre = self.dec = self.nsel = self.floor = self.tm = self.tn = self.uk = self.ksi = self.tile_rate = None
-        self.rhalf = self.align = None
+        self.rhalf = self.align = self.gemv_rows = self.gemv_inv = None
         if not rows.size:
             return
+        # a GEMM may run as a matrix-vector kernel on the vector units instead of on tiles (what
+        # libraries pick for a few rows): seconds per FLOP at the vector rate, for the GEMM rows in a
+        # precision the chip supports
+        vector = tb.rate[tb.kbase[MEMORY] + prec[rows]]
+        supported = tb.peak[prec[rows]] > 1e-9
         kind, kp = kind[rows], kp[rows]
+        gemv = np.flatnonzero((kind == GEMM) & supported)
+        if gemv.size:
+            self.gemv_rows, self.gemv_inv = gemv, 1.0 / vector[gemv]
         present = set(np.unique(kind).tolist())
         self.pre = tb.pre[kind] if ATTN_PREFILL in present or ATTN_BACKWARD in present else None
         self.dec = tb.dec[kind] if ATTN_DECODE in present else None
@@ -348,7 +365,7 @@ class _Gathered:
         g = self.wide.get(extra)
         if g is None:
             g = self.wide[extra] = object.__new__(_Gathered)
-            g.kind, g.rows, g.timers, g.wide = self.kind, self.rows, {}, {}
+            g.kind, g.rows, g.gemv_rows, g.timers, g.wide = self.kind, self.rows, self.gemv_rows, {}, {}
             for name in self._PER_OPERATOR:
                 value = getattr(self, name)
                 if isinstance(value, np.ndarray):
@@ -451,12 +468,12 @@ class Timer:
         step = self._steps.get(key)
         if step is None:
             step = self._steps[key] = compile_step(_scalar_constants(self.tb, self.g, self.launch),
-                                                   float(self.tb.ramp_bytes), bool(self.tb.waves), *key)
+                                                   bool(self.tb.waves), *key)
         return step(values, efficiency)
 
     def __call__(self, flops, bytes_, M, N, K, G, efficiency=None):
         g = self.g
-        t_mem = (bytes_ + self.tb.ramp_bytes) * g.inv_bw
+        t_mem = (bytes_ + g.ramp) * g.inv_bw
         if efficiency is not None:
             e = efficiency
             if not (type(e) is float and 0.0 < e <= 1.0):
@@ -474,10 +491,16 @@ class Timer:
 
 
 def _scalar_constants(tb: _Tables, g: _Gathered, launch: np.ndarray) -> list[tuple]:
-    """Each operator's constants as Python floats, in the order :func:`.scalar_step.compile_step` takes them: its memory
-    rate, peak, launch seconds and rate, then its tile constants (None for a kind without tiles)."""
+    """Each operator's constants as Python floats, in the order :func:`.scalar_step.compile_step` takes
+    them: its small-transfer ramp in bytes and memory rate, peak, launch seconds and rate, its tile
+    constants (None for a kind without tiles), and its seconds per FLOP as a matrix-vector kernel (None
+    but for a GEMM)."""
     n = len(g.kind)
     tiles: list = [None] * n
+    gemv: list = [None] * n
+    if g.gemv_rows is not None:
+        for row, inv in zip(g.rows[g.gemv_rows].tolist(), np.asarray(g.gemv_inv, dtype=float).ravel().tolist()):
+            gemv[row] = inv
     if g.rows is not None:
         m = len(g.rows)
         zeros, inf = np.zeros(m), np.full(m, np.inf)
@@ -486,8 +509,9 @@ def _scalar_constants(tb: _Tables, g: _Gathered, launch: np.ndarray) -> list[tup
                    g.rhalf, g.pre if g.pre is not None else zeros, g.dec if g.dec is not None else zeros, amod, apen)
         for row, constants in zip(g.rows.tolist(), zip(*(np.asarray(c, dtype=float).tolist() for c in columns))):
             tiles[row] = constants
-    columns = (np.broadcast_to(g.inv_bw, n), g.peak, launch, g.rate_area)
-    return [row + (tile,) for row, tile in zip(zip(*(np.asarray(c, dtype=float).tolist() for c in columns)), tiles)]
+    columns = (np.broadcast_to(g.ramp, n), np.broadcast_to(g.inv_bw, n), g.peak, launch, g.rate_area)
+    return [row + (tile, inv) for row, tile, inv in zip(zip(*(np.asarray(c, dtype=float).tolist() for c in columns)),
+                                                        tiles, gemv)]
 
 
 def _compute(tb: _Tables, g: _Gathered, flops, M, N, K, G):
@@ -541,7 +565,14 @@ def _tiled(tb: _Tables, g: _Gathered, flops, M, N, K, G):
         den = rate_area * red
     if g.align is not None:  # reduction dim not 16-byte aligned (convolutions)
         den = den * (np.sign(np.fmod(Kq, g.align[0])) * g.align[1] + _ONE)
-    return num / den
+    t = num / den
+    if g.gemv_rows is not None:  # or a matrix-vector kernel at the vector rate, whichever is faster
+        rows = g.gemv_rows
+        shape = np.broadcast_shapes(t.shape, np.shape(flops))
+        if t.shape != shape:
+            t = np.broadcast_to(t, shape).copy()
+        t[rows] = np.minimum(t[rows], np.broadcast_to(flops, shape)[rows] * g.gemv_inv)
+    return t
 
 
 def step_times(t_comp, t_mem, t_launch, profile):
