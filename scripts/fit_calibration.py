@@ -61,7 +61,7 @@ PARAMS = [
     ("mem_fraction.conv", 0.8, 0.3, 1.0),
     ("mem_fraction.memory", 0.9, 0.3, 1.0),
     ("mem_fraction.norm", 0.66, 0.2, 1.0),
-    ("mem_fraction.softmax", 0.4, 0.1, 1.0),
+    ("unit_bytes_per_cycle.softmax", 4.0, 0.5, 40.0),
     ("eager_dispatch_s.gemm", 10e-6, 0.0, 60e-6),
     ("eager_dispatch_s.attn_prefill", 25e-6, 0.0, 100e-6),
     ("eager_dispatch_s.attn_decode", 20e-6, 0.0, 100e-6),
@@ -91,12 +91,14 @@ def build(theta, base: T.Calibration) -> T.Calibration:
     kh[T.FP32] = kh[T.TF32]
     mem = list(base.mem_fraction)
     disp = list(base.eager_dispatch_s)
+    occupancy = list(base.unit_bytes_per_cycle)
     for i, k in enumerate(T.KIND_NAMES):
         mem[i] = v.get("mem_fraction." + k, mem[i])
         disp[i] = v.get("eager_dispatch_s." + k, disp[i])
+        occupancy[i] = v.get("unit_bytes_per_cycle." + k, occupancy[i])
     mem[T.ATTN_PREFILL] = mem[T.ATTN_BACKWARD] = mem[T.GEMM]
     mem[T.DWCONV] = mem[T.CONV]
-    mem[T.FUSED] = mem[T.MEMORY]
+    mem[T.FUSED] = mem[T.SOFTMAX] = mem[T.MEMORY]
     disp[T.DWCONV] = disp[T.CONV]
     disp[T.ATTN_BACKWARD] = disp[T.ATTN_PREFILL]
     disp[T.MEMORY] = disp[T.FUSED] = 0.0
@@ -104,7 +106,7 @@ def build(theta, base: T.Calibration) -> T.Calibration:
                "ramp_latency_s", "event_latency_s", "boost_time_ratio", "boost_tau_s", "l2_retained_fraction")
     kw = {k: v[k] for k in scalars if k in v}
     return dataclasses.replace(base, max_fraction=tuple(mf), k_half=tuple(kh), mem_fraction=tuple(mem),
-                               eager_dispatch_s=tuple(disp), **kw)
+                               unit_bytes_per_cycle=tuple(occupancy), eager_dispatch_s=tuple(disp), **kw)
 
 
 def fit(ops, base, tiles=TILES, verbose=True):
@@ -231,6 +233,11 @@ def write_yaml(cal: T.Calibration, path, data_path, meta, summ):
         "  # norm and softmax kernels make extra passes; attn_prefill and attn_backward tied to gemm, dwconv",
         "  # to conv, fused to memory)",
         f"  fraction: {pp(m['fraction'])}",
+        "  # kinds bound by their compute units' occupancy, not by bandwidth: bytes per unit (SM) per clock",
+        "  # cycle at most (0 = not bound so). Softmax: the H200's operator rows take the H100's time at 43%",
+        "  # more bandwidth; its bandwidth fraction is tied to memory's",
+        "  unit_bytes_per_cycle: {" + ", ".join(f"{k}: {yf(v) if v else 0}" for k, v in m["unit_bytes_per_cycle"].items())
+        + "}",
         "  # small-transfer ramp: time = (bytes + bw x ramp_latency_s) / (bw x fraction); a transfer of",
         "  # bw x ramp_latency_s bytes reaches half the bandwidth (about 1.7 MB on an H100). Fixed, not",
         "  # fitted: memory latency under load; the smallest measured transfers sit in L2 and under the",
