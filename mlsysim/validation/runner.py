@@ -353,14 +353,21 @@ def run(category: str | None = None, path: Path | None = None) -> list[AnchorRes
 
 
 def summarize(results: list[AnchorResult]) -> dict[str, dict]:
-    """Per category: anchors, how many predicted, median / mean / worst absolute error, share within 25%."""
+    """Per category: anchors, how many predicted, median / mean / worst absolute error, share within 25%,
+    and the same per device (``by_hardware``), so that no device's errors hide in a category's median."""
     out = {}
     for cat in sorted({r.category for r in results}):
         rs = [r for r in results if r.category == cat]
-        errs = [abs(r.error) for r in rs if r.error is not None]
-        out[cat] = {"anchors": len(rs), "predicted": len(errs),
-                    "median_abs_error": statistics.median(errs) if errs else None,
-                    "mean_abs_error": statistics.fmean(errs) if errs else None,
-                    "max_abs_error": max(errs) if errs else None,
-                    "within_25pct": sum(e <= 0.25 for e in errs) / len(errs) if errs else None}
+        out[cat] = _errors(rs)
+        out[cat]["by_hardware"] = {hw: _errors([r for r in rs if r.hardware == hw])
+                                   for hw in sorted({r.hardware for r in rs})}
     return out
+
+
+def _errors(rs: list[AnchorResult]) -> dict:
+    errs = [abs(r.error) for r in rs if r.error is not None]
+    return {"anchors": len(rs), "predicted": len(errs),
+            "median_abs_error": statistics.median(errs) if errs else None,
+            "mean_abs_error": statistics.fmean(errs) if errs else None,
+            "max_abs_error": max(errs) if errs else None,
+            "within_25pct": sum(e <= 0.25 for e in errs) / len(errs) if errs else None}

@@ -36,6 +36,11 @@ def register(app: typer.Typer) -> None:
                   f"predicted {r.shown(r.predicted)}, error {err}\n  source: {r.source}")
         print()
         for cat, s in summary.items():
-            med = f"{s['median_abs_error']:.1%}" if s["median_abs_error"] is not None else "-"
-            print(f"{cat}: {s['predicted']}/{s['anchors']} predicted, median |error| {med}, "
-                  f"within 25%: {s['within_25pct'] or 0:.0%}")
+            print(f"{cat}: {_line(s)}")
+            for hw, per in s["by_hardware"].items():
+                print(f"    {hw}: {_line(per)}")
+
+
+def _line(s: dict) -> str:
+    med = f"{s['median_abs_error']:.1%}" if s["median_abs_error"] is not None else "-"
+    return f"{s['predicted']}/{s['anchors']} predicted, median |error| {med}, within 25%: {s['within_25pct'] or 0:.0%}"
