@@ -236,8 +236,8 @@ def write_yaml(cal: T.Calibration, path, data_path, meta, summ):
         "  # kinds bound by their compute units' occupancy, not by bandwidth: bytes per unit (SM) per clock",
         "  # cycle at most (0 = not bound so). Softmax: the H200's operator rows take the H100's time at 43%",
         "  # more bandwidth; its bandwidth fraction is tied to memory's",
-        "  unit_bytes_per_cycle: {" + ", ".join(f"{k}: {yf(v) if v else 0}" for k, v in m["unit_bytes_per_cycle"].items())
-        + "}",
+        "  unit_bytes_per_cycle: {"
+        + ", ".join(f"{k}: {yf(v) if v else 0}" for k, v in m["unit_bytes_per_cycle"].items()) + "}",
         "  # small-transfer ramp: time = (bytes + bw x ramp_latency_s) / (bw x fraction); a transfer of",
         "  # bw x ramp_latency_s bytes reaches half the bandwidth (about 1.7 MB on an H100). Fixed, not",
         "  # fitted: memory latency under load; the smallest measured transfers sit in L2 and under the",
