@@ -315,3 +315,29 @@ def test_optimizer_0_1_0_names():
     r = BatchingOptimizer().solve("Llama3_8B", "H100", seq_len=512, sla_latency_ms=2000, arrival_rate_qps=10,
                                   max_search_batch=64, service_cv=0.0)
     assert r.total_searched == 64 and r.is_feasible and r.p99_latency.magnitude <= 2000
+
+
+def test_a_first_token_under_load_waits_for_the_scheduler():
+    """Under continuous batching a new request's first token waits for the iteration under way, the
+    prefills queued ahead of it, and the iteration that runs its prefill beside the others' decode step:
+    on an idle replica it is the prefill alone, and it grows with the load past 1.5 iterations plus it."""
+    from mlsysim.run import Run
+    from mlsysim.serving.serving import ServingOptions
+
+    run = Run.build("Llama3_8B", "H100", purpose="serving", prompt_len=512, output_len=256)
+    rep = cap_module.Replica(run, 256, ServingOptions())
+    assert rep.first_token(1.0, 0.0) == pytest.approx(rep.prefill)
+    rates = [0.2, 2.0, 8.0]
+    busy = [rep.busy_slots(r) for r in rates]
+    ttft = [float(rep.first_token(max(b, 1.0), r)) for b, r in zip(busy, rates)]
+    assert ttft == sorted(ttft) and ttft[0] > rep.prefill
+    b, r = busy[-1], rates[-1]
+    assert b > 2 and ttft[-1] >= 1.5 * float(rep.itl(b)) + rep.prefill
+    # the slot is held for the first token, then one iteration per further token
+    assert float(rep.service(b, r)) == pytest.approx(ttft[-1] + 255 * float(rep.iteration(b, r)))
+    # at the saturation rate the slots are all busy (Little's law)
+    sat = rep.saturation_rate(rep.slots)
+    assert sat * float(rep.service(rep.slots, sat)) == pytest.approx(rep.slots, rel=1e-6)
+    result = ServingCapacityModel().solve("Llama3_8B", "H100", qps=8.0, target_p99_latency="30 s", prompt_len=512,
+                                          output_len=256, service_cv=0.3)
+    assert result.ttft_s > result.prefill_s and result.itl_s >= float(rep.itl(1.0))

@@ -3,7 +3,9 @@
 A replica under continuous batching is a pool of request slots: as many as its KV cache holds
 (``ContinuousBatchingModel``) up to the engine's batch cap. A request holds a slot for its
 prefill and its decode steps; every prefill the replica runs stalls the decode steps of the
-others, so decode stretches by 1/(1 - prefill share). With a load balancer that sends each
+others, so decode stretches by 1/(1 - prefill share). The scheduler works in iterations: a
+request's first token waits for the iteration under way, for the prefills queued ahead of it,
+and for the iteration that runs its prefill beside the others' decode step. With a load balancer that sends each
 request to a free slot, the replicas form one M/G/c queue of c = replicas × slots servers
 (``TailLatencyModel``). Prefill and decode times come from ``ServingModel`` (one vectorized
 call over batch sizes), never from a roofline of their own.
@@ -48,18 +50,36 @@ class Replica:
         """Decode step time at ``batch`` sequences (interpolated; a partial batch costs what one does)."""
         return np.interp(batch, self.sizes, self.itl_table)
 
+    def iteration(self, batch, rate):
+        """Mean time of one scheduler iteration at ``batch`` running sequences and ``rate`` arrivals per
+        second here: a decode step, stretched by the prefills that share the replica's time."""
+        return self.itl(batch) / (1.0 - rate * self.prefill)
+
+    def first_token(self, batch, rate):
+        """Mean time from a request's slot to its first token. Where other sequences run, it waits for the
+        iteration under way (half of one, on average) and its prefill runs in an iteration beside their
+        decode step; prefills queued ahead of it delay it as in an M/D/1 queue of the prefill share."""
+        share = rate * self.prefill
+        others = np.clip(np.asarray(batch, dtype=float) - 1.0, 0.0, 1.0)
+        return others * (0.5 * self.iteration(batch, rate) + self.itl(batch)) + \
+            share * self.prefill / (2.0 * (1.0 - share)) + self.prefill
+
     def service(self, batch, rate):
-        """Slot holding time of a request at ``batch`` busy slots and ``rate`` arrivals per second here."""
-        return self.prefill + self.output * self.itl(batch) / (1.0 - rate * self.prefill)
+        """Slot holding time of a request at ``batch`` busy slots and ``rate`` arrivals per second here:
+        its first token, then one iteration per further output token."""
+        return self.first_token(batch, rate) + (self.output - 1.0) * self.iteration(batch, rate)
 
     def saturation_rate(self, slots):
-        """Arrivals per second that fill ``slots`` slots: λ·s = slots with s stretched by λ·prefill.
-
-        λ(t + nI/(1 - λt)) = B is t²λ² - (t(1+B) + nI)λ + B = 0; its smaller root, in the form
-        that does not cancel, is 2B / (X + sqrt(X² - 4t²B)) with X = t(1+B) + nI.
-        """
-        t, x = self.prefill, self.prefill * (1.0 + slots) + self.output * self.itl(slots)
-        return 2.0 * slots / (x + np.sqrt(np.maximum(x * x - 4.0 * t * t * slots, 0.0)))
+        """Arrivals per second that fill ``slots`` slots: λ·s(slots, λ) = slots, where s grows with λ
+        without bound as the prefills approach the whole of the replica's time (bisection below that)."""
+        slots = np.asarray(slots, dtype=float)
+        lo, hi = np.zeros_like(slots), np.full_like(slots, 1.0 / self.prefill)
+        for _ in range(64):
+            mid = 0.5 * (lo + hi)
+            over = mid * self.service(slots, mid) > slots
+            lo, hi = np.where(over, lo, mid), np.where(over, mid, hi)
+        rate = 0.5 * (lo + hi)
+        return float(rate) if rate.ndim == 0 else rate
 
     def busy_slots(self, rate) -> float:
         """Slots busy at ``rate`` arrivals per second (Little: b = λ·s(b)), below the saturation rate."""
@@ -124,9 +144,14 @@ class ServingCapacityResult(Result):
     queue_wait_p99_s: float
     active_batch_size: float
     max_batch_size: int
+    #: mean time to first token at the load once a slot is free (the scheduler's iteration under way,
+    #: prefills queued ahead, the iteration that runs the prefill beside the others' decode step)
     ttft_s: float
+    #: inter-token latency at the load: a decode step at the busy batch, stretched by the prefills
     itl_s: float
     prefill_share: float
+    #: the GPU time of one prompt's prefill alone (the time to first token on an idle replica)
+    prefill_s: float
     bottleneck: str
     queue: TailLatencyResult | None
     batching: ContinuousBatchingResult
@@ -195,21 +220,27 @@ class ServingCapacityModel(Solver):
         notes = [f"a replica is {tp} x {hw.name} with {rep.slots} request slots (KV cache and batch cap)",
                  "a load balancer sends each request to a free slot: one M/G/c queue over every replica's slots",
                  "prefills run between decode steps: decode stretches by 1/(1 - prefill share)",
+                 "a first token waits for the iteration under way, the prefills ahead of it and its own "
+                 "prefill's iteration",
                  f"requests: {format_number(rep.prompt)} prompt + {format_number(rep.output)} output tokens, "
                  f"service-time CV {cv:g}, arrival CV {arrival_cv:g}"]
         base = float(rep.service(1.0, 0.0))
 
         def result(feasible, replicas, bottleneck, binding, queue=None, busy=0.0):
             per = float(rep.saturation_rate(rep.slots)) if rep.slots else 0.0
-            share = lam / replicas * rep.prefill
-            itl = float(rep.itl(max(busy, 1.0))) / (1.0 - share) if queue is not None else float(rep.itl(1.0))
+            rate = lam / replicas
+            share = rate * rep.prefill
+            loaded = queue is not None and share < 1.0
+            itl = float(rep.iteration(max(busy, 1.0), rate)) if loaded else float(rep.itl(1.0))
+            ttft = float(rep.first_token(max(busy, 1.0), rate)) if loaded else rep.prefill
             return ServingCapacityResult(
                 model_name=model.name, hardware_name=hw.name, feasible=feasible, required_replicas=replicas,
                 qps_target=lam, per_replica_qps_capacity=per, qps_capacity=per * replicas,
                 utilization=lam / (per * replicas) if per else math.inf, target_p99_latency_s=target,
                 estimated_p99_latency_s=queue.p99_response_s if queue else math.inf, base_request_latency_s=base,
                 queue_wait_p99_s=queue.p99_wait_s if queue else math.inf, active_batch_size=busy,
-                max_batch_size=rep.slots, ttft_s=rep.prefill, itl_s=itl, prefill_share=share, bottleneck=bottleneck,
+                max_batch_size=rep.slots, ttft_s=ttft, itl_s=itl, prefill_share=share, prefill_s=rep.prefill,
+                bottleneck=bottleneck,
                 queue=queue, batching=b, assumptions=tuple(notes), binding=binding)
 
         if rep.slots < 1:

@@ -117,5 +117,7 @@ def _capacity_rows(c) -> list[tuple[str, str, object]]:
                 ("capacity_bottleneck", "what binds", c.bottleneck)]
     return [("meets_p99_target", "meets the P99 target", True), ("replicas", "replicas needed", c.required_replicas),
             ("qps_capacity", "capacity (requests/s)", c.qps_capacity),
+            ("loaded_ttft_ms", "TTFT at the load", c.ttft_s * 1e3),
+            ("loaded_itl_ms", "ITL at the load", c.itl_s * 1e3),
             ("p99_latency_ms", "estimated P99 latency", c.estimated_p99_latency_s * 1e3),
             ("capacity_bottleneck", "what binds", c.bottleneck)]
