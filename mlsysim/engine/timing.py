@@ -342,9 +342,10 @@ class _Gathered:
         vector = tb.rate[tb.kbase[MEMORY] + prec[rows]]
         supported = tb.peak[prec[rows]] > 1e-9
         kind, kp = kind[rows], kp[rows]
-        gemv = np.flatnonzero((kind == GEMM) & supported)
-        if gemv.size:
-            self.gemv_rows, self.gemv_inv = gemv, 1.0 / vector[gemv]
+        gemv = (kind == GEMM) & supported
+        if gemv.any():
+            self.gemv_rows = np.flatnonzero(gemv)
+            self.gemv_inv = np.where(gemv, 1.0 / vector, np.inf)    # seconds per FLOP; inf: never
         present = set(np.unique(kind).tolist())
         self.pre = tb.pre[kind] if ATTN_PREFILL in present or ATTN_BACKWARD in present else None
         self.dec = tb.dec[kind] if ATTN_DECODE in present else None
@@ -499,8 +500,9 @@ def _scalar_constants(tb: _Tables, g: _Gathered, launch: np.ndarray) -> list[tup
     tiles: list = [None] * n
     gemv: list = [None] * n
     if g.gemv_rows is not None:
-        for row, inv in zip(g.rows[g.gemv_rows].tolist(), np.asarray(g.gemv_inv, dtype=float).ravel().tolist()):
-            gemv[row] = inv
+        inv = np.asarray(g.gemv_inv, dtype=float).reshape(-1)[g.gemv_rows]
+        for row, seconds in zip(g.rows[g.gemv_rows].tolist(), inv.tolist()):
+            gemv[row] = seconds
     if g.rows is not None:
         m = len(g.rows)
         zeros, inf = np.zeros(m), np.full(m, np.inf)
@@ -566,12 +568,9 @@ def _tiled(tb: _Tables, g: _Gathered, flops, M, N, K, G):
     if g.align is not None:  # reduction dim not 16-byte aligned (convolutions)
         den = den * (np.sign(np.fmod(Kq, g.align[0])) * g.align[1] + _ONE)
     t = num / den
-    if g.gemv_rows is not None:  # or a matrix-vector kernel at the vector rate, whichever is faster
-        rows = g.gemv_rows
-        shape = np.broadcast_shapes(t.shape, np.shape(flops))
-        if t.shape != shape:
-            t = np.broadcast_to(t, shape).copy()
-        t[rows] = np.minimum(t[rows], np.broadcast_to(flops, shape)[rows] * g.gemv_inv)
+    if g.gemv_inv is not None:   # or a matrix-vector kernel at the vector rate, whichever is faster
+        with np.errstate(invalid="ignore"):      # 0 FLOPs x inf (a row that never runs as one): NaN, skipped
+            t = np.fmin(t, flops * g.gemv_inv)
     return t
 
 
