@@ -11,6 +11,7 @@ apply it; this module only names and validates it. ``Stacks`` is the registry
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -74,6 +75,10 @@ class ExecutionProfile(Record):
     fuses: frozenset[str] = frozenset()
     kernels: TransformerKernels = TransformerKernels()
     precisions: StackPrecisions = StackPrecisions()
+    #: how fast the host CPU that issues the kernels is, relative to the one the launch and dispatch costs
+    #: were measured on (calibration/README.md): an eager stack's per-kernel host costs divide by it; a
+    #: graph replayed on the GPU does not depend on it
+    host_speed: float = Field(default=1.0, gt=0)
     source: str
 
     @field_validator("fuses")
@@ -103,6 +108,15 @@ Stacks = _build()
 _BY_NAME: dict = {}
 
 
+@lru_cache(maxsize=64)
+def on_host(profile: ExecutionProfile, host_speed: float) -> ExecutionProfile:
+    """``profile`` issued from a host ``host_speed`` times as fast as the measuring one (the same object
+    for the same arguments, so caches keyed by a profile's identity keep working)."""
+    if host_speed == profile.host_speed:
+        return profile
+    return profile.model_copy(update={"host_speed": float(host_speed)})
+
+
 def execution_profile(stack) -> ExecutionProfile:
     """The profile a stack name (or alias, any case) names; a profile passes through."""
     if isinstance(stack, ExecutionProfile):
@@ -119,4 +133,4 @@ def execution_profile(stack) -> ExecutionProfile:
 BARE = ExecutionProfile(key="bare", name="operators of a fused engine", launch="graph", host_dispatch=False,
                         host_ahead=False, source="the operator list itself (no stack named)")
 
-__all__ = ["BARE", "ExecutionProfile", "Stacks", "TransformerKernels", "execution_profile"]
+__all__ = ["BARE", "ExecutionProfile", "Stacks", "TransformerKernels", "execution_profile", "on_host"]

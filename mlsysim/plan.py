@@ -34,6 +34,8 @@ class WorkloadSpec(_Spec):
     phase: PHASE | None = Field(None, description="forward, prefill, decode or train (single device)")
     stack: str | None = Field(None, description="the software stack it runs under, e.g. vllm, pytorch_eager, "
                                                 "torch_compile (see `mlsysim zoo stacks`)")
+    host_speed: float | None = Field(None, gt=0, description="how fast the host CPU issuing the kernels is, "
+                                                             "relative to the one the launch costs were measured on")
 
 
 class HardwareSpec(_Spec):
@@ -152,7 +154,7 @@ def plan_run(plan: Plan) -> Run:
     w, ops = plan.workload, plan.ops
     return Run.build(w.name, hw, fleet=fleet, phase=w.phase, training=w.training, batch_size=w.batch_size,
                      seq_len=w.seq_len, precision=plan.hardware.precision, efficiency=plan.hardware.efficiency,
-                     stack=w.stack, tp=par.tp, pp=par.pp, region=ops.region if ops else None,
+                     stack=w.stack, host_speed=w.host_speed, tp=par.tp, pp=par.pp, region=ops.region if ops else None,
                      duration_days=ops.duration_days if ops else None, utilization=ops.utilization if ops else None)
 
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from .errors import InputError, UnsupportedPrecisionError
-from .execution import ExecutionProfile, execution_profile
+from .execution import ExecutionProfile, execution_profile, on_host
 from .hardware.types import HardwareNode
 from .models.families import TrainingState
 from .models.families.base import OPTIMIZER_STATE_BYTES
@@ -188,14 +188,15 @@ class Run:
     @classmethod
     def build(cls, model, hardware=None, *, phase=None, training=False, batch_size=1, seq_len=None, past_len=0,
               prompt_len=None, output_len=None, precision=DEFAULT_PRECISION, weight_precision=None,
-              activation_precision=None, kv_precision=None, stack=None, efficiency=None, fleet=None,
+              activation_precision=None, kv_precision=None, stack=None, host_speed=None, efficiency=None, fleet=None,
               tp=1, pp=1, dp=None, ep=1, microbatches=None, v_stages=1, zero_stage=0, recompute=False,
               optimizer=None, lora=False, region=None, duration_days=None, utilization=None,
               purpose="inference") -> Run:
         """Resolve names, check every input once, apply the defaults.
 
         ``purpose`` (``inference``, ``serving`` or ``train``) picks the default stack when none is
-        given; ``training`` makes the phase ``train``. On a ``fleet``, ``dp`` defaults to what the other
+        given; ``host_speed`` is how fast the host issuing its kernels is, relative to the measuring
+        one; ``training`` makes the phase ``train``. On a ``fleet``, ``dp`` defaults to what the other
         degrees leave of its accelerators.
         """
         w = resolve_model(model)
@@ -226,6 +227,11 @@ class Run:
             efficiency = fraction("efficiency", efficiency, open_low=True)
         purpose = "train" if phase == "train" else purpose
         profile = execution_profile(stack if stack is not None else DEFAULT_STACK[purpose])
+        if host_speed is not None:
+            if profile.launch != "eager" and not profile.host_dispatch:
+                raise InputError(f"host_speed scales the host's cost of launching kernels one by one; {profile.key} "
+                                 f"replays them from a graph on the GPU (use an eager stack such as pytorch_eager)")
+            profile = on_host(profile, positive("host_speed", host_speed))
         prec = normalize_precision(precision)
         precisions = resolve_precisions(hw, profile, prec, weight_precision, activation_precision, kv_precision,
                                         phase == "train")

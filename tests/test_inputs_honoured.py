@@ -34,6 +34,7 @@ EVAL_FLAGS = [  # (flag values that differ, the figure that must differ)
     ((), ("--training",), "p_latency_ms"),
     (("--phase", "prefill"), ("--phase", "decode"), "p_latency_ms"),
     (("--stack", "vllm"), ("--stack", "pytorch_eager"), "p_latency_ms"),
+    (("--stack", "pytorch_eager"), ("--stack", "pytorch_eager", "--host-speed", "2"), "p_latency_ms"),
     ((), ("--accelerators", "8"), "f_accelerators"),
     (("--accelerators", "8"), ("--nodes", "2"), "f_accelerators"),
     (("--accelerators", "8", "--tp", "8"), ("--accelerators", "8", "--tp", "2"), "f_tp"),
@@ -56,6 +57,8 @@ def test_each_eval_flag_changes_the_answer(before, after, figure):
     (("--accelerators", "8", "--phase", "prefill"), "phase"),      # a fleet serves whole requests
     (("--training", "--phase", "decode"), "train"),
     (("--stack", "tensorflow"), "stack"),
+    (("--host-speed", "2"), "graph"),                              # the default stack replays CUDA graphs
+    (("--stack", "pytorch_eager", "--host-speed", "0"), "host_speed"),
     (("--region", "Atlantis", "--duration-days", "30"), "Atlantis"),
     (("--accelerators", "8", "--tp", "3"), "divide"),
 ])
@@ -97,6 +100,7 @@ SERVE_FLAGS = [
     (("--tp", "1"), ("--tp", "2"), "weights_gb"),
     (("--pp", "1"), ("--pp", "2"), "weights_gb"),
     (("--stack", "vllm"), ("--stack", "pytorch_eager"), "itl_ms"),
+    (("--stack", "pytorch_eager"), ("--stack", "pytorch_eager", "--host-speed", "0.5"), "itl_ms"),
     ((), ("--prefill-chunk-tokens", "512"), "ttft_ms"),
     ((), ("--cached-prefix", "1024"), "ttft_ms"),
     ((), ("--draft-model", "Llama3_1B"), "itl_ms"),
@@ -243,6 +247,8 @@ PLAN_KEYS = [  # (plan, key as section__key, two values, the figure that must di
     (BASE_PLAN, "workload__training", False, True, "p_latency_ms"),
     (BASE_PLAN, "workload__phase", "prefill", "decode", "p_latency_ms"),
     (BASE_PLAN, "workload__stack", "vllm", "pytorch_eager", "p_latency_ms"),
+    (dict(BASE_PLAN, workload={"name": "Llama3_8B", "stack": "pytorch_eager"}), "workload__host_speed", 1.0, 3.0,
+     "p_latency_ms"),
     (BASE_PLAN, "hardware__name", "H100", "A100", "p_latency_ms"),
     (BASE_PLAN, "hardware__accelerators", 1, 8, "f_accelerators"),
     (BASE_PLAN, "hardware__precision", "fp16", "fp8", "f_memory_used_gb"),

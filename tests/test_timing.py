@@ -341,3 +341,19 @@ def test_attention_backward_is_slower_per_flop_than_forward(S):
     t_c, _, _ = T.op_times(H100, kinds, T.FP16, flops * np.array([1.0, T.ATTN_BACKWARD_FLOPS]), 0.0, S, S, 128.0,
                            8 * 32)
     assert t_c[1] / t_c[0] == pytest.approx(T.ATTN_BACKWARD_FLOPS / cal.attn_backward_fraction)
+
+
+def test_a_faster_host_shortens_eager_launches_only():
+    """host_speed divides an eager stack's per-kernel launch and dispatch costs (host work) and leaves a
+    graph replayed on the GPU as it was; a faster host is never slower."""
+    from mlsysim.execution import execution_profile, on_host
+
+    cal = T.load_calibration()
+    eager, graph = execution_profile("pytorch_eager"), execution_profile("vllm")
+    fast = on_host(eager, 2.0)
+    assert on_host(eager, 2.0) is fast and on_host(eager, 1.0) is eager
+    base = cal.launch(eager.launch, eager.host_dispatch)
+    np.testing.assert_allclose(cal.launch(fast.launch, fast.host_dispatch, fast.host_speed), base / 2.0)
+    ops = _ops()
+    assert np.all(_total(H100, ops, stack=fast) <= _total(H100, ops, stack=eager))
+    assert np.all(cal.launch(graph.launch, graph.host_dispatch, 2.0) == cal.launch(graph.launch, graph.host_dispatch))

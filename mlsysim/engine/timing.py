@@ -190,15 +190,17 @@ class Calibration:
         object.__setattr__(self, "_pt", np.array([self.max_fraction, self.k_half, ELT_BYTES], dtype=float))
         object.__setattr__(self, "_launch", {})
 
-    def launch(self, launch: str, host_dispatch: bool) -> np.ndarray:
-        """Launch seconds per op kind for a stack that launches this way (read-only, cached)."""
-        key = (launch, host_dispatch)
+    def launch(self, launch: str, host_dispatch: bool, host_speed: float = 1.0) -> np.ndarray:
+        """Launch seconds per op kind for a stack that launches this way, from a host ``host_speed`` times
+        as fast as the measuring one: its eager launches and dispatch work scale with it, a graph
+        replayed on the GPU does not (read-only, cached)."""
+        key = (launch, host_dispatch, host_speed)
         table = self._launch.get(key)
         if table is None:
-            per_kernel = self.launch_eager_s if launch == "eager" else self.launch_graph_s
+            per_kernel = self.launch_eager_s / host_speed if launch == "eager" else self.launch_graph_s
             table = np.asarray(self.kernels) * per_kernel
             if host_dispatch:
-                table = table + np.asarray(self.eager_dispatch_s)
+                table = table + np.asarray(self.eager_dispatch_s) / host_speed
             table.setflags(write=False)
             self._launch[key] = table
         return table
@@ -445,7 +447,7 @@ def timer(dev: Device, profile, kind, prec, extra: int = 0, cal=None) -> Timer:
     g = _tables(dev, cal).gather(kind, prec).widened(extra)
     t = g.timers.get(profile)
     if t is None:
-        launch = cal.launch(profile.launch, profile.host_dispatch)[g.kind]
+        launch = cal.launch(profile.launch, profile.host_dispatch, profile.host_speed)[g.kind]
         t = g.timers[profile] = Timer(_tables(dev, cal), g, launch.reshape(launch.shape + (1,) * extra))
     return t
 

@@ -27,6 +27,8 @@ def register(app: typer.Typer) -> None:
         training: bool = typer.Option(False, "--training", help="a training step instead of inference"),
         phase: str = typer.Option(None, "--phase", help="forward, prefill, decode or train (one device)"),
         stack: str = typer.Option(None, "--stack", help="software stack, e.g. torch_compile, vllm, pytorch_eager"),
+        host_speed: float = typer.Option(None, "--host-speed",
+                                         help="host CPU speed relative to the measuring one (eager launch costs)"),
         accelerators: int = typer.Option(None, "--accelerators", help="total accelerators (a fleet when > 1)"),
         nodes: int = typer.Option(None, "--nodes", help="number of nodes (with the zoo's node size)"),
         tp: int = typer.Option(1, "--tp", help="tensor-parallel degree (fleets)"),
@@ -46,7 +48,8 @@ def register(app: typer.Typer) -> None:
                 raise InputError("a plan file names its own hardware; drop the second argument")
             flags = {"--batch-size": (batch_size, 1), "--precision": (precision, "fp16"), "--seq-len": (seq_len, None),
                      "--efficiency": (efficiency, None), "--training": (training, False), "--phase": (phase, None),
-                     "--stack": (stack, None), "--accelerators": (accelerators, None), "--nodes": (nodes, None),
+                     "--stack": (stack, None), "--host-speed": (host_speed, None),
+                     "--accelerators": (accelerators, None), "--nodes": (nodes, None),
                      "--tp": (tp, 1), "--pp": (pp, 1), "--region": (region, None),
                      "--duration-days": (duration_days, None)}
             given = [flag for flag, (value, default) in flags.items() if value != default]
@@ -58,7 +61,8 @@ def register(app: typer.Typer) -> None:
             if not hardware:
                 raise InputError("give HARDWARE after the model name, e.g. mlsysim eval Llama3_8B H100")
             plan = parse_plan(_flags_plan(target, hardware, batch_size, precision, seq_len, efficiency, training,
-                                          phase, stack, accelerators, nodes, tp, pp, region, duration_days), "options")
+                                          phase, stack, host_speed, accelerators, nodes, tp, pp, region,
+                                          duration_days), "options")
         evaluation, violations = run_plan(plan)
         if plot is not None:
             _plot(evaluation, plan, plot)
@@ -80,8 +84,8 @@ def register(app: typer.Typer) -> None:
             raise Finished(EXIT_ASSERT)
 
 
-def _flags_plan(model, hardware, batch_size, precision, seq_len, efficiency, training, phase, stack, accelerators,
-                nodes, tp, pp, region, duration_days) -> dict:
+def _flags_plan(model, hardware, batch_size, precision, seq_len, efficiency, training, phase, stack, host_speed,
+                accelerators, nodes, tp, pp, region, duration_days) -> dict:
     hw = {"name": hardware, "precision": precision}
     if efficiency is not None:
         hw["efficiency"] = efficiency
@@ -104,6 +108,8 @@ def _flags_plan(model, hardware, batch_size, precision, seq_len, efficiency, tra
         workload["phase"] = phase
     if stack is not None:
         workload["stack"] = stack
+    if host_speed is not None:
+        workload["host_speed"] = host_speed
     plan = {"version": "1.0", "name": f"{model} on {hardware}", "workload": workload, "hardware": hw}
     if tp != 1 or pp != 1:
         plan["parallelism"] = {"tp": tp, "pp": pp}

@@ -31,6 +31,8 @@ def register(app: typer.Typer) -> None:
         tp: int = typer.Option(1, "--tp", help="tensor-parallel degree over the scale-up link"),
         pp: int = typer.Option(None, "--pp", help="pipeline stages (default: as few as fit)"),
         stack: str = typer.Option(None, "--stack", help="software stack, e.g. vllm, tensorrt_llm, pytorch_eager"),
+        host_speed: float = typer.Option(None, "--host-speed",
+                                         help="host CPU speed relative to the measuring one (eager launch costs)"),
         chunk: int = typer.Option(None, "--prefill-chunk-tokens", help="chunked prefill size"),
         cached: int = typer.Option(0, "--cached-prefix", help="prompt tokens already in the prefix cache"),
         draft: str = typer.Option(None, "--draft-model", help="speculative decoding draft model"),
@@ -53,7 +55,7 @@ def register(app: typer.Typer) -> None:
         run = Run.build(model, hardware, purpose="serving", seq_len=seq_len, batch_size=batch_size,
                         prompt_len=prompt_len, output_len=output_len, precision=precision,
                         weight_precision=weight_precision, activation_precision=activation_precision,
-                        kv_precision=kv_precision, stack=stack, tp=tp, pp=pp)
+                        kv_precision=kv_precision, stack=stack, host_speed=host_speed, tp=tp, pp=pp)
         options = ServingOptions.build(chunk, cached, draft_model=draft, draft_acceptance_rate=acceptance)
         r = serve(run, options)
         rows, capacity = _rows(r), None
