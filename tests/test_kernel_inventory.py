@@ -148,3 +148,16 @@ def test_training_takes_the_loss_over_fp32_logits_and_serving_does_not():
     assert moved["cross_entropy_bwd"] == pytest.approx(2 * moved["cross_entropy"])
     assert train.M[train.names.index("lm_head")] == T
     assert "cross_entropy" not in _table("Llama3_8B", "vllm").names
+
+
+def test_every_result_names_the_stack_it_assumed():
+    """Serving defaults to vLLM, single-device inference to torch.compile, training to eager PyTorch; each
+    result says which, and a stack given is the one named."""
+    import mlsysim
+    from mlsysim.serving.serving import ServingModel
+
+    assert ServingModel().solve("Llama3_8B", "H100").execution_profile == "vllm"
+    assert mlsysim.Engine.solve("Llama3_8B", "H100").execution_profile.key == "torch_compile"
+    train = mlsysim.DistributedModel().solve("Llama3_8B", mlsysim.Systems.Clusters.Research_256, batch_size=256)
+    assert train.execution_profile == "pytorch_eager"
+    assert ServingModel().solve("Llama3_8B", "H100", stack="tensorrt_llm").execution_profile == "tensorrt_llm"

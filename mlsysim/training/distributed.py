@@ -56,6 +56,8 @@ class DistributedResult(Result):
     memory_capacity_b: float
     feasible: object
     parallelism: dict
+    #: the software stack the step assumes (an execution profile's key, ``mlsysim.Stacks``)
+    execution_profile: str = ""
     #: the engine's profile of one microbatch on the heaviest stage's shard (timed as resident)
     node_profile: object = field(default=None, repr=False, compare=False)
 
@@ -302,7 +304,8 @@ def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1
         activations_b=activations, memory_capacity_b=capacity, feasible=verdict(memory <= capacity),
         parallelism={"tp": tp, "pp": pp, "dp": dp, "ep": ep, "microbatches": M, "microbatch_size": mb,
                      "v_stages": v_stages, "zero_stage": zero_stage},
-        node_profile=prof, binding=_binding(memory, capacity, hw.name, eff, step, terms, prof.bottleneck),
+        execution_profile=run.profile.key, node_profile=prof,
+        binding=_binding(memory, capacity, hw.name, eff, step, terms, prof.bottleneck),
         assumptions=_assumptions(shard, link, passes, overlap, zero_stage, ep) + tuple(notes))
 
 
