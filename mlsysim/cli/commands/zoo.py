@@ -21,8 +21,8 @@ COLUMNS = {
     "scenarios": (("Name", "name"), ("Workload", "workload.name"), ("System", "system.name"),
                   ("Target", "sla_latency")),
     "stacks": (("Name", "name"), ("Launch", "launch"), ("Host dispatch", "host_dispatch"),
-               ("Host ahead", "host_ahead"), ("Fuses", "fuses"), ("KV cache", "precisions.kv_cache"),
-               ("Aliases", "aliases")),
+               ("Host ahead", "host_ahead"), ("Fuses", "fuses"), ("Norm", "kernels.norm"), ("QKV", "kernels.qkv"),
+               ("KV write", "kernels.kv_write"), ("KV cache", "precisions.kv_cache"), ("Aliases", "aliases")),
 }
 
 
