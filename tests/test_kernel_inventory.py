@@ -161,3 +161,17 @@ def test_every_result_names_the_stack_it_assumed():
     train = mlsysim.DistributedModel().solve("Llama3_8B", mlsysim.Systems.Clusters.Research_256, batch_size=256)
     assert train.execution_profile == "pytorch_eager"
     assert ServingModel().solve("Llama3_8B", "H100", stack="tensorrt_llm").execution_profile == "tensorrt_llm"
+
+
+def test_mixed_precision_training_casts_each_weight_once_per_step():
+    """fp32 master weights are cast to 16 bits for the matmuls once per step: every parameter read in
+    fp32 and written in bf16, one cast kernel per forward linear; none when training in fp32."""
+    P = Models.Llama3_8B.parameter_count()
+    train = _table("Llama3_8B", "pytorch_eager", phase="train", batch_size=2, seq_len=512)
+    i = train.names.index("amp_weight_cast")
+    forward_linears = sum(c for n, c, cls in zip(train.names, train.count.tolist(), train.classes)
+                          if cls == "gemm" and not n.endswith(("_dgrad", "_wgrad")))
+    assert train.count[i] == forward_linears
+    assert train.bytes[i] * train.count[i] == pytest.approx(P * (4 + 2))
+    fp32 = _table("Llama3_8B", "pytorch_eager", phase="train", precision="fp32", batch_size=2, seq_len=512)
+    assert "amp_weight_cast" not in fp32.names

@@ -96,7 +96,13 @@ class Family:
         self.forward(ops, w, "prefill" if phase == "train" else phase, B, S, p, past=past, stack=stack,
                      logits_all=phase == "train")
         if phase == "train":
+            linears = sum(row[-1] for row in ops.rows() if row[1] == "gemm")
             train_step(ops, w.parameter_count(), OPTIMIZER_STEP_BYTES[training.optimizer], training.recompute)
+            if p.w < 4 and not training.lora and linears:
+                # mixed precision keeps fp32 master weights: each step casts every matmul's weights to the
+                # matmul precision once (torch.autocast caches one cast per weight per forward pass)
+                ops.memory("amp_weight_cast", "elementwise", w.parameter_count() * (4.0 + p.w) / linears,
+                           count=linears)
         return ops
 
     def forward(self, ops: OpBuilder, w, phase, B, S, p, *, past, stack, logits_all) -> None:
