@@ -175,3 +175,20 @@ def test_mixed_precision_training_casts_each_weight_once_per_step():
     assert train.bytes[i] * train.count[i] == pytest.approx(P * (4 + 2))
     fp32 = _table("Llama3_8B", "pytorch_eager", phase="train", precision="fp32", batch_size=2, seq_len=512)
     assert "amp_weight_cast" not in fp32.names
+
+
+def test_biased_projections_reduce_their_gradients_in_training():
+    """GPT-2's projections carry biases: training adds one reduction of the output gradient per biased
+    linear (tokens x outputs, read once); Llama's carry none."""
+    gpt2 = _table("GPT2", "pytorch_eager", phase="train", batch_size=2, seq_len=512)
+    grads = {n: (b, c) for n, b, c in zip(gpt2.names, gpt2.bytes.tolist(), gpt2.count.tolist())
+             if n.endswith("_bias_grad")}
+    # eager PyTorch: separate q, k and v projections (k and v in one operator of twice the count)
+    assert set(grads) == {"q_proj_bias_grad", "kv_proj_bias_grad", "o_proj_bias_grad", "mlp_up_bias_grad",
+                          "mlp_down_bias_grad"}
+    h, ffn, T, L = Models.GPT2.hidden_dim, Models.GPT2.ffn_dim, 2 * 512, Models.GPT2.layers
+    assert grads["kv_proj_bias_grad"][1] == 2 * L and grads["q_proj_bias_grad"][1] == L
+    assert grads["mlp_down_bias_grad"][0] == pytest.approx(T * h * 2)
+    assert grads["mlp_up_bias_grad"][0] == pytest.approx(T * ffn * 2)
+    llama = _table("Llama3_8B", "pytorch_eager", phase="train", batch_size=2, seq_len=512)
+    assert not [n for n in llama.names if n.endswith("_bias_grad")]

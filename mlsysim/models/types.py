@@ -121,6 +121,9 @@ class TransformerWorkload(Workload):
     norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
     #: how positions enter: rotary embeddings in every layer, or learned absolute embeddings added once
     positions: Literal["rope", "learned"] = "rope"
+    #: whether the attention and MLP projections have biases (GPT-2/3, BERT), whose gradients training
+    #: reduces over the tokens
+    linear_bias: bool = False
     activation: str = "silu"
     sliding_window: int | None = None
     sliding_window_layers: Literal["all", "every_other"] = "all"

@@ -96,14 +96,19 @@ class Family:
         self.forward(ops, w, "prefill" if phase == "train" else phase, B, S, p, past=past, stack=stack,
                      logits_all=phase == "train")
         if phase == "train":
-            linears = sum(row[-1] for row in ops.rows() if row[1] == "gemm")
+            forward = [row for row in ops.rows() if row[1] == "gemm"]
+            linears = sum(row[-1] for row in forward)
             train_step(ops, w.parameter_count(), OPTIMIZER_STEP_BYTES[training.optimizer], training.recompute)
+            self.bias_gradients(ops, w, forward, p)
             if p.w < 4 and not training.lora and linears:
                 # mixed precision keeps fp32 master weights: each step casts every matmul's weights to the
                 # matmul precision once (torch.autocast caches one cast per weight per forward pass)
                 ops.memory("amp_weight_cast", "elementwise", w.parameter_count() * (4.0 + p.w) / linears,
                            count=linears)
         return ops
+
+    def bias_gradients(self, ops: OpBuilder, w, gemms: list, p) -> None:
+        """The kernels that reduce the biases' gradients over the tokens (a family without biases: none)."""
 
     def forward(self, ops: OpBuilder, w, phase, B, S, p, *, past, stack, logits_all) -> None:
         """A workload known only by FLOPs and bytes: one fused operator that reads its weights."""

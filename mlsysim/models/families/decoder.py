@@ -105,6 +105,14 @@ class DecoderFamily(Family):
                 ops.memory("logits_fp32", "elementwise", T * V * (p.a + 4.0))
                 ops.memory("cross_entropy", "softmax", 8.0 * T * V, flops=5.0 * T * V)
 
+    def bias_gradients(self, ops: OpBuilder, m, gemms: list, p) -> None:
+        """Where the projections carry biases, autograd sums each one's output gradient over the tokens: a
+        reduction kernel per biased linear in the backward pass (the LM head has none)."""
+        if m.linear_bias:
+            for name, _, _, _, _, _, M, N, _, G, count in gemms:
+                if name != "lm_head":
+                    ops.memory(f"{name}_bias_grad", "norm", M * N * G * p.a, flops=M * N * G, count=count)
+
     # -- memory -----------------------------------------------------------------------------------
     def kv_bytes_per_layer_token(self, m, kv_bytes: float) -> float:
         return 2 * m.n_kv_heads * m.d_head * kv_bytes

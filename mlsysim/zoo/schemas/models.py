@@ -25,7 +25,7 @@ COMMON = dict(name=required(text), type=text, training=TRAINING, source=required
 ATTENTION = dict(
     parameters=required(positive), layers=required(count), hidden=required(count), heads=required(count),
     kv_heads=count, head_dim=count, gated_ffn=flag, activation=text, norm=choice("layernorm", "rmsnorm"),
-    positions=choice("rope", "learned"),
+    positions=choice("rope", "learned"), linear_bias=flag,
     vocab=count, context=count, tied_embeddings=flag, attention=choice("causal", "bidirectional"),
     # multi-head latent attention (DeepSeek)
     q_lora_rank=count, kv_lora_rank=count, qk_rope_head_dim=count, qk_nope_head_dim=count, v_head_dim=count,
