@@ -1,6 +1,13 @@
 """Fit the constants of the operator timing model to operator microbenchmarks; write calibration.yaml.
 
     python scripts/fit_calibration.py [DATA.json] [--out mlsysim/zoo/data/calibration.yaml]
+    python scripts/fit_calibration.py calibration/h100_sxm_micro.json --also calibration/h200_micro.json --out F
+
+With ``--also``, one fit over both files: the device constants are shared (each file's rows are
+predicted through its own device's datasheet figures), while what belongs to the measuring host
+(the eager dispatch costs and the isolated-op event latency; the launch rows are taken as measured)
+is fitted per file. The first file's host constants are the ones written; both files' errors are
+printed.
 
 Offline tool (needs scipy; the package itself does not). The objective is the log of
 predicted over measured time of every measured row, under a robust (soft-L1) loss, so that a
@@ -74,6 +81,8 @@ PARAMS = [
     ("l2_retained_fraction", 0.5, 0.0, 1.0),
 ]
 TILES = (64.0, 128.0, 256.0)
+#: the fitted constants that belong to the host that measured (fitted per data file in a joint fit)
+HOST = [p for p in PARAMS if p[0].startswith("eager_dispatch_s.") or p[0] == "event_latency_s"]
 
 
 def build(theta, base: T.Calibration) -> T.Calibration:
@@ -109,18 +118,39 @@ def build(theta, base: T.Calibration) -> T.Calibration:
                                unit_bytes_per_cycle=tuple(occupancy), eager_dispatch_s=tuple(disp), **kw)
 
 
-def fit(ops, base, tiles=TILES, verbose=True):
+def on_host(cal: T.Calibration, host, launch: dict) -> T.Calibration:
+    """``cal`` with another measuring host's constants: ``host`` the values of HOST, ``launch`` its rows."""
+    v = dict(zip([p[0] for p in HOST], host))
+    disp = list(cal.eager_dispatch_s)
+    for i, k in enumerate(T.KIND_NAMES):
+        disp[i] = v.get("eager_dispatch_s." + k, disp[i])
+    disp[T.DWCONV], disp[T.ATTN_BACKWARD] = disp[T.CONV], disp[T.ATTN_PREFILL]
+    return dataclasses.replace(cal, eager_dispatch_s=tuple(disp), event_latency_s=v["event_latency_s"],
+                               launch_eager_s=launch.get("launch_eager", cal.launch_eager_s),
+                               launch_graph_s=launch.get("launch_graph", cal.launch_graph_s))
+
+
+def fit(ops, base, tiles=TILES, verbose=True, others=()):
+    """The least-squares fit over ``ops`` (measured on ``CR.H100``), and over each of ``others``:
+    (rows, device, launch rows) of another device, sharing the device constants, with host constants
+    of its own. Returns the calibration, and the host constants fitted for each of ``others``."""
     from scipy.optimize import least_squares
 
-    x0 = np.array([p[1] for p in PARAMS])
-    lo = np.array([p[2] for p in PARAMS])
-    hi = np.array([p[3] for p in PARAMS])
+    n = len(PARAMS)
+    x0 = np.array([p[1] for p in PARAMS] + [p[1] for _ in others for p in HOST])
+    lo = np.array([p[2] for p in PARAMS] + [p[2] for _ in others for p in HOST])
+    hi = np.array([p[3] for p in PARAMS] + [p[3] for _ in others for p in HOST])
     scale = np.where(x0 > 0, x0, 1e-6)
     t = ops["t"]
 
     def resid(z, b):
-        cal = build(z * scale, b)
-        return np.log(CR.predict(ops, cal)[0] / t)
+        x = z * scale
+        cal = build(x[:n], b)
+        out = [np.log(CR.predict(ops, cal)[0] / t)]
+        for j, (rows, dev, launch) in enumerate(others):
+            host = x[n + j * len(HOST): n + (j + 1) * len(HOST)]
+            out.append(np.log(CR.predict(rows, on_host(cal, host, launch), dev)[0] / rows["t"]))
+        return np.concatenate(out)
 
     best = None
     for tm in tiles:
@@ -135,7 +165,8 @@ def fit(ops, base, tiles=TILES, verbose=True):
                       f"cost {r.cost:.4f}")
             if best is None or r.cost < best[0]:
                 best = (r.cost, r.x * scale, b)
-    cal = build(best[1], best[2])
+    cal = build(best[1][:n], best[2])
+    hosts = [best[1][n + j * len(HOST): n + (j + 1) * len(HOST)] for j in range(len(others))]
     # generic efficiency for a workload known only by flops and bytes: the median achieved fraction
     # (relative to the precision's max fraction) over the rows that the model calls compute-bound
     pred, tc, tm_, tl = CR.predict(ops, cal)
@@ -145,7 +176,7 @@ def fit(ops, base, tiles=TILES, verbose=True):
     mf = np.array(cal.max_fraction)[ops["prec"]]
     cb = (tc > 2 * tm_) & (tc > tl) & np.isin(ops["kind"], [T.GEMM, T.CONV, T.ATTN_PREFILL])
     fused = float(np.clip(np.median(ops["flops"][cb] / (peak[cb] * kernel[cb]) / mf[cb]), 0.05, 1.0))
-    return dataclasses.replace(cal, fused_fraction=round(fused, 3))
+    return dataclasses.replace(cal, fused_fraction=round(fused, 3)), hosts
 
 
 def _r(x, sig=4):
@@ -275,20 +306,35 @@ def write_yaml(cal: T.Calibration, path, data_path, meta, summ):
         fh.write("\n".join(lines))
 
 
+def _launch_rows(rows) -> dict:
+    return {r["op"]: _r(r["us_per_kernel"] * 1e-6) for r in rows if r["op"].startswith("launch_")}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data", nargs="?", default=CR.DEFAULT_DATA)
+    ap.add_argument("--also", action="append", default=[], help="another device's data file, fitted jointly")
     ap.add_argument("--out", default=DEFAULT_OUT)
     a = ap.parse_args(argv)
     meta, rows = CR.load_rows(a.data)
     ops = CR.rows_to_ops(rows)
-    launch = {r["op"]: r["us_per_kernel"] * 1e-6 for r in rows if r["op"].startswith("launch_")}
+    launch = _launch_rows(rows)
+    others = []
+    for path in a.also:
+        other_meta, other_rows = CR.load_rows(path)
+        others.append((CR.rows_to_ops(other_rows), CR.measuring_device(other_meta), _launch_rows(other_rows)))
     # the structural constants (tiles, kernels per op, ...) come from the committed file; the fit
     # replaces the fitted ones and takes the launch costs as measured
     committed = T.load_calibration()
-    base = dataclasses.replace(committed, launch_eager_s=_r(launch.get("launch_eager", committed.launch_eager_s)),
-                               launch_graph_s=_r(launch.get("launch_graph", committed.launch_graph_s)))
-    cal = fit(ops, base)
+    base = dataclasses.replace(committed, launch_eager_s=launch.get("launch_eager", committed.launch_eager_s),
+                               launch_graph_s=launch.get("launch_graph", committed.launch_graph_s))
+    cal, hosts = fit(ops, base, others=others)
+    for path, (other, dev, other_launch), host in zip(a.also, others, hosts):
+        other_cal = on_host(cal, host, other_launch)
+        print(f"{os.path.basename(path)} (its host's constants: "
+              f"{', '.join(f'{p[0]} {v:.3g}' for p, v in zip(HOST, host))}):")
+        for k, (n, med, p90) in CR.summary(other, CR.predict(other, other_cal, dev)[0] / other["t"] - 1).items():
+            print(f"  {k:<14} {n:4d}  median {med * 100:5.1f}%  p90 {p90 * 100:5.1f}%")
     summ = CR.summary(ops, CR.predict(ops, cal)[0] / ops["t"] - 1)
     write_yaml(cal, a.out, a.data, meta, summ)
     # the file holds rounded constants: report (and record in its header) what they give
