@@ -341,3 +341,25 @@ def test_a_first_token_under_load_waits_for_the_scheduler():
     result = ServingCapacityModel().solve("Llama3_8B", "H100", qps=8.0, target_p99_latency="30 s", prompt_len=512,
                                           output_len=256, service_cv=0.3)
     assert result.ttft_s > result.prefill_s and result.itl_s >= float(rep.itl(1.0))
+
+
+def test_a_benchmark_at_fixed_concurrency_is_a_closed_loop():
+    """n clients that each send a request when the last completes: one client sees the unloaded figures
+    (its own prefill, a batch-1 decode step); more clients share the replica, so its ITL and TTFT grow,
+    and Little's law holds over the users."""
+    from mlsysim.run import Run
+    from mlsysim.serving.serving import ServingModel, ServingOptions
+
+    run = Run.build("Llama3_8B", "H100", purpose="serving", prompt_len=1024, output_len=256)
+    rep = cap_module.Replica(run, 256, ServingOptions())
+    alone = ServingModel().solve(run.at(seq_len=None))
+    rate, ttft, itl = rep.closed_loop(1)
+    assert ttft == pytest.approx(rep.prefill) and itl == pytest.approx(float(rep.itl(1.0)))
+    assert rep.prefill == pytest.approx(float(alone.ttft_s))
+    figures = [rep.closed_loop(n) for n in (1, 8, 32)]
+    assert [f[2] for f in figures] == sorted(f[2] for f in figures)
+    assert [f[1] for f in figures] == sorted(f[1] for f in figures)
+    rate, ttft, itl = figures[-1]
+    assert rate * float(rep.service(32.0, rate * 31 / 32)) == pytest.approx(32, rel=1e-6)
+    with pytest.raises(InputError, match="slots"):
+        rep.closed_loop(rep.slots + 1)

@@ -81,6 +81,25 @@ class Replica:
         rate = 0.5 * (lo + hi)
         return float(rate) if rate.ndim == 0 else rate
 
+    def closed_loop(self, users: int) -> tuple[float, float, float]:
+        """(requests per second, mean TTFT, mean ITL) with ``users`` clients that each send a request when
+        their last one completes (a benchmark at fixed concurrency): Little's law over the users, with only
+        the other users' prefills queued ahead of a request and stalling its decode steps."""
+        if users > self.slots:
+            raise InputError(f"{users} concurrent requests exceed the replica's {self.slots} request slots "
+                             f"(its KV cache and batch cap); the wait for a slot is not modelled here")
+        n = float(users)
+        lo, hi = 0.0, 1.0 / self.prefill
+        for _ in range(64):          # the rate at which n users keep n requests in flight
+            mid = 0.5 * (lo + hi)
+            if mid * float(self.service(n, mid * (n - 1.0) / n)) > n:
+                hi = mid
+            else:
+                lo = mid
+        rate = 0.5 * (lo + hi)
+        others = rate * (n - 1.0) / n
+        return rate, float(self.first_token(n, others)), float(self.iteration(n, others))
+
     def busy_slots(self, rate) -> float:
         """Slots busy at ``rate`` arrivals per second (Little: b = λ·s(b)), below the saturation rate."""
         lo, hi = 0.0, float(self.slots)

@@ -27,7 +27,7 @@ OPERATIONS_DATA = DATA_DIR / "operations_anchors.yaml"  # energy, carbon, water,
 #: metrics answered by ServingModel, and the config keys a serving anchor may carry
 SERVING_METRICS = ("output_tokens_per_s", "prompt_tokens_per_s", "ttft", "itl", "request_latency")
 _SERVING_KEYS = ("batch_size", "prompt_len", "output_len", "precision", "weight_precision", "kv_precision", "tp",
-                 "pp", "stack", "throughput_kind", "throughput_per", "scenario")
+                 "pp", "stack", "throughput_kind", "throughput_per", "scenario", "concurrency")
 #: metrics answered by the operations models, and the config keys an operations anchor may carry
 OPERATIONS_METRICS = ("energy", "carbon", "water_onsite", "water_total", "interruptions")
 _OPERATIONS_KEYS = ("scope", "accelerators", "accelerators_per_node", "node", "fabric", "days", "gpu_hours", "grid",
@@ -152,6 +152,9 @@ def predict_serving(anchor: dict) -> tuple[float, str]:
         raise ValueError(f"a {metric} anchor needs config.prompt_len")
     if output is None and metric in ("output_tokens_per_s", "request_latency"):
         raise ValueError(f"a {metric} anchor needs config.output_len")
+    concurrency = cfg.pop("concurrency", None)
+    if concurrency is not None:
+        return _under_load(anchor, cfg, metric, prompt, output, concurrency)
     batch = cfg.pop("batch_size", 1)
     tp, pp = cfg.pop("tp", 1), cfg.pop("pp", 1)        # the published parallelism; never chosen for it
     res = ServingModel().solve(anchor["model"], anchor["hardware"], batch_size=batch,
@@ -170,6 +173,24 @@ def predict_serving(anchor: dict) -> tuple[float, str]:
     else:
         value = {"ttft": res.ttft_s, "itl": res.itl_s, "request_latency": res.request_latency_s}[metric]
     return float(value), res.binding
+
+
+def _under_load(anchor: dict, cfg: dict, metric: str, prompt, output, users) -> tuple[float, str]:
+    """TTFT or ITL of a benchmark at fixed concurrency (each client sends its next request when the last
+    completes), from the serving capacity model's replica under continuous batching."""
+    from ..run import Run
+    from ..serving.capacity import Replica
+    from ..serving.serving import ServingOptions
+
+    if metric not in ("ttft", "itl") or output is None or "batch_size" in cfg:
+        raise ValueError("config.concurrency applies to ttft and itl anchors with an output_len and no batch_size")
+    run = Run.build(anchor["model"], anchor["hardware"], purpose="serving", prompt_len=prompt, output_len=output,
+                    precision=cfg.pop("precision", "fp16"), weight_precision=cfg.pop("weight_precision", None),
+                    kv_precision=cfg.pop("kv_precision", None), tp=cfg.pop("tp", 1), pp=cfg.pop("pp", 1),
+                    stack=cfg.pop("stack", "compiled"))
+    replica = Replica(run, max(256, int(users)), ServingOptions())
+    _, ttft, itl = replica.closed_loop(int(users))
+    return (ttft if metric == "ttft" else itl), f"{users} concurrent requests on {replica.slots} slots"
 
 
 # --- operations: energy, carbon, water, failures ----------------------------------------------------
