@@ -155,3 +155,17 @@ def test_a_result_set_at_once_names_a_misspelt_field():
     bad["ttft"] = bad.pop("ttft_s")
     with pytest.raises(TypeError, match="ttft"):
         ServingResult.of(bad)
+
+
+def test_each_tensor_parallel_all_reduce_pays_a_collective_start_up():
+    """A decode step's all-reduces are tiny: each costs NCCL's base latency (6.6 us, ring LL) before its
+    steps and bytes, so 80 layers x 2 all-reduces of one token over tp=8 take at least 160 x 6.6 us."""
+    from mlsysim.hardware.links import COLLECTIVE_BASE
+    from mlsysim.training import collectives as cc
+
+    assert COLLECTIVE_BASE == pytest.approx(6.6e-6)
+    bytes_ = 8192 * 2.0
+    t = cc.tensor_parallel(1, 8192, 2.0, 8, 160, 450e9, 0.5e-6)
+    assert t == pytest.approx(160 * (6.6e-6 + cc.ring_all_reduce(bytes_, 8, 450e9, 0.5e-6)))
+    eight = serve("Llama3_70B", "H100", seq_len=2048, tp=8)
+    assert eight.tp_comm_per_token_s >= 160 * 6.6e-6

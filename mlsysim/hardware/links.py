@@ -15,6 +15,8 @@ HOST_LINK_BW = parse(_FACTS["host_link"]["bandwidth"], "B/s", "host_link.bandwid
 NVLINK_ALPHA = parse(_FACTS["scale_up_latency"]["latency"], "s", "scale_up_latency.latency")
 #: latency of one step of a collective across a fabric that records none
 FABRIC_ALPHA = parse(_FACTS["fabric_latency"]["latency"], "s", "fabric_latency.latency")
+#: fixed start-up latency of one collective call, whatever its size
+COLLECTIVE_BASE = parse(_FACTS["collective_base_latency"]["latency"], "s", "collective_base_latency.latency")
 
 
 def host_link_bw(hw) -> float:

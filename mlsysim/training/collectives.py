@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..hardware.links import FABRIC_ALPHA, NVLINK_ALPHA
+from ..hardware.links import COLLECTIVE_BASE, FABRIC_ALPHA, NVLINK_ALPHA
 
 
 def point_to_point(M, bw, alpha=0.0):
@@ -60,10 +60,11 @@ def hierarchical_all_reduce(M, local, nodes, bw_intra, bw_inter, alpha_intra=NVL
 # --- the parallel layouts' traffic -------------------------------------------------------------
 def tensor_parallel(tokens, hidden, act_bytes, tp, all_reduces, bw, alpha):
     """Time of the all-reduces a tensor-parallel rank joins in a step: each sums the partial outputs of
-    ``tokens`` x ``hidden`` activations (at their own precision) over the ``tp`` ranks."""
+    ``tokens`` x ``hidden`` activations (at their own precision) over the ``tp`` ranks, after the fixed
+    start-up of a collective call (what bounds the small all-reduces of a decode step)."""
     if tp == 1:
         return 0.0
-    return all_reduces * ring_all_reduce(tokens * hidden * act_bytes, tp, bw, alpha)
+    return all_reduces * (COLLECTIVE_BASE + ring_all_reduce(tokens * hidden * act_bytes, tp, bw, alpha))
 
 
 def pipeline_hand_off(tokens, hidden, act_bytes, bw, alpha):
