@@ -107,7 +107,8 @@ TRANSFORMER_KERNELS = {
                   "fused": "one kernel gathers and sums the embeddings (and normalizes them, in an encoder)"},
     "norm": {"fused": "one kernel per RMSNorm or LayerNorm",
              "fp32_chain": "an RMSNorm written as tensor operations in fp32: cast, square, mean, add, rsqrt, "
-                           "scale, cast back, weight (8 kernels); a LayerNorm stays one kernel"},
+                           "scale, cast back, weight (8 kernels); a LayerNorm stays one kernel, in fp32 between "
+                           "two casts when training under autocast"},
     "residual": {"separate": "an add kernel per residual connection",
                  "in_norm": "the residual add done by the next norm's kernel"},
     "qkv": {"merged": "one GEMM for the query, key and value projections", "separate": "three GEMMs"},

@@ -192,3 +192,14 @@ def test_biased_projections_reduce_their_gradients_in_training():
     assert grads["mlp_up_bias_grad"][0] == pytest.approx(T * ffn * 2)
     llama = _table("Llama3_8B", "pytorch_eager", phase="train", batch_size=2, seq_len=512)
     assert not [n for n in llama.names if n.endswith("_bias_grad")]
+
+
+def test_eager_training_runs_layernorm_in_fp32_under_autocast():
+    """torch.autocast runs layer_norm in fp32: a cast in, the norm in fp32, a cast back (20 bytes per
+    element at bf16 against 4); inference keeps it one 16-bit kernel, and a compiled stack fuses the casts."""
+    h, L, T = Models.GPT2.hidden_dim, Models.GPT2.layers, 2 * 512
+    train = _table("GPT2", "pytorch_eager", phase="train", batch_size=2, seq_len=512)
+    moved = dict(zip(train.names, (train.bytes * train.count).tolist()))
+    assert moved["attn_norm"] + moved["attn_norm_cast"] == pytest.approx(20 * T * h * L)
+    assert "attn_norm_cast" not in _table("GPT2", "pytorch_eager", phase="prefill", seq_len=512).names
+    assert "attn_norm_cast" not in _table("GPT2", "torch_compile", phase="train", batch_size=2, seq_len=512).names

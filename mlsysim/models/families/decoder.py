@@ -46,20 +46,21 @@ class DecoderFamily(Family):
         decode = phase == "decode"
         T = B * (1 if decode else S)                 # tokens processed this step
         a = p.a
-        self.embed(ops, m, T, p, kernels)
+        training = logits_all                        # a training step computes every position's logits
+        self.embed(ops, m, T, p, kernels, training)
         in_norm = kernels.residual == "in_norm"
-        norm(ops, "attn_norm", T, h, m.norm, kernels, p, L, in_norm)
+        norm(ops, "attn_norm", T, h, m.norm, kernels, p, L, in_norm, training)
         self.attention(ops, m, T, B, S, decode, p, past, kernels)
         if not in_norm:
             ops.memory("residual", "elementwise", 3 * T * h * a, flops=T * h, count=2 * L)
-        norm(ops, "mlp_norm", T, h, m.norm, kernels, p, L, in_norm)
+        norm(ops, "mlp_norm", T, h, m.norm, kernels, p, L, in_norm, training)
         self.feed_forward(ops, m, T, p, kernels)
-        norm(ops, "final_norm", T, h, m.norm, kernels, p, 1, in_norm)
+        norm(ops, "final_norm", T, h, m.norm, kernels, p, 1, in_norm, training)
         self.head(ops, m, T, B, p, logits_all)
 
-    def embed(self, ops: OpBuilder, m, T, p, kernels) -> None:
+    def embed(self, ops: OpBuilder, m, T, p, kernels, training: bool) -> None:
         """Token embeddings, plus learned position embeddings and their add where the model has them."""
-        embeddings(ops, T, m.hidden_dim, p, 2 if m.positions == "learned" else 1, kernels, normalized=False)
+        embeddings(ops, T, m.hidden_dim, p, 2 if m.positions == "learned" else 1, kernels, False, training)
 
     def attention(self, ops: OpBuilder, m, T, B, S, decode, p, past, kernels) -> None:
         """Grouped-query attention: QKV projection, RoPE, attention per window group, the cache write,
@@ -207,7 +208,7 @@ def _window_sum(n, w):
     return m * (m + 1) / 2 + np.maximum(n - w, 0) * w
 
 
-def embeddings(ops: OpBuilder, T, h, p, lookups: int, kernels, normalized: bool) -> None:
+def embeddings(ops: OpBuilder, T, h, p, lookups: int, kernels, normalized: bool, training: bool) -> None:
     """``lookups`` embedding tables gathered for T tokens and summed (then LayerNorm-ed when
     ``normalized``): separate kernels, or one that gathers, sums and normalizes."""
     a = p.a
@@ -218,15 +219,19 @@ def embeddings(ops: OpBuilder, T, h, p, lookups: int, kernels, normalized: bool)
     if lookups > 1:
         ops.memory("embedding_add", "elementwise", 3 * T * h * a, flops=T * h, count=lookups - 1)
     if normalized:
-        norm(ops, "embedding_norm", T, h, "layernorm", kernels, p, 1, False)
+        norm(ops, "embedding_norm", T, h, "layernorm", kernels, p, 1, False, training)
 
 
-def norm(ops: OpBuilder, name, T, h, kind, kernels, p, count, residual: bool) -> None:
+def norm(ops: OpBuilder, name, T, h, kind, kernels, p, count, residual: bool, training: bool = False) -> None:
     """A norm over T tokens of width h: one kernel (reading the residual too when it adds it), or an
     RMSNorm written as fp32 tensor operations (cast, square, mean, add eps and rsqrt per token, scale,
-    cast back, weight: 8 kernels)."""
+    cast back, weight: 8 kernels). An eager stack training under autocast runs a LayerNorm in fp32: a cast
+    in, the norm in fp32, a cast back where the next matmul takes its input (torch.autocast's fp32 ops)."""
     a, x = p.a, T * h
-    if kind == "rmsnorm" and kernels.norm == "fp32_chain":
+    if kind == "layernorm" and kernels.norm == "fp32_chain" and training:
+        ops.memory(f"{name}_cast", "elementwise", x * (a + 4.0), count=2 * count)      # to fp32 and back
+        ops.memory(name, "norm", 8.0 * x, flops=4 * x, count=count)
+    elif kind == "rmsnorm" and kernels.norm == "fp32_chain":
         ops.memory(f"{name}_cast", "elementwise", x * (a + 4.0), count=2 * count)      # to fp32 and back
         ops.memory(f"{name}_square_scale", "elementwise", 8.0 * x, flops=x, count=2 * count)
         ops.memory(f"{name}_mean", "norm", 4.0 * x, flops=x, count=count)

@@ -19,10 +19,10 @@ class EncoderFamily(DecoderFamily):
     def default_phase(self, w, training: bool) -> str:
         return "train" if training else "forward"
 
-    def embed(self, ops: OpBuilder, m, T, p, kernels) -> None:
+    def embed(self, ops: OpBuilder, m, T, p, kernels, training: bool) -> None:
         """Token, position (when learned) and token-type lookups, summed and LayerNorm-ed
         (transformers BertEmbeddings.forward)."""
-        embeddings(ops, T, m.hidden_dim, p, 3 if m.positions == "learned" else 2, kernels, normalized=True)
+        embeddings(ops, T, m.hidden_dim, p, 3 if m.positions == "learned" else 2, kernels, True, training)
 
     def head(self, ops: OpBuilder, m, T, B, p, logits_all) -> None:
         """An encoder ends at its last layer's hidden states."""
