@@ -71,15 +71,8 @@ class Replica:
 
     def saturation_rate(self, slots):
         """Arrivals per second that fill ``slots`` slots: λ·s(slots, λ) = slots, where s grows with λ
-        without bound as the prefills approach the whole of the replica's time (bisection below that)."""
-        slots = np.asarray(slots, dtype=float)
-        lo, hi = np.zeros_like(slots), np.full_like(slots, 1.0 / self.prefill)
-        for _ in range(64):
-            mid = 0.5 * (lo + hi)
-            over = mid * self.service(slots, mid) > slots
-            lo, hi = np.where(over, lo, mid), np.where(over, mid, hi)
-        rate = 0.5 * (lo + hi)
-        return float(rate) if rate.ndim == 0 else rate
+        without bound as the prefills approach the whole of the replica's time."""
+        return self._filling_rate(slots, 1.0)
 
     def closed_loop(self, users: int) -> tuple[float, float, float]:
         """(requests per second, mean TTFT, mean ITL) with ``users`` clients that each send a request when
@@ -89,16 +82,21 @@ class Replica:
             raise InputError(f"{users} concurrent requests exceed the replica's {self.slots} request slots "
                              f"(its KV cache and batch cap); the wait for a slot is not modelled here")
         n = float(users)
-        lo, hi = 0.0, 1.0 / self.prefill
-        for _ in range(64):          # the rate at which n users keep n requests in flight
-            mid = 0.5 * (lo + hi)
-            if mid * float(self.service(n, mid * (n - 1.0) / n)) > n:
-                hi = mid
-            else:
-                lo = mid
-        rate = 0.5 * (lo + hi)
+        rate = self._filling_rate(n, (n - 1.0) / n)
         others = rate * (n - 1.0) / n
         return rate, float(self.first_token(n, others)), float(self.iteration(n, others))
+
+    def _filling_rate(self, slots, sharing):
+        """The arrival rate λ that keeps ``slots`` requests in flight (Little: λ·s = slots), the prefills
+        of ``sharing`` of the arrivals sharing each request's replica time (bisection below 1/prefill)."""
+        slots = np.asarray(slots, dtype=float)
+        lo, hi = np.zeros_like(slots), np.full_like(slots, 1.0 / self.prefill)
+        for _ in range(64):
+            mid = 0.5 * (lo + hi)
+            over = mid * self.service(slots, mid * sharing) > slots
+            lo, hi = np.where(over, lo, mid), np.where(over, mid, hi)
+        rate = 0.5 * (lo + hi)
+        return float(rate) if rate.ndim == 0 else rate
 
     def busy_slots(self, rate) -> float:
         """Slots busy at ``rate`` arrivals per second (Little: b = λ·s(b)), below the saturation rate."""
