@@ -272,13 +272,13 @@ def _sweep_columns(rows) -> tuple[np.ndarray, ...]:
     return tuple(c.reshape(c.shape[:1] + (1,) * (ndim - c.ndim) + c.shape[1:]) for c in cols)
 
 
-def train_step(ops: OpBuilder, params: float, optimizer_bytes: float, recompute: bool) -> None:
+def train_step(ops: OpBuilder, params: float, optimizer_bytes: float, recompute: bool) -> list[tuple]:
     """Append the backward pass and the optimizer update to a forward pass's operators.
 
     Each GEMM and convolution runs twice more (input and weight gradients, transposed shapes);
     attention backward is its own kind of kernel with 2.5x the forward's FLOPs at the forward's shape;
     memory-bound kernels move twice their bytes. With recomputation the forward runs again before
-    backward (counted in time, not in MFU).
+    backward (counted in time, not in MFU). Returns the forward pass's rows (:meth:`OpBuilder.rows`).
     """
     forward = ops.rows()
     for name, cls, kind, prec, flops, nbytes, M, N, K, G, count in forward:
@@ -295,6 +295,7 @@ def train_step(ops: OpBuilder, params: float, optimizer_bytes: float, recompute:
         for name, cls, kind, prec, *numbers in forward:
             ops.add(f"{name}_recompute", cls, kind, *numbers, prec=prec)
     ops.memory("optimizer", "optimizer", params * optimizer_bytes, flops=10.0 * params)
+    return forward
 
 
 # --- templates: a lowering traced once, evaluated per configuration -------------------------------------

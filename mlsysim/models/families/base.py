@@ -96,10 +96,11 @@ class Family:
         self.forward(ops, w, "prefill" if phase == "train" else phase, B, S, p, past=past, stack=stack,
                      logits_all=phase == "train")
         if phase == "train":
-            forward = [row for row in ops.rows() if row[1] == "gemm"]
-            linears = sum(row[-1] for row in forward)
-            train_step(ops, w.parameter_count(), OPTIMIZER_STEP_BYTES[training.optimizer], training.recompute)
-            self.bias_gradients(ops, w, forward, p)
+            forward = train_step(ops, w.parameter_count(), OPTIMIZER_STEP_BYTES[training.optimizer],
+                                 training.recompute)
+            gemms = [row for row in forward if row[1] == "gemm"]
+            linears = sum(row[-1] for row in gemms)
+            self.bias_gradients(ops, w, gemms, p)
             if p.w < 4 and not training.lora and linears:
                 # mixed precision keeps fp32 master weights: each step casts every matmul's weights to the
                 # matmul precision once (torch.autocast caches one cast per weight per forward pass)

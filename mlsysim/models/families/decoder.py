@@ -228,17 +228,17 @@ def norm(ops: OpBuilder, name, T, h, kind, kernels, p, count, residual: bool, tr
     cast back, weight: 8 kernels). An eager stack training under autocast runs a LayerNorm in fp32: a cast
     in, the norm in fp32, a cast back where the next matmul takes its input (torch.autocast's fp32 ops)."""
     a, x = p.a, T * h
-    if kind == "layernorm" and kernels.norm == "fp32_chain" and training:
-        ops.memory(f"{name}_cast", "elementwise", x * (a + 4.0), count=2 * count)      # to fp32 and back
+    if kernels.norm != "fp32_chain" or (kind == "layernorm" and not training):
+        ops.memory(name, "norm", (4 if residual else 2) * x * a, flops=(5 if residual else 4) * x, count=count)
+        return
+    ops.memory(f"{name}_cast", "elementwise", x * (a + 4.0), count=2 * count)      # to fp32 and back
+    if kind == "layernorm":
         ops.memory(name, "norm", 8.0 * x, flops=4 * x, count=count)
-    elif kind == "rmsnorm" and kernels.norm == "fp32_chain":
-        ops.memory(f"{name}_cast", "elementwise", x * (a + 4.0), count=2 * count)      # to fp32 and back
+    else:
         ops.memory(f"{name}_square_scale", "elementwise", 8.0 * x, flops=x, count=2 * count)
         ops.memory(f"{name}_mean", "norm", 4.0 * x, flops=x, count=count)
         ops.memory(f"{name}_rsqrt", "elementwise", 8.0 * T, flops=T, count=2 * count)
         ops.memory(f"{name}_weight", "elementwise", 3.0 * x * a, flops=x, count=count)
-    else:
-        ops.memory(name, "norm", (4 if residual else 2) * x * a, flops=(5 if residual else 4) * x, count=count)
 
 
 def linear(ops: OpBuilder, name, T, N, K, p, kernels, count, G=1.0, weight_elems=None) -> None:
