@@ -128,6 +128,7 @@ def predict_serving(anchor: dict) -> tuple[float, str]:
     """
     import numpy as np
 
+    from ..run import Run
     from ..serving.serving import ServingModel
 
     metric = anchor["metric"]
@@ -153,15 +154,17 @@ def predict_serving(anchor: dict) -> tuple[float, str]:
     if output is None and metric in ("output_tokens_per_s", "request_latency"):
         raise ValueError(f"a {metric} anchor needs config.output_len")
     concurrency = cfg.pop("concurrency", None)
-    if concurrency is not None:
-        return _under_load(anchor, cfg, metric, prompt, output, concurrency)
+    if concurrency is not None and (metric not in ("ttft", "itl") or output is None or "batch_size" in cfg):
+        raise ValueError("config.concurrency applies to ttft and itl anchors with an output_len and no batch_size")
     batch = cfg.pop("batch_size", 1)
     tp, pp = cfg.pop("tp", 1), cfg.pop("pp", 1)        # the published parallelism; never chosen for it
-    res = ServingModel().solve(anchor["model"], anchor["hardware"], batch_size=batch,
-                               precision=cfg.pop("precision", "fp16"), prompt_len=prompt, output_len=output,
-                               weight_precision=cfg.pop("weight_precision", None),
-                               kv_precision=cfg.pop("kv_precision", None), tp=tp, pp=pp,
-                               stack=cfg.pop("stack", "compiled"))
+    run = Run.build(anchor["model"], anchor["hardware"], purpose="serving", batch_size=batch, prompt_len=prompt,
+                    output_len=output, precision=cfg.pop("precision", "fp16"),
+                    weight_precision=cfg.pop("weight_precision", None), kv_precision=cfg.pop("kv_precision", None),
+                    tp=tp, pp=pp, stack=cfg.pop("stack", "compiled"))
+    if concurrency is not None:
+        return _under_load(run, metric, int(concurrency))
+    res = ServingModel().solve(run)
     if not np.all(res.feasible):
         raise ValueError(f"predicted not to fit: {format_si(float(np.max(res.memory_bytes)), 'B')} per device "
                          f"against {format_si(res.memory_capacity_bytes, 'B')}, yet the configuration was measured")
@@ -175,21 +178,14 @@ def predict_serving(anchor: dict) -> tuple[float, str]:
     return float(value), res.binding
 
 
-def _under_load(anchor: dict, cfg: dict, metric: str, prompt, output, users) -> tuple[float, str]:
+def _under_load(run, metric: str, users: int) -> tuple[float, str]:
     """TTFT or ITL of a benchmark at fixed concurrency (each client sends its next request when the last
     completes), from the serving capacity model's replica under continuous batching."""
-    from ..run import Run
     from ..serving.capacity import Replica
     from ..serving.serving import ServingOptions
 
-    if metric not in ("ttft", "itl") or output is None or "batch_size" in cfg:
-        raise ValueError("config.concurrency applies to ttft and itl anchors with an output_len and no batch_size")
-    run = Run.build(anchor["model"], anchor["hardware"], purpose="serving", prompt_len=prompt, output_len=output,
-                    precision=cfg.pop("precision", "fp16"), weight_precision=cfg.pop("weight_precision", None),
-                    kv_precision=cfg.pop("kv_precision", None), tp=cfg.pop("tp", 1), pp=cfg.pop("pp", 1),
-                    stack=cfg.pop("stack", "compiled"))
-    replica = Replica(run, max(256, int(users)), ServingOptions())
-    _, ttft, itl = replica.closed_loop(int(users))
+    replica = Replica(run, max(256, users), ServingOptions())
+    _, ttft, itl = replica.closed_loop(users)
     return (ttft if metric == "ttft" else itl), f"{users} concurrent requests on {replica.slots} slots"
 
 
