@@ -2,6 +2,11 @@
 
     python scripts/fit_calibration.py [DATA.json] [--out mlsysim/zoo/data/calibration.yaml]
     python scripts/fit_calibration.py calibration/h100_sxm_micro.json --also calibration/h200_micro.json --out F
+    python scripts/fit_calibration.py calibration/h200_micro.json --host-only
+
+With ``--host-only``, the transfer check: the device constants of the committed calibration are kept
+as they are and only what belongs to the measuring host (below) is fitted on DATA; the per-class
+errors are printed and nothing is written.
 
 With ``--also``, one fit over both files: the device constants are shared (each file's rows are
 predicted through its own device's datasheet figures), while what belongs to the measuring host
@@ -118,6 +123,15 @@ def build(theta, base: T.Calibration) -> T.Calibration:
                                unit_bytes_per_cycle=tuple(occupancy), eager_dispatch_s=tuple(disp), **kw)
 
 
+def unit_flops(dev) -> tuple[float, ...]:
+    """The measuring device's dense FLOP/s per compute unit per precision class, what k_half's steps are
+    counted at (int8 and int4 follow fp8 where the device lacks them, as their k_half does)."""
+    rate = [p / dev.units for p in dev.peak]
+    for p in (T.INT8, T.INT4):
+        rate[p] = rate[p] or rate[T.FP8]
+    return tuple(rate)
+
+
 def on_host(cal: T.Calibration, host, launch: dict) -> T.Calibration:
     """``cal`` with another measuring host's constants: ``host`` the values of HOST, ``launch`` its rows."""
     v = dict(zip([p[0] for p in HOST], host))
@@ -179,6 +193,28 @@ def fit(ops, base, tiles=TILES, verbose=True, others=()):
     return dataclasses.replace(cal, fused_fraction=round(fused, 3)), hosts
 
 
+def fit_host(ops, dev, launch: dict, cal: T.Calibration):
+    """``cal`` with the HOST constants fitted on ``ops`` (measured on ``dev`` from a host whose launch rows
+    are ``launch``), every device constant kept: how well the device constants transfer to another GPU
+    once its host's own costs are known. Returns that calibration and the fitted HOST values."""
+    from scipy.optimize import least_squares
+
+    x0 = np.array([p[1] for p in HOST])
+    scale = np.where(x0 > 0, x0, 1e-6)
+    lo, hi = np.array([p[2] for p in HOST]) / scale, np.array([p[3] for p in HOST]) / scale
+
+    def resid(z):
+        return np.log(CR.predict(ops, on_host(cal, z * scale, launch), dev)[0] / ops["t"])
+
+    r = least_squares(resid, x0 / scale, bounds=(lo, hi), loss="soft_l1", f_scale=0.05, x_scale="jac")
+    return on_host(cal, r.x * scale, launch), r.x * scale
+
+
+def _print_summary(summ: dict):
+    for k, (n, med, p90) in summ.items():
+        print(f"{k:<14} {n:4d}  median {med * 100:5.1f}%  p90 {p90 * 100:5.1f}%")
+
+
 def _r(x, sig=4):
     return float(f"{x:.{sig}g}")
 
@@ -224,6 +260,10 @@ def write_yaml(cal: T.Calibration, path, data_path, meta, summ):
         "  # per-tile prologue/epilogue cost in reduction (K) steps: efficiency x K / (K + k_half)",
         "  # (the short-K penalty; fp32 tied to tf32, int8/int4 to fp8)",
         f"  k_half: {pp(c['k_half'], 3)}",
+        "  # the measuring device's dense FLOP/s per compute unit (datasheet peak / SMs) that k_half's steps are",
+        "  # counted at: the per-tile cost is a time, so a device whose units run r times as fast pays r x k_half",
+        "  # steps (int4, absent on the H100, tied to fp8 like k_half)",
+        f"  k_half_unit_flops: {pp(c['k_half_unit_flops'], 10)}",
         "  # output tile of GEMM and implicit-GEMM conv kernels (tile and wave quantization over SMs)",
         f"  tile_m: {c['tile_m']:g}",
         f"  tile_n: {c['tile_n']:g}",
@@ -315,10 +355,19 @@ def main(argv=None):
     ap.add_argument("data", nargs="?", default=CR.DEFAULT_DATA)
     ap.add_argument("--also", action="append", default=[], help="another device's data file, fitted jointly")
     ap.add_argument("--out", default=DEFAULT_OUT)
+    ap.add_argument("--host-only", action="store_true",
+                    help="fit only the measuring host's constants on DATA (device constants as committed)")
     a = ap.parse_args(argv)
     meta, rows = CR.load_rows(a.data)
     ops = CR.rows_to_ops(rows)
     launch = _launch_rows(rows)
+    if a.host_only:
+        dev = CR.measuring_device(meta)
+        cal, host = fit_host(ops, dev, launch, T.load_calibration())
+        print(f"{os.path.basename(a.data)}: device constants as committed, host constants fitted here: "
+              + ", ".join(f"{p[0]} {v * 1e6:.3g} us" for p, v in zip(HOST, host)))
+        _print_summary(CR.summary(ops, CR.predict(ops, cal, dev)[0] / ops["t"] - 1))
+        return
     others = []
     for path in a.also:
         other_meta, other_rows = CR.load_rows(path)
@@ -327,14 +376,14 @@ def main(argv=None):
     # replaces the fitted ones and takes the launch costs as measured
     committed = T.load_calibration()
     base = dataclasses.replace(committed, launch_eager_s=launch.get("launch_eager", committed.launch_eager_s),
-                               launch_graph_s=launch.get("launch_graph", committed.launch_graph_s))
+                               launch_graph_s=launch.get("launch_graph", committed.launch_graph_s),
+                               k_half_unit_flops=unit_flops(CR.measuring_device(meta)))
     cal, hosts = fit(ops, base, others=others)
     for path, (other, dev, other_launch), host in zip(a.also, others, hosts):
         other_cal = on_host(cal, host, other_launch)
         print(f"{os.path.basename(path)} (its host's constants: "
               f"{', '.join(f'{p[0]} {v:.3g}' for p, v in zip(HOST, host))}):")
-        for k, (n, med, p90) in CR.summary(other, CR.predict(other, other_cal, dev)[0] / other["t"] - 1).items():
-            print(f"  {k:<14} {n:4d}  median {med * 100:5.1f}%  p90 {p90 * 100:5.1f}%")
+        _print_summary(CR.summary(other, CR.predict(other, other_cal, dev)[0] / other["t"] - 1))
     summ = CR.summary(ops, CR.predict(ops, cal)[0] / ops["t"] - 1)
     write_yaml(cal, a.out, a.data, meta, summ)
     # the file holds rounded constants: report (and record in its header) what they give
@@ -343,8 +392,7 @@ def main(argv=None):
     summ = CR.summary(ops, CR.predict(ops, cal)[0] / ops["t"] - 1)
     write_yaml(cal, a.out, a.data, meta, summ)
     T.load_calibration.cache_clear()
-    for k, (n, med, p90) in summ.items():
-        print(f"{k:<14} {n:4d}  median {med * 100:5.1f}%  p90 {p90 * 100:5.1f}%")
+    _print_summary(summ)
     print("wrote", a.out)
 
 

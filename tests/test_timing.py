@@ -94,6 +94,32 @@ def test_large_bf16_gemm_known_answer():
     assert 650e12 < 2.0 * M * N * K / tc < 780e12
 
 
+def test_tile_cost_is_a_time_known_answer():
+    """An int8 GEMM with K = 1024 on an A100 (624 TOPS over 108 SMs): each SM runs at 0.385x an H100 SM's
+    fp8 rate, so the per-tile fixed cost is worth 0.385 x k_half reduction steps there; on the H100 itself
+    k_half is taken as measured."""
+    cal = T.load_calibration()
+    a100 = T.Device(peak=(19.5e12, 156e12, 312e12, 0.0, 624e12, 1248e12), mem_bw=2.039e12, units=108,
+                    clock_hz=1.41e9)
+    M = N = 16384
+    K = 1024
+    for dev, steps in ((H100, cal.k_half[T.INT8]),
+                       (a100, cal.k_half[T.INT8] * (624e12 / 108) / (1978.9e12 / 132))):
+        tiles = math.ceil(M / cal.tile_m) * math.ceil(N / cal.tile_n)
+        eff = cal.max_fraction[T.INT8] * K / (K + steps) * tiles / (math.ceil(tiles / dev.units) * dev.units)
+        tc, _, _ = T.op_times(dev, T.GEMM, T.INT8, 2.0 * M * N * K, (M * K + K * N) + 2.0 * M * N, M, N, K, 1,
+                              stack="graph")
+        assert tc == pytest.approx(2.0 * M * N * K / (dev.peak[T.INT8] * eff), rel=1e-5)
+
+
+def test_faster_compute_units_pay_more_reduction_steps_per_tile():
+    """Same datasheet peak on half the units: each unit is twice as fast, so a short-K GEMM's fixed tile
+    cost (a time) weighs more against its reduction; a long-K one hardly notices."""
+    half = dataclasses.replace(H100, units=66)
+    short = [T.op_times(d, T.GEMM, T.FP16, 2.0 * 8192 * 8192 * 256, 0.0, 8192, 8192, 256, 1)[0] for d in (H100, half)]
+    assert short[1] > 1.2 * short[0]
+
+
 def test_memory_bound_known_answer():
     """A 1 GiB elementwise op: (bytes + bw x ramp latency) / (bw x the elementwise fraction)."""
     cal = T.load_calibration()

@@ -17,7 +17,10 @@ Every operator has a compute time, a memory time and a launch time:
     parts of at least ``split_k_min``; a device with ``units == 0`` skips both;
   - a reduction-length term ``R / (R + r_half)``: each tile (or K split) pays a fixed
     prologue/epilogue worth ``r_half`` reduction steps (R = K for GEMM and convolution; for
-    flash attention the mean number of keys per query, ``flops / (4 M K G)``);
+    flash attention the mean number of keys per query, ``flops / (4 M K G)``). That cost is a
+    time (memory latency, the epilogue), so a device whose compute units each run faster pays
+    more reduction steps for it: ``r_half`` scales with the per-unit rate over the measuring
+    device's (``k_half_unit_flops``);
   - decode attention: the MMA tile rows filled by the query rows of one KV head
     (``flops / (4 N K G)`` = query tokens x query heads per KV head);
   - convolutions: a penalty when K is not 16-byte aligned (tiny input-channel counts such as
@@ -99,6 +102,7 @@ class Device:
 #: calibration.yaml's layout: section -> {key: (Calibration field, per-class names or None)}
 _LAYOUT = {
     "compute": {"max_fraction": ("max_fraction", PREC_NAMES), "k_half": ("k_half", PREC_NAMES),
+                "k_half_unit_flops": ("k_half_unit_flops", PREC_NAMES),
                 **{k: (k, None) for k in ("tile_m", "tile_n", "min_tile", "conv_fraction", "conv_k_half",
                                           "misaligned_fraction", "split_k_min", "attn_fraction",
                                           "attn_backward_fraction", "attn_tile_q",
@@ -118,9 +122,11 @@ class Calibration:
     each one means); every one is required, so no code default can shadow the data."""
 
     # compute: maximum achievable fraction of datasheet peak per precision class; per-tile
-    # overhead in reduction (K) steps per precision class; GEMM / conv output tile
+    # overhead in reduction (K) steps per precision class, at the measuring device's dense FLOP/s per
+    # compute unit (another device scales the steps by its own per-unit rate); GEMM / conv output tile
     max_fraction: tuple[float, ...]
     k_half: tuple[float, ...]
+    k_half_unit_flops: tuple[float, ...]
     tile_m: float
     tile_n: float
     min_tile: float
@@ -289,7 +295,12 @@ class _Tables:
         pt = cal._pt
         rate = peak[pidx] * pt[0][pidx] * kt[0][:, None] / (self.tm * self.tn * self.ukind)[:, None]
         self.rate = rate.ravel()
-        self.rhalf = (kt[3][:, None] * pt[1][pidx] * np.where(kt[4] > 0, 4.0, 1.0)[:, None]).ravel()
+        # the per-tile fixed cost is a time: on units faster than the measuring device's it is worth
+        # proportionally more reduction steps (no scaling where the units or a rate are unknown)
+        ref = np.asarray(cal.k_half_unit_flops)
+        known = (units > 0) & (ref > 0) & (peak > 1e-9)
+        steps = pt[1] * np.where(known, peak / max(units, 1.0) / np.where(known, ref, 1.0), 1.0)
+        self.rhalf = (kt[3][:, None] * steps[pidx] * np.where(kt[4] > 0, 4.0, 1.0)[:, None]).ravel()
         self.amod = np.broadcast_to(16.0 / pt[2][None, :], pidx.shape).ravel().copy()
         self.apen = np.broadcast_to(kt[8][:, None] * (cal.misaligned_fraction - 1.0), pidx.shape).ravel().copy()
         self.skinny = float(cal.min_tile) if cal.min_tile > 0 else None

@@ -10,6 +10,7 @@ PER_KIND = block(**{k: required(CONSTANT) for k in KIND_NAMES})
 SCHEMA = block(
     compute=required(block(
         max_fraction=required(PER_PRECISION), k_half=required(PER_PRECISION),
+        k_half_unit_flops=required(PER_PRECISION),
         **{k: required(positive) for k in ("tile_m", "tile_n", "conv_fraction", "misaligned_fraction", "split_k_min",
                                            "attn_fraction", "attn_backward_fraction", "attn_tile_q",
                                            "decode_tile_rows", "vector_fraction", "fused_fraction")},
