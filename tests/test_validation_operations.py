@@ -14,7 +14,8 @@ from mlsysim.units import parse
 from mlsysim.validation import load_anchors, run, summarize
 from mlsysim.validation.runner import _OPERATIONS_KEYS, OPERATIONS_DATA, OPERATIONS_METRICS
 
-CATEGORIES = ("training_energy", "training_carbon", "water", "failures")
+CATEGORIES = ("training_energy", "training_carbon", "training_energy_rated", "training_carbon_rated", "water",
+              "failures")
 KWH = 3.6e6
 
 
@@ -77,11 +78,18 @@ def test_source_site_carbon_is_the_same_runs_energy_times_its_intensity(results)
 
 
 def test_zoo_grid_carbon_follows_the_grid_as_it_is_now(results):
-    """The Llama cards give no intensity: the prediction reads the zoo grid, whatever its figure today."""
+    """The Llama cards give no intensity: the prediction reads the zoo grid, whatever its figure today, on
+    the card's own rule (rated power x PUE)."""
     r = results["llama2_7b_carbon"]
-    watts = power.accelerator_power(float(Hardware.get("A100").tdp), power.DEFAULT_UTILIZATION)
-    kwh = watts * r.config["gpu_hours"] / 1000.0
+    kwh = float(Hardware.get("A100").tdp) * r.config["pue"] * r.config["gpu_hours"] / 1000.0
     assert r.predicted == pytest.approx(Infra.Grids.get("US_Avg").carbon_kg(kwh))
+
+
+def test_rated_anchors_are_the_sources_accounting_rule_and_kept_apart(results):
+    """An anchor that is the source's TDP x hours estimate takes that rule and sits in a *_rated category,
+    so the measured-draw categories hold only metered figures."""
+    for r in results.values():
+        assert (r.config.get("power") == "rated") == r.category.endswith("_rated"), r.id
 
 
 def test_total_water_includes_the_on_site_water(results):
@@ -108,6 +116,16 @@ def test_accelerators_only_is_a_known_answer_from_the_power_model(tmp_path):
     tdp = float(Hardware.get("A100").tdp)
     expected_w = tdp * (power.IDLE_FRACTION + (1 - power.IDLE_FRACTION) * power.DEFAULT_UTILIZATION)
     assert got["acc"].predicted == pytest.approx(1000 * 3600 * expected_w)
+
+
+def test_rated_power_is_tdp_times_the_sources_pue_and_never_below_the_modelled_draw(tmp_path):
+    got = _predict(tmp_path, _anchor("rated", scope="accelerators", gpu_hours=1000, power="rated", pue=1.25),
+                   _anchor("bare", scope="accelerators", gpu_hours=1000, power="rated"),
+                   _anchor("model", scope="accelerators", gpu_hours=1000))
+    tdp = float(Hardware.get("A100").tdp)
+    assert got["rated"].predicted == pytest.approx(1000 * 3600 * tdp * 1.25)
+    assert got["bare"].predicted == pytest.approx(1000 * 3600 * tdp)
+    assert got["model"].predicted <= got["bare"].predicted
 
 
 def test_the_accelerators_scope_is_smaller_than_the_facility_scope(tmp_path):
@@ -159,6 +177,8 @@ def test_a_higher_pue_raises_facility_energy_in_proportion(tmp_path):
     (_anchor("r", "interruptions", "count", hardware="H100", accelerators=16, node="DGX_H100", days=1,
              fabric="InfiniBand_NDR", profile="folklore"), "folklore"),
     (_anchor("z", scope="accelerators", gpu_hours=10, hardware="NoSuchChip"), "NoSuchChip"),
+    (_anchor("q", scope="accelerators", gpu_hours=10, power="nameplate"), "rated"),
+    (_anchor("v", scope="accelerators", gpu_hours=10, power="rated", pue=0.9), "pue"),
 ])
 def test_an_unpredictable_operations_anchor_is_reported_with_its_reason(tmp_path, anchor, reason):
     (res,) = run(path=_write(tmp_path, [anchor]))

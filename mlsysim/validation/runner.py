@@ -31,7 +31,7 @@ _SERVING_KEYS = ("batch_size", "prompt_len", "output_len", "precision", "weight_
 #: metrics answered by the operations models, and the config keys an operations anchor may carry
 OPERATIONS_METRICS = ("energy", "carbon", "water_onsite", "water_total", "interruptions")
 _OPERATIONS_KEYS = ("scope", "accelerators", "accelerators_per_node", "node", "fabric", "days", "gpu_hours", "grid",
-                    "pue", "carbon_intensity_g_kwh", "profile")
+                    "pue", "carbon_intensity_g_kwh", "profile", "power")
 
 
 @dataclass(frozen=True)
@@ -255,9 +255,18 @@ def _interruptions(anchor: dict, cfg: dict) -> tuple[float, str]:
 
 
 def _accelerator_energy(anchor: dict, cfg: dict) -> tuple[float, str]:
-    """Accelerator draw only (no host, no PUE): the power model's default activity x accelerator-hours."""
+    """Accelerator draw only (no host, no PUE): the power model's default activity x accelerator-hours; or,
+    with ``power: rated``, the source's own rule: each accelerator-hour at rated power (TDP), times the PUE
+    the source applied (``pue``), so that the error checks the hours, the rating, the PUE and the grid."""
     from ..hardware import power
     from ..hardware.registry import Hardware
+
+    rule = cfg.pop("power", "modelled")
+    if rule not in ("modelled", "rated"):
+        raise ValueError(f"config.power must be 'modelled' or 'rated', got {rule!r}")
+    pue = cfg.pop("pue", 1.0) if rule == "rated" else 1.0
+    if isinstance(pue, bool) or not isinstance(pue, (int, float)) or not pue >= 1.0:
+        raise ValueError(f"config.pue must be a number of at least 1, got {pue!r}")
 
     acc = Hardware.get(anchor["hardware"])
     if not acc.tdp:
@@ -268,6 +277,9 @@ def _accelerator_energy(anchor: dict, cfg: dict) -> tuple[float, str]:
         hours = parse(cfg.pop("gpu_hours"), "h", "gpu_hours", positive=True) / 3600.0
     else:
         hours = _count(cfg, "accelerators") * _days(cfg) * 24.0
+    if rule == "rated":
+        watts = float(acc.tdp) * pue
+        return watts * hours * 3600.0, f"accelerators at rated power: {float(acc.tdp):,.0f} W each x PUE {pue:g}"
     watts = power.accelerator_power(float(acc.tdp), power.DEFAULT_UTILIZATION)
     return watts * hours * 3600.0, f"accelerators only: {watts:,.0f} W each at activity {power.DEFAULT_UTILIZATION:.2f}"
 
