@@ -122,7 +122,9 @@ TRANSFORMER_KERNELS = {
                  "in_attention": "written by the attention kernel"},
     "gate_up": {"merged": "one GEMM for the gate and up projections", "separate": "two GEMMs"},
     "activation": {"separate": "the activation and the gating multiply as two kernels",
-                   "fused": "one kernel (SiLU-and-multiply)"},
+                   "fused": "one kernel (SiLU-and-multiply)",
+                   "epilogue": "an ungated activation (GELU, ReLU) applied by the up projection's GEMM as it "
+                               "writes its output: no kernel of its own; a gated one as one kernel"},
     "moe": {"grouped": "the routed experts as one grouped GEMM per projection",
             "loop": "a loop over the touched experts: per expert a gather of its tokens, its GEMMs and a "
                     "scatter-add of its output"},

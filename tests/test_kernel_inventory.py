@@ -104,6 +104,19 @@ def test_an_encoder_writes_no_cache_and_embeds_with_token_types():
     assert fused.count[fused.names.index("embedding")] == 1 and "embedding_norm" not in fused.names
 
 
+def test_tensorrt_applies_an_encoders_gelu_in_the_up_projections_epilogue():
+    """demo/BERT's "FC1 + GELU" is one fused GEMM in the engine: the [tokens, ffn] activation is written once
+    and read once by FC2, not read and written again by a kernel of its own; a gated MLP keeps its kernel."""
+    T, ffn = 4 * 128, Models.BERT_Base.ffn_dim
+    trt, eager = (_table("BERT_Base", stack, phase="forward", batch_size=4, seq_len=128)
+                  for stack in ("tensorrt", "pytorch_eager"))
+    assert "mlp_act" not in trt.names
+    i = eager.names.index("mlp_act")
+    assert eager.bytes[i] == pytest.approx(2 * T * ffn * 2)          # read and write, 16-bit
+    assert eager.bytes_total - trt.bytes_total >= eager.bytes[i] * Models.BERT_Base.layers
+    assert "mlp_act" in _table("Llama3_8B", "tensorrt").names
+
+
 def test_fp8_linears_quantize_their_input_as_the_stack_does():
     """An fp8 GEMM takes an fp8 input: PyTorch eager computes a dynamic scale and casts (2 kernels per
     linear), vLLM runs one quant kernel, TensorRT-LLM fuses it into the producer."""

@@ -284,7 +284,8 @@ def kv_write(ops: OpBuilder, B, new, held, entry, p, how: str, count) -> None:
 
 def mlp(ops: OpBuilder, name, T, h, ffn, gated, p, kernels, count, G=1.0, weight_elems=None) -> None:
     """Up (gate and up when gated: one GEMM or two) projection, activation (and the gating multiply, one
-    kernel or two), down projection; G independent experts."""
+    kernel or two; none when an ungated one runs in the up GEMM's epilogue), down projection; G independent
+    experts."""
     per_matrix = None if weight_elems is None else weight_elems * ffn * h
     if gated and kernels.gate_up == "separate":
         linear(ops, f"{name}_gate_up", T, ffn, h, p, kernels, 2 * count, G, per_matrix)
@@ -292,7 +293,9 @@ def mlp(ops: OpBuilder, name, T, h, ffn, gated, p, kernels, count, G=1.0, weight
         up = 2 * ffn if gated else ffn
         linear(ops, f"{name}_up", T, up, h, p, kernels, count, G, None if per_matrix is None else per_matrix * up / ffn)
     x = T * ffn * G
-    if gated and kernels.activation == "separate":
+    if not gated and kernels.activation == "epilogue":
+        pass
+    elif gated and kernels.activation == "separate":
         ops.memory(f"{name}_act", "elementwise", 2 * x * p.a, flops=4 * x, count=count)
         ops.memory(f"{name}_gate_mul", "elementwise", 3 * x * p.a, flops=x, count=count)
     else:
