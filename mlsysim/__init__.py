@@ -28,6 +28,7 @@ _EXPORTS = {
     "WeightStreamingModel": "serving.streaming",
     # training
     "DistributedModel": "training.distributed", "TopologyModel": "training.topology",
+    "TrainingMemoryModel": "training.memory",
     "ScalingModel": "training.scaling",
     # operations
     "ReliabilityModel": "operations.reliability", "CheckpointModel": "operations.reliability",

@@ -1,0 +1,444 @@
+"""Per-device memory of one training step, part by part, on the most loaded device of a layout.
+
+A transformer trained over TP × CP × PP × DP × EP ranks with a ZeRO stage, a recomputation mode and
+an optimizer keeps, on each device: its shard of the weights, their gradients, the optimizer state
+(moments, and an fp32 master copy under mixed precision), the activations its pipeline stage holds
+for the microbatches in flight, communication buffers, and the framework's own footprint. Each part
+follows its published formula:
+
+* optimizer state per parameter from ``zoo/data/training.yaml`` (Adam 2 fp32 moments; Adafactor's
+  factored second moment; 8-bit Adam's block-quantized moments), each counted once;
+* activations per layer as Korthikanti et al. 2022 ("Reducing Activation Recomputation in Large
+  Transformer Models", section 4) count them, written from the layer's own shapes so a gated MLP or
+  grouped-query attention counts what it stores: ``none`` keeps every input the backward pass
+  reads, ``selective`` recomputes the attention core (no s² term), ``full`` keeps only each layer's
+  input. FlashAttention never stores the s² scores. Sequence parallelism shards all of it by TP,
+  context parallelism by CP; the first pipeline stage holds min(microbatches, PP) microbatches in
+  flight (1F1B), x (1 + (PP-1)/(PP v)) with v interleaved stages (Korthikanti et al. 2022, 4.2.3);
+* ZeRO stage 1 shards the optimizer state over the data-parallel group, 2 the gradients too, 3 (FSDP)
+  the weights too; dense parameters are replicated over DP × CP × EP ranks, experts over DP × CP;
+* LoRA trains rank-r adapters on every linear layer of the blocks with the base frozen; QLoRA stores
+  the frozen base linears in 4-bit NormalFloat with double-quantized scales (Dettmers et al. 2023).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import InputError
+from ..models.families.base import LM_CONTEXT
+from ..models.types import SparseTransformerWorkload, TransformerWorkload
+from ..ops import PRECISION_BYTES, normalize_precision
+from ..run import check_sizes, resolve_hardware, resolve_model, whole
+from ..solver import Result, Solver
+from ..units import format_si, quantity
+from ..zoo.registry import load_data
+
+_FACTS = load_data("training")
+#: optimizer state facts by name (moments, bytes per moment, quantization blocks, factoring), with sources
+OPTIMIZERS: dict = _FACTS["optimizers"]
+_BUFFERS = _FACTS["buffers"]
+FRAMEWORK_BYTES = float(_BUFFERS["framework_bytes"]["value"])
+DDP_BUCKET_BYTES = float(_BUFFERS["ddp_bucket_bytes"]["value"])
+FSDP_UNITS_IN_FLIGHT = float(_BUFFERS["fsdp_units_in_flight"]["value"])
+NF4_BYTES = float(_BUFFERS["nf4_bits_per_parameter"]["value"]) / 8.0
+RECOMPUTE_MODES = ("none", "selective", "full")
+FINETUNE_MODES = ("full", "lora", "qlora")
+#: LoRA rank when none is given (the QLoRA paper's r = 64 on every linear layer)
+DEFAULT_LORA_RANK = 64
+
+
+def recompute_mode(value) -> str:
+    """``none``, ``selective`` or ``full``; the 0.1.0 flag maps True to ``selective`` and False to ``none``."""
+    if isinstance(value, bool):
+        return "selective" if value else "none"
+    if value in RECOMPUTE_MODES:
+        return value
+    raise InputError(f"recomputation must be one of {', '.join(RECOMPUTE_MODES)} (or True/False), got {value!r}")
+
+
+def optimizer_name(value) -> str:
+    if value not in OPTIMIZERS:
+        raise InputError(f"unknown optimizer {value!r}; use one of {', '.join(OPTIMIZERS)}")
+    return value
+
+
+@dataclass(frozen=True)
+class StageMemory:
+    """One pipeline stage's device: its layers and bytes by part."""
+
+    layers: int
+    weights_b: float
+    gradients_b: float
+    optimizer_b: float
+    activations_b: float
+    buffers_b: float
+
+    @property
+    def total_b(self) -> float:
+        return self.weights_b + self.gradients_b + self.optimizer_b + self.activations_b + self.buffers_b
+
+
+@dataclass(frozen=True)
+class TrainingMemoryResult(Result):
+    """Bytes per device on the most loaded pipeline stage, by part, and how they fit."""
+
+    weights_b: float
+    gradients_b: float
+    optimizer_b: float
+    activations_b: float
+    buffers_b: float
+    framework_b: float
+    total_b: float
+    capacity_b: float
+    feasible: bool
+    stage: int
+    stages: tuple
+    parallelism: dict
+    optimizer: str
+    recompute: str
+    finetune: str
+    trainable_parameters: float
+
+    @property
+    def memory_utilization(self) -> float:
+        return self.total_b / self.capacity_b
+
+    # -- the 0.1.0 names, as quantities ---------------------------------------------------------
+    @property
+    def total_memory(self): return quantity(self.total_b, "GB")
+
+    @property
+    def available_memory(self): return quantity(self.capacity_b, "GB")
+
+    @property
+    def weights(self): return quantity(self.weights_b, "GB")
+
+    @property
+    def gradients(self): return quantity(self.gradients_b, "GB")
+
+    @property
+    def optimizer_state(self): return quantity(self.optimizer_b, "GB")
+
+    @property
+    def activations(self): return quantity(self.activations_b, "GB")
+
+    @property
+    def communication_buffers(self): return quantity(self.buffers_b, "GB")
+
+
+@dataclass(frozen=True)
+class _Matrices:
+    """One transformer layer's linear layers as (inputs, outputs, copies) on one TP rank, and the rest."""
+
+    attention: tuple          # ((K, N), ...) of the attention projections, whole (before TP)
+    ffn: tuple                # the dense FFN's matrices (empty in a MoE layer)
+    expert: tuple             # one routed expert's matrices
+    experts: int              # routed experts
+    shared: int               # shared (always-on) experts, each an ``expert`` wide
+    router: float             # router weights
+    norms: float              # norm weights
+
+
+class TrainingMemoryModel(Solver):
+    """Per-device memory of a transformer's training step under a parallel layout (wall 2)."""
+
+    walls = (2,)
+    needs = ("model", "hardware")
+
+    def solve(self, model, hardware=None, batch_size=1, seq_len=LM_CONTEXT, precision="bf16", *, optimizer="adam",
+              recompute="none", tp=1, cp=1, pp=1, dp=1, ep=1, zero_stage=0, microbatches=None, v_stages=1,
+              layers_per_stage=None, sequence_parallel=None, flash_attention=True, dropout=False, finetune="full",
+              lora_rank=DEFAULT_LORA_RANK, master_weights=None, fleet=None,
+              **legacy) -> TrainingMemoryResult:
+        """Bytes per device for a global batch of ``batch_size`` sequences of ``seq_len`` tokens.
+
+        ``tp × cp × pp × dp × ep`` ranks (with a ``fleet``, their product must be its accelerators);
+        ``microbatches`` per replica per step (default: microbatches of one sequence under pipeline
+        parallelism, one otherwise); ``layers_per_stage`` an uneven pipeline split (one count per stage,
+        summing to the layers). ``zero_stage`` 0-3 or ``"fsdp"`` (= 3). ``finetune``: ``full``, ``lora``
+        or ``qlora`` (rank ``lora_rank`` adapters on every linear layer of the blocks). ``master_weights``
+        (default: kept for full training below fp32, not for adapters) adds an fp32 copy to the optimizer
+        state. 0.1.0 names are accepted: ``activation_checkpointing``, ``tp_size``, ``pp_size``,
+        ``dp_size``, ``ep_size``, ``gradient_accumulation_steps``.
+        """
+        names = {"activation_checkpointing": "recompute", "tp_size": "tp", "pp_size": "pp", "dp_size": "dp",
+                 "ep_size": "ep", "gradient_accumulation_steps": "microbatches"}
+        given = {"recompute": recompute, "tp": tp, "pp": pp, "dp": dp, "ep": ep, "microbatches": microbatches}
+        for old, value in legacy.items():
+            if old not in names:
+                raise InputError(f"TrainingMemoryModel.solve got an unknown argument '{old}'")
+            given[names[old]] = value
+        m = resolve_model(model)
+        if not isinstance(m, TransformerWorkload):
+            raise InputError(f"TrainingMemoryModel counts a transformer's training state; {m.name} is a "
+                             f"{m.architecture} (its training memory is in Engine.solve(..., training=True))")
+        if hardware is None and fleet is None:
+            raise InputError("give the hardware (an accelerator, e.g. 'H100') or a fleet")
+        hw = resolve_hardware(hardware if hardware is not None else fleet)
+        tp, cp, pp, dp, ep = (whole(k, v) for k, v in (("tp", given["tp"]), ("cp", cp), ("pp", given["pp"]),
+                                                       ("dp", given["dp"]), ("ep", given["ep"])))
+        v = whole("v_stages", v_stages)
+        if fleet is not None:
+            n = fleet.total_accelerators
+            if tp * cp * pp * dp * ep != n:
+                raise InputError(f"tp×cp×pp×dp×ep = {tp * cp * pp * dp * ep} must equal the {n} accelerators of "
+                                 f"{fleet.name}")
+        layout = check_layout(m, tp, cp, pp, ep, v, layers_per_stage, seq_len)
+        B, S = whole("batch_size", batch_size), whole("seq_len", check_sizes("seq_len", seq_len))
+        replicas = dp * ep
+        if B % replicas:
+            raise InputError(f"batch_size {B} does not split over dp×ep = {replicas} data-parallel replicas; use a "
+                             f"multiple of {replicas}")
+        local = B // replicas
+        M = (local if pp > 1 else 1) if given["microbatches"] is None else whole("microbatches",
+                                                                                 given["microbatches"])
+        if local % M:
+            raise InputError(f"the per-replica batch of {local} does not split into {M} microbatches; use a "
+                             f"divisor of {local}")
+        zero = _zero(zero_stage)
+        opt = optimizer_name(optimizer)
+        mode = recompute_mode(given["recompute"])
+        tune = finetune if finetune in FINETUNE_MODES else _bad_finetune(finetune)
+        prec = normalize_precision(precision)
+        w = 4.0 if PRECISION_BYTES.get(prec, 2.0) >= 4.0 else 2.0     # 16-bit (or fp32) weights and activations
+        master = (w < 4.0 and tune == "full" and opt != "none") if master_weights is None else bool(master_weights)
+        sp = tp > 1 if sequence_parallel is None else bool(sequence_parallel)
+        r = whole("lora_rank", lora_rank)
+        shapes = _matrices(m)
+        stages, start = [], 0
+        for i, layers in enumerate(layout):
+            stages.append(_stage(m, shapes, i, len(layout), layers, start, tp=tp, cp=cp, pp=pp, dp=dp, ep=ep, zero=zero,
+                                 opt=OPTIMIZERS[opt], mode=mode, w=w, master=master, tune=tune, rank=r,
+                                 tokens=S * (local // M), seq=S, M=M, v=v, sp=sp, flash=bool(flash_attention),
+                                 dropout=bool(dropout)))
+            start += layers
+        worst = max(range(len(stages)), key=lambda i: stages[i].total_b)
+        s = stages[worst]
+        capacity = float(hw.memory.capacity)
+        total = s.total_b + FRAMEWORK_BYTES
+        trainable = _trainable(m, shapes, tune, r)
+        parts = {"weights": s.weights_b, "gradients": s.gradients_b, "optimizer state": s.optimizer_b,
+                 "activations": s.activations_b, "communication buffers": s.buffers_b}
+        largest = max(parts, key=parts.get)
+        fits = total <= capacity
+        binding = (f"{'fits' if fits else 'does not fit'}: {format_si(total, 'B')} of {format_si(capacity, 'B')} on "
+                   f"{hw.name}" + (f" (pipeline stage {worst + 1} of {pp})" if pp > 1 else "")
+                   + f"; the largest part is the {largest} at {format_si(parts[largest], 'B')}")
+        return TrainingMemoryResult(
+            weights_b=s.weights_b, gradients_b=s.gradients_b, optimizer_b=s.optimizer_b,
+            activations_b=s.activations_b, buffers_b=s.buffers_b, framework_b=FRAMEWORK_BYTES, total_b=total,
+            capacity_b=capacity, feasible=fits, stage=worst, stages=tuple(stages),
+            parallelism={"tp": tp, "cp": cp, "pp": pp, "dp": dp, "ep": ep, "v_stages": v, "zero_stage": zero,
+                         "microbatches": M, "microbatch_size": local // M, "layers_per_stage": list(layout),
+                         "sequence_parallel": sp},
+            optimizer=opt, recompute=mode, finetune=tune, trainable_parameters=trainable, binding=binding,
+            assumptions=_assumptions(opt, mode, zero, master, tune, r, sp, bool(flash_attention), pp, v, M))
+
+
+def check_layout(m, tp, cp, pp, ep, v, layers_per_stage, seq_len) -> tuple[int, ...]:
+    """The layers of each pipeline stage, after every constraint of the layout is checked (one sentence each)."""
+    if m.heads % tp:
+        raise InputError(f"tp={tp} must divide {m.name}'s {m.heads} attention heads")
+    experts = getattr(m, "experts", 0)
+    if ep > 1 and not experts:
+        raise InputError(f"ep={ep} needs a mixture-of-experts model; {m.name} is dense (use ep=1)")
+    if experts and experts % ep:
+        raise InputError(f"ep={ep} must divide {m.name}'s {experts} experts")
+    if cp > 1 and isinstance(seq_len, (int, float)) and seq_len % (2 * cp):
+        raise InputError(f"context parallelism over cp={cp} ranks splits each sequence into 2×cp = {2 * cp} "
+                         f"load-balanced chunks; seq_len {seq_len!r} is not a multiple of {2 * cp}")
+    L = m.layers
+    if layers_per_stage is None:
+        if L % (pp * v):
+            hint = f" (or interleave fewer: v_stages dividing {L // pp if L % pp == 0 else L})" if v > 1 else ""
+            raise InputError(f"pp={pp} × v_stages={v} does not split {m.name}'s {L} layers evenly; give "
+                             f"layers_per_stage (e.g. fewer layers on the first and last stages){hint}")
+        return (L // pp,) * pp
+    split = tuple(layers_per_stage)
+    if len(split) != pp or any(isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in split):
+        raise InputError(f"layers_per_stage must give {pp} whole layer counts (one per pipeline stage), got "
+                         f"{list(split)!r}")
+    if sum(split) != L:
+        raise InputError(f"layers_per_stage sums to {sum(split)}, but {m.name} has {L} layers")
+    if v > 1 and any(x % v for x in split):
+        raise InputError(f"with v_stages={v} every stage's layers must split into {v} virtual stages; "
+                         f"layers_per_stage {list(split)} does not")
+    return split
+
+
+def _zero(value) -> int:
+    if value == "fsdp":
+        return 3
+    if isinstance(value, bool) or value not in (0, 1, 2, 3):
+        raise InputError(f"zero_stage must be 0, 1, 2, 3 or 'fsdp', got {value!r}")
+    return int(value)
+
+
+def _bad_finetune(value):
+    raise InputError(f"finetune must be one of {', '.join(FINETUNE_MODES)}, got {value!r}")
+
+
+def _matrices(m) -> _Matrices:
+    h, d, H, KV = m.hidden_dim, m.d_head, m.heads, m.n_kv_heads
+    if m.is_mla:        # the projections as equal squares-in-shape of the published attention weights
+        side = m.attention_params() / (4 * h)
+        attention = ((h, side),) * 4
+    else:
+        attention = ((h, H * d), (h, KV * d), (h, KV * d), (H * d, h))
+    mats = m.ffn_matrices()
+
+    def ffn(width):
+        return ((h, width),) * (mats - 1) + ((width, h),)
+
+    if isinstance(m, SparseTransformerWorkload):
+        return _Matrices(attention, ffn(m.dense_ffn_dim()) if m.ffn_dim else (), ffn(m.expert_ffn_dim or
+                                                                                     m.dense_ffn_dim()),
+                         m.experts, m.shared_experts, h * m.experts, 2 * h)
+    return _Matrices(attention, ffn(m.dense_ffn_dim()), (), 0, 0, 0.0, 2 * h)
+
+
+def _params(mats) -> float:
+    return float(sum(k * n for k, n in mats))
+
+
+def _moe_layers(m, layers: int, first: int) -> int:
+    """MoE layers among ``layers`` consecutive layers starting at ``first`` (DeepSeek's dense layers lead)."""
+    if not isinstance(m, SparseTransformerWorkload):
+        return 0
+    return max(0, first + layers - max(first, m.dense_layers))
+
+
+def _trainable(m, shapes: _Matrices, tune: str, rank: int) -> float:
+    if tune == "full":
+        return m.parameter_count()
+    moe = _moe_layers(m, m.layers, 0)
+    per_layer = sum(rank * (k + n) for k, n in shapes.attention)
+    dense = sum(rank * (k + n) for k, n in shapes.ffn)
+    expert = sum(rank * (k + n) for k, n in shapes.expert) * (shapes.experts + shapes.shared)
+    return m.layers * per_layer + (m.layers - moe) * dense + moe * expert
+
+
+def _stage(m, shapes: _Matrices, i, stages, layers, start, *, tp, cp, pp, dp, ep, zero, opt, mode, w, master, tune,
+           rank, tokens, seq, M, v, sp, flash, dropout) -> StageMemory:
+    """Bytes on a device of pipeline stage ``i`` (of ``stages``) holding ``layers`` layers from layer ``start``."""
+    h, V = m.hidden_dim, m.vocab_size
+    moe = _moe_layers(m, layers, start)
+    dense_layers = layers - moe
+    # parameters on this device: dense ones split by TP, routed experts by TP x EP
+    attn = _params(shapes.attention) / tp
+    dense_ffn = _params(shapes.ffn) / tp
+    routed = _params(shapes.expert) * shapes.experts / (tp * ep)
+    shared = _params(shapes.expert) * shapes.shared / tp
+    dense = layers * (attn + shapes.norms) + dense_layers * dense_ffn + moe * (shared + shapes.router)
+    experts = moe * routed
+    first, last = i == 0, i == stages - 1
+    embed = V * h / tp
+    ends = (embed if first else 0.0) + (embed if last and not (m.tied_embeddings and stages == 1) else 0.0)
+    ends += (m.context_length or 0) * h / tp if first and m.positions == "learned" else 0.0
+    ends += h if last else 0.0
+    dense += ends
+    # what is stored: full training keeps every weight at w bytes; LoRA freezes the base (QLoRA in NF4)
+    dense_group, expert_group = dp * cp * ep, dp * cp
+    shard_dense = dense_group if zero >= 3 else 1
+    shard_expert = expert_group if zero >= 3 else 1
+    if tune == "full":
+        weights = dense * w / shard_dense + experts * w / shard_expert
+        t_dense, t_expert = dense, experts
+    else:
+        linear = layers * attn + dense_layers * dense_ffn + moe * (shared + routed)
+        base = NF4_BYTES if tune == "qlora" else w
+        weights = linear * base + (dense + experts - linear) * w
+        ranks = _trainable(m, shapes, tune, rank) / m.layers * layers / tp
+        t_dense, t_expert = ranks, 0.0
+        weights += ranks * w
+    grads = (t_dense / (dense_group if zero >= 2 else 1) + t_expert / (expert_group if zero >= 2 else 1)) * w
+    per_param = opt["moments"] * opt["moment_bytes"] + (
+        opt["moments"] * opt["block_bytes"] / opt["block"] if opt["block"] else 0.0) + (4.0 if master else 0.0)
+    state = t_dense * per_param / (dense_group if zero >= 1 else 1) + \
+        t_expert * per_param / (expert_group if zero >= 1 else 1)
+    if opt["factored"]:     # row and column sums of every matrix's second moment
+        rows_cols = layers * sum(k + n for k, n in shapes.attention) / tp + \
+            dense_layers * sum(k + n for k, n in shapes.ffn) / tp + \
+            moe * sum(k + n for k, n in shapes.expert) * (shapes.experts / ep + shapes.shared) / tp
+        state += rows_cols * opt["moment_bytes"] * (t_dense / max(dense, 1.0)) / (
+            dense_group if zero >= 1 else 1)
+    # activations of one microbatch on this stage, times the microbatches in flight
+    per_layer = _layer_activations(m, shapes, tokens, seq, tp, cp, sp, mode, flash, dropout, w)
+    act = per_layer * layers
+    if mode == "full":      # while a layer is recomputed, its full set of activations is live once
+        act += _layer_activations(m, shapes, tokens, seq, tp, cp, sp, "none", flash, dropout, w)
+    if last and V:          # fp32 logits of the vocabulary-parallel cross-entropy (Korthikanti: 4sbv/t)
+        act += 4.0 * tokens / cp * V / tp
+    in_flight = min(M, stages - i) * (1.0 + (stages - 1) / (stages * v) if v > 1 else 1.0)
+    activations = act * in_flight
+    # buffers: DDP gradient buckets (or FSDP's gathered units), pipeline send/receive of one microbatch
+    if zero >= 3:
+        per_layer_params = (attn + shapes.norms) + (dense_ffn if dense_layers else shared + routed + shapes.router)
+        buffers = FSDP_UNITS_IN_FLIGHT * per_layer_params * w
+    else:
+        buffers = DDP_BUCKET_BYTES if dp * cp * ep > 1 else 0.0
+    if pp > 1:
+        buffers += 2.0 * tokens / cp * h * w / (tp if sp else 1)
+    return StageMemory(layers, weights, grads, state, activations, buffers)
+
+
+def _layer_activations(m, shapes: _Matrices, tokens, seq, tp, cp, sp, mode, flash, dropout, a) -> float:
+    """Bytes one layer stores for backward for ``tokens`` tokens of one microbatch on one rank."""
+    T = tokens / cp
+    h = m.hidden_dim
+    if mode == "full":                       # only the layer's input
+        return a * T * h / (tp if sp else 1)
+    qd = sum(n for _, n in shapes.attention[:1])
+    kvd = sum(n for _, n in shapes.attention[1:3]) / 2 if len(shapes.attention) == 4 else qd
+    mask = 1.0 if dropout else 0.0
+    # replicated without sequence parallelism: the two norms' inputs, the QKV and MLP inputs, the two
+    # residual-branch dropout masks (Korthikanti's 10 sbh); the rest is split by the heads or the FFN width
+    replicated = T * h * (4 * a + 2 * mask)
+    attention = T * (a * qd + 2 * a * kvd + a * qd)              # Q, K, V, the output projection's input
+    if isinstance(m, SparseTransformerWorkload) and shapes.expert:
+        width = shapes.expert[0][1]
+        routed = m.active_experts * T * (a * h + _ffn_stored(m, width, a))
+        mlp = routed + shapes.shared * T * _ffn_stored(m, width, a) + 4.0 * T * shapes.experts
+    else:
+        mlp = T * _ffn_stored(m, shapes.ffn[0][1], a)
+    split = (attention + mlp) / tp
+    scores = 0.0
+    if not flash and mode == "none":         # softmax output (and its dropout's output and mask)
+        scores = m.heads * T * seq * (a + (a + 1.0 if dropout else 0.0)) / tp
+    elif flash and mode == "none":           # FlashAttention keeps the softmax statistics only
+        scores = 4.0 * m.heads * T / tp
+    return replicated / (tp if sp else 1) + split + scores
+
+
+def _ffn_stored(m, width, a) -> float:
+    """Bytes per token an MLP keeps beyond its input: a gated one the gate and up outputs (one fused
+    activation reads both) and the down projection's input; an ungated one the activation's input and the
+    down projection's input."""
+    return (3.0 if m.is_gated else 2.0) * a * width
+
+
+def _assumptions(opt, mode, zero, master, tune, rank, sp, flash, pp, v, M) -> tuple[str, ...]:
+    out = [f"optimizer {opt}: {OPTIMIZERS[opt]['source']}",
+           f"recomputation '{mode}' (Korthikanti et al. 2022: none keeps every input backward reads, selective "
+           "recomputes the attention core, full keeps each layer's input)",
+           "FlashAttention: no s² scores stored" if flash else "attention scores stored (no FlashAttention)",
+           "sequence parallelism: the norm and dropout activations sharded by tp" if sp else
+           "no sequence parallelism: norm inputs and dropout masks replicated on every tp rank",
+           ("ZeRO-0: every replica keeps full optimizer state, gradients and weights",
+            "ZeRO-1: optimizer state sharded over the data-parallel group",
+            "ZeRO-2: optimizer state and gradients sharded over the data-parallel group",
+            "ZeRO-3 / FSDP: optimizer state, gradients and weights sharded; two layers gathered at a time")[zero],
+           "an fp32 master copy of the trainable weights" if master else "no fp32 master copy",
+           f"framework: {_BUFFERS['framework_bytes']['source']}"]
+    if tune != "full":
+        out.append(f"{tune}: rank-{rank} adapters on every linear layer of the blocks, base frozen"
+                   + (f"; base linears in NF4, {_BUFFERS['nf4_bits_per_parameter']['source']}" if tune == "qlora"
+                      else ""))
+    if pp > 1:
+        out.append(f"1F1B: stage i holds min({M}, pp - i) microbatches in flight"
+                   + (f", x (1 + (pp-1)/(pp·{v})) interleaved" if v > 1 else ""))
+    return tuple(out)
+
+
+__all__ = ["TrainingMemoryModel", "TrainingMemoryResult", "StageMemory", "OPTIMIZERS", "RECOMPUTE_MODES",
+           "recompute_mode", "check_layout"]
