@@ -18,7 +18,8 @@ from .errors import InputError, UnsupportedPrecisionError
 from .execution import ExecutionProfile, execution_profile, on_host
 from .hardware.types import HardwareNode
 from .models.families import TrainingState
-from .models.families.base import OPTIMIZER_STATE_BYTES
+from .models.families.base import OPTIMIZERS as _OPTIMIZER_FACTS
+from .models.families.base import recompute_mode
 from .models.types import Workload
 from .ops import GGUF_BYTES, PHASES, PRECISION_BYTES, QUANTIZED_MATMUL, WEIGHT_ONLY, Precisions, normalize_precision
 
@@ -32,7 +33,7 @@ DEFAULT_REGION = "US_Avg"
 #: the precision a run computes at when none is given
 DEFAULT_PRECISION = "fp16"
 #: optimizers whose state the training memory model knows
-OPTIMIZERS = tuple(OPTIMIZER_STATE_BYTES)
+OPTIMIZERS = tuple(_OPTIMIZER_FACTS)
 #: the keywords that describe a run, in every solver's 0.1.0 spelling (the rest are a solver's own options)
 RUN_KEYWORDS = frozenset({
     "hardware", "fleet", "phase", "is_training", "training", "batch_size", "seq_len", "past_len", "prompt_len",
@@ -189,7 +190,7 @@ class Run:
     def build(cls, model, hardware=None, *, phase=None, training=False, batch_size=1, seq_len=None, past_len=0,
               prompt_len=None, output_len=None, precision=DEFAULT_PRECISION, weight_precision=None,
               activation_precision=None, kv_precision=None, stack=None, host_speed=None, efficiency=None, fleet=None,
-              tp=1, pp=1, dp=None, ep=1, microbatches=None, v_stages=1, zero_stage=0, recompute=False,
+              tp=1, pp=1, dp=None, ep=1, microbatches=None, v_stages=1, zero_stage=0, recompute="none",
               optimizer=None, lora=False, region=None, duration_days=None, utilization=None,
               purpose="inference") -> Run:
         """Resolve names, check every input once, apply the defaults.
@@ -335,7 +336,7 @@ def _layout(fleet, tp, pp, dp, ep, microbatches, v_stages, zero_stage, recompute
     return Layout(tp=tp, pp=pp, dp=_data_parallel(dp, fleet, tp * (pp or 1) * ep), ep=ep,
                   microbatches=None if microbatches is None else whole("microbatches", microbatches),
                   v_stages=whole("v_stages", v_stages), zero_stage=_zero(zero_stage),
-                  recompute=_flag("activation recomputation", recompute),
+                  recompute=recompute_mode(recompute),
                   optimizer=_ONE_DEVICE.optimizer if optimizer is None else _optimizer(optimizer),
                   lora=_flag("LoRA", lora))
 
@@ -367,7 +368,7 @@ def _flag(name: str, value) -> bool:
 
 def _optimizer(value) -> str:
     if value not in OPTIMIZERS:
-        raise InputError(f"unknown optimizer '{value}'; use {' or '.join(OPTIMIZERS)}")
+        raise InputError(f"unknown optimizer '{value}'; use one of {', '.join(OPTIMIZERS)}")
     return value
 
 

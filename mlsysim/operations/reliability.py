@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
-from ..models.families.base import LM_CONTEXT, OPTIMIZER_STATE_BYTES
+from ..models.families.base import LM_CONTEXT, OPTIMIZERS, optimizer_state_bytes
 from ..ops import PRECISION_BYTES
 from ..run import resolve_fleet, resolve_model, whole
 from ..solver import Result, Solver
@@ -27,11 +27,9 @@ DAY = 86400.0
 #: restart after a failure: detect, reschedule, reload the checkpoint (published MLSys·im default)
 DEFAULT_RESTART_S = 300.0
 #: checkpointed training state, bytes per parameter; gradients are not saved (the next step remakes them)
-#: a checkpoint holds the 16-bit weights and, with an optimizer, its resident state (``OPTIMIZER_STATE_BYTES``)
+#: a checkpoint holds the 16-bit weights and, with an optimizer, its resident state (``optimizer_state_bytes``)
 WEIGHT_BYTES = PRECISION_BYTES["bf16"]
-STATE_BYTES = {"none": WEIGHT_BYTES, **{name: WEIGHT_BYTES + state for name, state in OPTIMIZER_STATE_BYTES.items()}}
-_STATE_WORDS = {"adam": "bf16 weights 2 + fp32 master 4 + Adam moments 2x4", "sgd": "bf16 weights 2 + fp32 master 4 "
-                "+ fp32 momentum 4", "none": "bf16 weights only"}
+STATE_BYTES = {name: WEIGHT_BYTES + optimizer_state_bytes(name, WEIGHT_BYTES) for name in OPTIMIZERS}
 
 
 # --- pure functions (floats or arrays, SI) ---------------------------------------------------------
@@ -208,7 +206,7 @@ class CheckpointModel(Solver):
         params = getattr(model, "parameters", None)
         if not params:
             raise InputError(f"{model.name} has no parameter count; a checkpoint's size needs one")
-        key = "adam" if optimizer == "adamw" else optimizer
+        key = optimizer
         if key not in STATE_BYTES:
             raise InputError(f"optimizer '{optimizer}' is unknown; choose one of {sorted(STATE_BYTES)}")
         size = float(params) * STATE_BYTES[key]
@@ -233,8 +231,8 @@ class CheckpointModel(Solver):
             restart_s=restart, lost_per_failure_s=tau / 2 + restart, goodput=goodput,
             binding=f"checkpoint write: {format_si(size, 'B')} at {format_si(bw, 'B/s')} ({limit}) takes "
                     f"{delta:.3g} s",
-            assumptions=(f"checkpoint = {_STATE_WORDS[key]} = {STATE_BYTES[key]:g} B/param x {float(params):.3g} "
-                         "parameters",
+            assumptions=(f"checkpoint = bf16 weights 2 + {key} state {STATE_BYTES[key] - WEIGHT_BYTES:g} = "
+                         f"{STATE_BYTES[key]:g} B/param x {float(params):.3g} parameters",
                          "write bandwidth = min(storage, writers x per-writer port); writes block training",
                          f"interval: {rule}; a failure loses half an interval of work plus the restart",
                          "goodput from Daly's (2006) expected wall time under exponential failures"))

@@ -240,7 +240,8 @@ def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1
     link = _links(fleet, notes)
     tokens = mb * S if lm else mb
     hidden = getattr(model, "hidden_dim", 0)
-    forward_passes = 2 + (1 if lay.recompute else 0)     # forward, backward, and the forward again to recompute
+    full = lay.recompute == "full"
+    forward_passes = 2 + (1 if full else 0)     # forward, backward, and the forward again to recompute
     passes = 2 * forward_passes
     tp_mb = cc.tensor_parallel(tokens, hidden, p.a, tp, forward_passes * family.tp_all_reduces(model, shard.layers),
                                *link.over(tp))
@@ -271,7 +272,7 @@ def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1
     else:
         per_mb, per_step = 0.0, reduce
     per_mb, per_step = per_mb * congestion_factor, per_step * congestion_factor
-    backward = BACKWARD_SHARE[lay.recompute] * t_mb
+    backward = BACKWARD_SHARE[full] * t_mb
     mb_window = t_mb if zero_stage == 3 else backward          # ZeRO-3 prefetches gathers under the whole pass
     dp_comm = M * per_mb + per_step
     dp_exposed = M * (per_mb - np.minimum(overlap * per_mb, mb_window)) \

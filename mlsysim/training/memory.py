@@ -25,7 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import InputError
-from ..models.families.base import LM_CONTEXT
+from ..models.families.base import LM_CONTEXT, OPTIMIZERS, optimizer_state_bytes, recompute_mode
+from ..models.families.decoder import layer_activations
 from ..models.types import SparseTransformerWorkload, TransformerWorkload
 from ..ops import PRECISION_BYTES, normalize_precision
 from ..run import check_sizes, resolve_hardware, resolve_model, whole
@@ -33,27 +34,14 @@ from ..solver import Result, Solver
 from ..units import format_si, quantity
 from ..zoo.registry import load_data
 
-_FACTS = load_data("training")
-#: optimizer state facts by name (moments, bytes per moment, quantization blocks, factoring), with sources
-OPTIMIZERS: dict = _FACTS["optimizers"]
-_BUFFERS = _FACTS["buffers"]
+_BUFFERS = load_data("training")["buffers"]
 FRAMEWORK_BYTES = float(_BUFFERS["framework_bytes"]["value"])
 DDP_BUCKET_BYTES = float(_BUFFERS["ddp_bucket_bytes"]["value"])
 FSDP_UNITS_IN_FLIGHT = float(_BUFFERS["fsdp_units_in_flight"]["value"])
 NF4_BYTES = float(_BUFFERS["nf4_bits_per_parameter"]["value"]) / 8.0
-RECOMPUTE_MODES = ("none", "selective", "full")
 FINETUNE_MODES = ("full", "lora", "qlora")
 #: LoRA rank when none is given (the QLoRA paper's r = 64 on every linear layer)
 DEFAULT_LORA_RANK = 64
-
-
-def recompute_mode(value) -> str:
-    """``none``, ``selective`` or ``full``; the 0.1.0 flag maps True to ``selective`` and False to ``none``."""
-    if isinstance(value, bool):
-        return "selective" if value else "none"
-    if value in RECOMPUTE_MODES:
-        return value
-    raise InputError(f"recomputation must be one of {', '.join(RECOMPUTE_MODES)} (or True/False), got {value!r}")
 
 
 def optimizer_name(value) -> str:
@@ -208,7 +196,7 @@ class TrainingMemoryModel(Solver):
         stages, start = [], 0
         for i, layers in enumerate(layout):
             stages.append(_stage(m, shapes, i, len(layout), layers, start, tp=tp, cp=cp, pp=pp, dp=dp, ep=ep, zero=zero,
-                                 opt=OPTIMIZERS[opt], mode=mode, w=w, master=master, tune=tune, rank=r,
+                                 name=opt, mode=mode, w=w, master=master, tune=tune, rank=r,
                                  tokens=S * (local // M), seq=S, M=M, v=v, sp=sp, flash=bool(flash_attention),
                                  dropout=bool(dropout)))
             start += layers
@@ -318,7 +306,7 @@ def _trainable(m, shapes: _Matrices, tune: str, rank: int) -> float:
     return m.layers * per_layer + (m.layers - moe) * dense + moe * expert
 
 
-def _stage(m, shapes: _Matrices, i, stages, layers, start, *, tp, cp, pp, dp, ep, zero, opt, mode, w, master, tune,
+def _stage(m, shapes: _Matrices, i, stages, layers, start, *, tp, cp, pp, dp, ep, zero, name, mode, w, master, tune,
            rank, tokens, seq, M, v, sp, flash, dropout) -> StageMemory:
     """Bytes on a device of pipeline stage ``i`` (of ``stages``) holding ``layers`` layers from layer ``start``."""
     h, V = m.hidden_dim, m.vocab_size
@@ -352,10 +340,10 @@ def _stage(m, shapes: _Matrices, i, stages, layers, start, *, tp, cp, pp, dp, ep
         t_dense, t_expert = ranks, 0.0
         weights += ranks * w
     grads = (t_dense / (dense_group if zero >= 2 else 1) + t_expert / (expert_group if zero >= 2 else 1)) * w
-    per_param = opt["moments"] * opt["moment_bytes"] + (
-        opt["moments"] * opt["block_bytes"] / opt["block"] if opt["block"] else 0.0) + (4.0 if master else 0.0)
+    per_param = optimizer_state_bytes(name, w, master)
     state = t_dense * per_param / (dense_group if zero >= 1 else 1) + \
         t_expert * per_param / (expert_group if zero >= 1 else 1)
+    opt = OPTIMIZERS[name]
     if opt["factored"]:     # row and column sums of every matrix's second moment
         rows_cols = layers * sum(k + n for k, n in shapes.attention) / tp + \
             dense_layers * sum(k + n for k, n in shapes.ffn) / tp + \
@@ -363,10 +351,10 @@ def _stage(m, shapes: _Matrices, i, stages, layers, start, *, tp, cp, pp, dp, ep
         state += rows_cols * opt["moment_bytes"] * (t_dense / max(dense, 1.0)) / (
             dense_group if zero >= 1 else 1)
     # activations of one microbatch on this stage, times the microbatches in flight
-    per_layer = _layer_activations(m, shapes, tokens, seq, tp, cp, sp, mode, flash, dropout, w)
-    act = per_layer * layers
+    shape = dict(tp=tp, cp=cp, sp=sp, flash=flash, dropout=dropout, a=w)
+    act = layers * layer_activations(m, tokens, seq, mode=mode, **shape)
     if mode == "full":      # while a layer is recomputed, its full set of activations is live once
-        act += _layer_activations(m, shapes, tokens, seq, tp, cp, sp, "none", flash, dropout, w)
+        act += layer_activations(m, tokens, seq, **shape)
     if last and V:          # fp32 logits of the vocabulary-parallel cross-entropy (Korthikanti: 4sbv/t)
         act += 4.0 * tokens / cp * V / tp
     in_flight = min(M, stages - i) * (1.0 + (stages - 1) / (stages * v) if v > 1 else 1.0)
@@ -380,41 +368,6 @@ def _stage(m, shapes: _Matrices, i, stages, layers, start, *, tp, cp, pp, dp, ep
     if pp > 1:
         buffers += 2.0 * tokens / cp * h * w / (tp if sp else 1)
     return StageMemory(layers, weights, grads, state, activations, buffers)
-
-
-def _layer_activations(m, shapes: _Matrices, tokens, seq, tp, cp, sp, mode, flash, dropout, a) -> float:
-    """Bytes one layer stores for backward for ``tokens`` tokens of one microbatch on one rank."""
-    T = tokens / cp
-    h = m.hidden_dim
-    if mode == "full":                       # only the layer's input
-        return a * T * h / (tp if sp else 1)
-    qd = sum(n for _, n in shapes.attention[:1])
-    kvd = sum(n for _, n in shapes.attention[1:3]) / 2 if len(shapes.attention) == 4 else qd
-    mask = 1.0 if dropout else 0.0
-    # replicated without sequence parallelism: the two norms' inputs, the QKV and MLP inputs, the two
-    # residual-branch dropout masks (Korthikanti's 10 sbh); the rest is split by the heads or the FFN width
-    replicated = T * h * (4 * a + 2 * mask)
-    attention = T * (a * qd + 2 * a * kvd + a * qd)              # Q, K, V, the output projection's input
-    if isinstance(m, SparseTransformerWorkload) and shapes.expert:
-        width = shapes.expert[0][1]
-        routed = m.active_experts * T * (a * h + _ffn_stored(m, width, a))
-        mlp = routed + shapes.shared * T * _ffn_stored(m, width, a) + 4.0 * T * shapes.experts
-    else:
-        mlp = T * _ffn_stored(m, shapes.ffn[0][1], a)
-    split = (attention + mlp) / tp
-    scores = 0.0
-    if not flash and mode == "none":         # softmax output (and its dropout's output and mask)
-        scores = m.heads * T * seq * (a + (a + 1.0 if dropout else 0.0)) / tp
-    elif flash and mode == "none":           # FlashAttention keeps the softmax statistics only
-        scores = 4.0 * m.heads * T / tp
-    return replicated / (tp if sp else 1) + split + scores
-
-
-def _ffn_stored(m, width, a) -> float:
-    """Bytes per token an MLP keeps beyond its input: a gated one the gate and up outputs (one fused
-    activation reads both) and the down projection's input; an ungated one the activation's input and the
-    down projection's input."""
-    return (3.0 if m.is_gated else 2.0) * a * width
 
 
 def _assumptions(opt, mode, zero, master, tune, rank, sp, flash, pp, v, M) -> tuple[str, ...]:
@@ -440,5 +393,4 @@ def _assumptions(opt, mode, zero, master, tune, rank, sp, flash, pp, v, M) -> tu
     return tuple(out)
 
 
-__all__ = ["TrainingMemoryModel", "TrainingMemoryResult", "StageMemory", "OPTIMIZERS", "RECOMPUTE_MODES",
-           "recompute_mode", "check_layout"]
+__all__ = ["TrainingMemoryModel", "TrainingMemoryResult", "StageMemory", "check_layout"]

@@ -13,13 +13,40 @@ from functools import lru_cache
 from ...errors import InputError
 from ...execution import BARE, ExecutionProfile
 from ...ops import OpBuilder, OpTable, train_step
+from ...zoo.registry import load_data
 
-#: optimizer state per trainable parameter kept resident: an fp32 master copy and the moments
-#: (Adam: two, SGD with momentum: one)
-OPTIMIZER_STATE_BYTES = {"adam": 12.0, "sgd": 8.0}
-#: optimizer traffic per parameter in one update: master and moments read and written, plus a
-#: 16-bit weight copy and its gradient read
-OPTIMIZER_STEP_BYTES = {name: 2 * state + 2 + 2 for name, state in OPTIMIZER_STATE_BYTES.items()}
+#: what each optimizer keeps per trainable parameter (moments, their bytes, quantization blocks, factoring),
+#: with sources: ``zoo/data/training.yaml``
+OPTIMIZERS: dict = load_data("training")["optimizers"]
+#: how much of its activations a training step recomputes in backward instead of keeping
+RECOMPUTE_MODES = ("none", "selective", "full")
+
+
+def optimizer_state_bytes(name: str, weight_bytes: float = 2.0, master: bool | None = None) -> float:
+    """Resident optimizer bytes per trainable parameter: its moments (with their block scales) and, when
+    ``master`` (default: the weights are narrower than fp32 and there is an optimizer), an fp32 master copy.
+    Adafactor's factored row and column sums are a few bytes per matrix row: not counted per parameter
+    (``TrainingMemoryModel`` counts them matrix by matrix)."""
+    opt = OPTIMIZERS[name]
+    moments = opt["moments"] * (opt["moment_bytes"] + (opt["block_bytes"] / opt["block"] if opt["block"] else 0.0))
+    if master is None:
+        master = weight_bytes < 4.0 and name != "none"
+    return moments + (4.0 if master else 0.0)
+
+
+def optimizer_step_bytes(name: str, weight_bytes: float = 2.0) -> float:
+    """Memory traffic per parameter of one update: the state read and written, the weight and its
+    gradient read."""
+    return 2.0 * optimizer_state_bytes(name, weight_bytes) + 2.0 * weight_bytes
+
+
+def recompute_mode(value) -> str:
+    """``none``, ``selective`` or ``full``; the 0.1.0 flag maps True to ``selective``, False to ``none``."""
+    if isinstance(value, bool):
+        return "selective" if value else "none"
+    if value in RECOMPUTE_MODES:
+        return value
+    raise InputError(f"recomputation must be one of {', '.join(RECOMPUTE_MODES)} (or True/False), got {value!r}")
 #: the context a language model's step assumes when none is given
 LM_CONTEXT = 2048
 
@@ -30,7 +57,7 @@ class TrainingState:
     ZeRO stage that shards state over ``dp`` data-parallel ranks, and whether only LoRA adapters train."""
 
     optimizer: str = "adam"
-    recompute: bool = False
+    recompute: str = "none"
     zero_stage: int = 0
     dp: int = 1
     lora: bool = False
@@ -96,8 +123,8 @@ class Family:
         self.forward(ops, w, "prefill" if phase == "train" else phase, B, S, p, past=past, stack=stack,
                      logits_all=phase == "train")
         if phase == "train":
-            forward = train_step(ops, w.parameter_count(), OPTIMIZER_STEP_BYTES[training.optimizer],
-                                 training.recompute)
+            forward = train_step(ops, w.parameter_count(), optimizer_step_bytes(training.optimizer, p.w),
+                                 training.recompute == "full")
             gemms = [row for row in forward if row[1] == "gemm"]
             linears = sum(row[-1] for row in gemms)
             self.bias_gradients(ops, w, gemms, p)
@@ -129,7 +156,7 @@ class Family:
         """State kept per sequence between steps (none for a model without a cache)."""
         return 0.0
 
-    def activation_bytes(self, w, phase, B, S, p, recompute: bool):
+    def activation_bytes(self, w, phase, B, S, p, recompute: str):
         return 0.0
 
     def trainable_params(self, w, lora: bool) -> float:
@@ -147,7 +174,7 @@ class Family:
             trainable = self.trainable_params(w, training.lora)
             shard = float(training.dp)
             parts["gradients"] = trainable * p.w / (shard if training.zero_stage >= 2 else 1.0)
-            parts["optimizer"] = trainable * OPTIMIZER_STATE_BYTES[training.optimizer] / (
+            parts["optimizer"] = trainable * optimizer_state_bytes(training.optimizer, p.w) / (
                 shard if training.zero_stage >= 1 else 1.0)
             if training.zero_stage >= 3:
                 parts["weights"] = weights / shard

@@ -17,10 +17,6 @@ from ...ops import ATTN_DECODE, ATTN_PREFILL, QUANTIZED_MATMUL, OpBuilder
 from ...units import SIValue
 from .base import LM_CONTEXT, Family, Shard
 
-#: activation bytes per token per hidden unit per layer kept for backward, in 16-bit
-#: (Korthikanti et al. 2022, Table 2: 34 without recomputation, 2 with full recomputation;
-#: flash attention keeps no score matrix, so the paper's 5·a·s² term is absent)
-ACTIVATION_FACTOR = {False: 34.0, True: 2.0}
 #: LoRA adapters: the rank of the low-rank update on each of the four attention projections
 LORA_RANK = 16
 
@@ -129,10 +125,12 @@ class DecoderFamily(Family):
             tokens = m.layers * S
         return per_layer * tokens * B
 
-    def activation_bytes(self, m, phase, B, S, p, recompute: bool):
+    def activation_bytes(self, m, phase, B, S, p, recompute: str):
         h, L = m.hidden_dim, m.layers
-        if phase == "train":
-            return L * ACTIVATION_FACTOR[bool(recompute)] * S * B * h * (p.a / 2.0)
+        if phase == "train":            # every layer, the layer recomputed at a time, the fp32 logits
+            kept = L * layer_activations(m, B * S, S, mode=recompute, a=p.a)
+            working = layer_activations(m, B * S, S, a=p.a) if recompute == "full" else 0.0
+            return kept + working + 4.0 * B * S * m.vocab_size
         tokens = B * (1 if phase == "decode" else S)
         ffn = m.ffn_dim or m.dense_ffn_dim()
         return tokens * (4 * h + 3 * ffn) * p.a + B * m.vocab_size * 4.0   # live buffers + fp32 logits
@@ -180,6 +178,39 @@ class DecoderFamily(Family):
     def tp_all_reduces(self, m, layers: int) -> int:
         """All-reduces per forward pass a tensor-parallel rank joins: after attention and after the MLP."""
         return 2 * layers
+
+
+def layer_activations(m, tokens, seq, *, tp=1, cp=1, sp=False, mode="none", flash=True, dropout=False, a=2.0):
+    """Bytes one transformer layer keeps for backward for ``tokens`` tokens (of sequences of ``seq``) on one
+    rank: Korthikanti et al. 2022 (section 4.1) written from the layer's shapes. ``none`` keeps every input
+    the backward pass reads: the two norms' inputs and the residual branches' dropout masks (replicated over
+    TP unless sequence parallelism shards them), the QKV and MLP inputs, Q, K, V, the output projection's
+    input, the MLP's intermediates (a gated one keeps its gate and up outputs and the down projection's
+    input), and without FlashAttention the softmax output (and its dropout); ``selective`` recomputes the
+    attention core, so no s² term; ``full`` keeps only the layer's input. GPT-3's shapes give the paper's
+    sbh(34/t + 5as/(ht))."""
+    T = tokens / cp
+    h = m.hidden_dim
+    if mode == "full":
+        return a * T * h / (tp if sp else 1)
+    if m.is_mla:
+        qd = kvd = m.attention_params() / (4 * h)
+    else:
+        qd, kvd = m.heads * m.d_head, m.n_kv_heads * m.d_head
+    mask = 1.0 if dropout else 0.0
+    replicated = T * h * (4 * a + 2 * mask)
+    attention = T * a * (2 * qd + 2 * kvd)
+    per_ffn = (3.0 if m.is_gated else 2.0) * a
+    experts = getattr(m, "experts", 0)
+    if experts:
+        width = m.expert_ffn_dim or m.dense_ffn_dim()
+        mlp = T * (m.active_experts * (a * h + per_ffn * width) + m.shared_experts * per_ffn * width + 4.0 * experts)
+    else:
+        mlp = T * per_ffn * m.dense_ffn_dim()
+    scores = 0.0
+    if mode == "none":               # the softmax output (and its dropout's output and mask), or its statistics
+        scores = m.heads * T * seq * (2 * a + 1.0 if dropout else a) if not flash else 4.0 * m.heads * T
+    return replicated / (tp if sp else 1) + (attention + mlp + scores) / tp
 
 
 def attention_layers(m):
