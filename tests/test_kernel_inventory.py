@@ -219,3 +219,12 @@ def test_eager_training_runs_layernorm_in_fp32_under_autocast():
     assert moved["attn_norm"] + moved["attn_norm_cast"] == pytest.approx(20 * T * h * L)
     assert "attn_norm_cast" not in _table("GPT2", "pytorch_eager", phase="prefill", seq_len=512).names
     assert "attn_norm_cast" not in _table("GPT2", "torch_compile", phase="train", batch_size=2, seq_len=512).names
+
+
+@pytest.mark.parametrize("model", ["Llama3_8B", "DeepSeek_V2_Lite"])
+def test_a_training_step_writes_no_kv_cache(model):
+    """transformers trains with use_cache=False and Megatron keeps no inference cache: the forward pass of a
+    training step writes no keys and values for later steps."""
+    run = Run.build(model, Hardware.H100, training=True, batch_size=2, seq_len=512, precision="bf16")
+    table = run.family.lower(run.workload, "train", 2.0, 512.0, run.precisions, stack=run.profile)
+    assert not [n for n in table.names if n.startswith(("kv_write", "kv_concat"))]

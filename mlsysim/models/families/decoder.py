@@ -46,7 +46,7 @@ class DecoderFamily(Family):
         self.embed(ops, m, T, p, kernels, training)
         in_norm = kernels.residual == "in_norm"
         norm(ops, "attn_norm", T, h, m.norm, kernels, p, L, in_norm, training)
-        self.attention(ops, m, T, B, S, decode, p, past, kernels)
+        self.attention(ops, m, T, B, S, decode, p, past, kernels, cache=self.decoder and not training)
         if not in_norm:
             ops.memory("residual", "elementwise", 3 * T * h * a, flops=T * h, count=2 * L)
         norm(ops, "mlp_norm", T, h, m.norm, kernels, p, L, in_norm, training)
@@ -58,9 +58,9 @@ class DecoderFamily(Family):
         """Token embeddings, plus learned position embeddings and their add where the model has them."""
         embeddings(ops, T, m.hidden_dim, p, 2 if m.positions == "learned" else 1, kernels, False, training)
 
-    def attention(self, ops: OpBuilder, m, T, B, S, decode, p, past, kernels) -> None:
-        """Grouped-query attention: QKV projection, RoPE, attention per window group, the cache write,
-        output projection."""
+    def attention(self, ops: OpBuilder, m, T, B, S, decode, p, past, kernels, cache: bool) -> None:
+        """Grouped-query attention: QKV projection, RoPE, attention per window group, the cache write (when
+        the step keeps a KV cache: serving, not training), output projection."""
         h, H, KV, d, L = m.hidden_dim, m.heads, m.n_kv_heads, m.d_head, m.layers
         a = p.a
         if kernels.qkv == "merged":
@@ -71,7 +71,7 @@ class DecoderFamily(Family):
         if m.positions == "rope":
             rope(ops, T, H, KV, d, a, kernels.rope, L)
         new = B * (1 if decode else S)                       # tokens whose keys and values are written
-        written = 2 * new * KV * d * p.kv_bytes if self.decoder and kernels.kv_write == "in_attention" else 0.0
+        written = 2 * new * KV * d * p.kv_bytes if cache and kernels.kv_write == "in_attention" else 0.0
         for count, window in attention_layers(m):
             ctx = S if window is None else np.minimum(S, window)
             if decode:
@@ -84,7 +84,7 @@ class DecoderFamily(Family):
                 cached = 2 * B * KV * (keys - S if window is None else np.maximum(keys - S, 0)) * d * p.kv_bytes
                 ops.add("attention", "attention", ATTN_PREFILL, flops,
                         B * S * (2 * H + 2 * KV) * d * a + cached + written, S, keys, d, B * H, count)
-        if self.decoder:
+        if cache:
             kv_write(ops, B, new, S + (0 if decode else past), 2 * KV * d, p, kernels.kv_write, L)
         linear(ops, "o_proj", T, h, H * d, p, kernels, L)
 

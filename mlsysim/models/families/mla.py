@@ -15,7 +15,7 @@ from .moe import MoEFamily
 class MLAFamily(DecoderFamily):
     name = "mla"
 
-    def attention(self, ops: OpBuilder, m, T, B, S, decode, p, past, kernels) -> None:
+    def attention(self, ops: OpBuilder, m, T, B, S, decode, p, past, kernels, cache: bool) -> None:
         h, H, L = m.hidden_dim, m.heads, m.layers
         r, rope, nope = m.kv_lora_rank, m.qk_rope_head_dim or 0, m.qk_nope_head_dim or m.d_head
         v = m.v_head_dim or m.d_head
@@ -26,7 +26,7 @@ class MLAFamily(DecoderFamily):
             linear(ops, "q_proj", T, H * (nope + rope), h, p, kernels, L)
         linear(ops, "kv_down", T, r + rope, h, p, kernels, L)
         new = B * (1 if decode else S)
-        written = new * (r + rope) * p.kv_bytes if kernels.kv_write == "in_attention" else 0.0
+        written = new * (r + rope) * p.kv_bytes if cache and kernels.kv_write == "in_attention" else 0.0
         if decode:
             # weights absorbed: scores and values are computed in the latent space
             ops.gemm("q_absorb", T, r, nope, p.w, G=H, count=L)
@@ -41,7 +41,8 @@ class MLAFamily(DecoderFamily):
             ops.add("attention", "attention", ATTN_PREFILL, flops,
                     B * S * H * (2 * (nope + rope) + 2 * v) * p.a + cached + written, S, S + past, nope + rope,
                     B * H, L)
-        kv_write(ops, B, new, S + (0 if decode else past), r + rope, p, kernels.kv_write, L)   # latent + RoPE key
+        if cache:
+            kv_write(ops, B, new, S + (0 if decode else past), r + rope, p, kernels.kv_write, L)   # latent + RoPE key
         linear(ops, "o_proj", T, h, H * v, p, kernels, L)
 
     def kv_bytes_per_layer_token(self, m, kv_bytes: float) -> float:
