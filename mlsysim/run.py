@@ -34,13 +34,17 @@ DEFAULT_REGION = "US_Avg"
 DEFAULT_PRECISION = "fp16"
 #: optimizers whose state the training memory model knows
 OPTIMIZERS = tuple(_OPTIMIZER_FACTS)
+#: pipeline schedules: 1F1B (Narayanan et al. 2021), interleaved 1F1B (virtual stages), zero-bubble ZB-H1
+#: (Qi et al. 2023), DeepSeek's DualPipe (DeepSeek-V3 technical report, 2024)
+SCHEDULES = ("1f1b", "interleaved", "zero_bubble", "dualpipe")
 #: the keywords that describe a run, in every solver's 0.1.0 spelling (the rest are a solver's own options)
 RUN_KEYWORDS = frozenset({
     "hardware", "fleet", "phase", "is_training", "training", "batch_size", "seq_len", "past_len", "prompt_len",
     "output_len", "output_tokens", "context_length", "max_seq_len", "precision", "weight_precision",
     "activation_precision", "kv_precision", "stack", "efficiency", "tp", "pp", "dp", "ep", "tp_size", "pp_size",
     "dp_size", "ep_size", "microbatches", "microbatch_count", "v_stages", "zero_stage", "activation_recomputation",
-    "recompute", "optimizer", "is_lora", "lora", "region", "grid", "datacenter", "duration_days", "utilization"})
+    "recompute", "optimizer", "is_lora", "lora", "region", "grid", "datacenter", "duration_days", "utilization",
+    "cp", "layers_per_stage", "schedule"})
 #: KV-cache formats any device can store; 8- and 4-bit ones need the chip's support
 _KV_ALWAYS = ("fp32", "fp16", "bf16")
 
@@ -143,10 +147,17 @@ class Layout(TrainingState):
     ep: int = 1
     microbatches: int | None = None
     v_stages: int = 1
+    #: context parallelism: ranks that split each sequence (ring attention)
+    cp: int = 1
+    #: an uneven pipeline split, one layer count per stage (None: even)
+    layers_per_stage: tuple | None = None
+    #: the pipeline schedule (None: 1F1B, interleaved when v_stages > 1)
+    schedule: str | None = None
 
     @property
     def single_device(self) -> bool:
-        return self.tp == 1 and self.pp in (1, None) and self.ep == 1
+        return self.tp == 1 and self.pp in (1, None) and self.ep == 1 and self.cp == 1 and \
+            self.layers_per_stage is None and self.schedule is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +202,8 @@ class Run:
               prompt_len=None, output_len=None, precision=DEFAULT_PRECISION, weight_precision=None,
               activation_precision=None, kv_precision=None, stack=None, host_speed=None, efficiency=None, fleet=None,
               tp=1, pp=1, dp=None, ep=1, microbatches=None, v_stages=1, zero_stage=0, recompute="none",
-              optimizer=None, lora=False, region=None, duration_days=None, utilization=None,
-              purpose="inference") -> Run:
+              optimizer=None, lora=False, cp=1, layers_per_stage=None, schedule=None, region=None, duration_days=None,
+              utilization=None, purpose="inference") -> Run:
         """Resolve names, check every input once, apply the defaults.
 
         ``purpose`` (``inference``, ``serving`` or ``train``) picks the default stack when none is
@@ -236,7 +247,8 @@ class Run:
         prec = normalize_precision(precision)
         precisions = resolve_precisions(hw, profile, prec, weight_precision, activation_precision, kv_precision,
                                         phase == "train")
-        layout = _layout(fleet, tp, pp, dp, ep, microbatches, v_stages, zero_stage, recompute, optimizer, lora)
+        layout = _layout(fleet, tp, pp, dp, ep, microbatches, v_stages, zero_stage, recompute, optimizer, lora, cp,
+                         layers_per_stage, schedule)
         site = None
         if region is not None or duration_days is not None or utilization is not None:
             site = Site(DEFAULT_REGION if region is None else region,
@@ -297,6 +309,8 @@ _WHY = {"tp": "it times one device (use ServingModel or DistributedModel for ten
         "output_len": "it times one step (use ServingModel for requests of prompt and output tokens)",
         "fleet": "it times one device (use DistributedModel for a fleet)",
         "microbatches": "it has no pipeline schedule", "v_stages": "it has no pipeline schedule",
+        "schedule": "it has no pipeline schedule", "layers_per_stage": "it has no pipeline stages",
+        "cp": "it times one device (use DistributedModel for context parallelism)",
         "site": "it predicts time and memory, not a site's energy (use SustainabilityModel)",
         "past_len": "it times whole requests (give cached_prefix_len for a prefix-cache hit)"}
 
@@ -304,9 +318,11 @@ _WHY = {"tp": "it times one device (use ServingModel or DistributedModel for ten
 def _given(run: Run, name: str):
     """The value of ``name`` on the run when it differs from 'not given'."""
     lay = run.layout
-    if name in ("tp", "ep", "v_stages"):
+    if name in ("tp", "ep", "v_stages", "cp"):
         value = getattr(lay, name)
         return value if value != 1 else None
+    if name in ("layers_per_stage", "schedule"):
+        return getattr(lay, name)
     if name == "pp":
         return lay.pp if lay.pp not in (1, None) else None
     if name == "microbatches":
@@ -320,20 +336,27 @@ def _given(run: Run, name: str):
 _RUN_FIELDS = frozenset(Run.__dataclass_fields__)
 _ONE_DEVICE = Layout()
 _AUTO_DEPTH = Layout(pp=None)          # one device, or as many pipeline stages as its memory needs
-_LAYOUT_FIELDS = ("tp", "pp", "dp", "ep", "microbatches", "v_stages", "zero_stage", "recompute", "lora")
+_LAYOUT_FIELDS = ("tp", "pp", "dp", "ep", "microbatches", "v_stages", "zero_stage", "recompute", "lora", "cp",
+                  "layers_per_stage", "schedule")
 _ONE_DEVICE_FIELDS = tuple(getattr(_ONE_DEVICE, name) for name in _LAYOUT_FIELDS)
 
 
-def _layout(fleet, tp, pp, dp, ep, microbatches, v_stages, zero_stage, recompute, optimizer, lora) -> Layout:
+def _layout(fleet, tp, pp, dp, ep, microbatches, v_stages, zero_stage, recompute, optimizer, lora, cp=1,
+            layers_per_stage=None, schedule=None) -> Layout:
     """The checked layout (the shared single-device one when nothing is split); ``optimizer=None`` is
     the training state's default."""
     if (optimizer is None or optimizer == _ONE_DEVICE.optimizer) and fleet is None and \
             (tp, 1 if pp is None else pp, 1 if dp is None else dp, ep, microbatches, v_stages, zero_stage, recompute,
-             lora) == _ONE_DEVICE_FIELDS:
+             lora, cp, layers_per_stage, schedule) == _ONE_DEVICE_FIELDS:
         return _ONE_DEVICE if pp is not None else _AUTO_DEPTH
-    tp, ep = whole("tp", tp), whole("ep", ep)
+    tp, ep, cp = whole("tp", tp), whole("ep", ep), whole("cp", cp)
     pp = None if pp is None else whole("pp", pp)
-    return Layout(tp=tp, pp=pp, dp=_data_parallel(dp, fleet, tp * (pp or 1) * ep), ep=ep,
+    if layers_per_stage is not None:
+        layers_per_stage = tuple(layers_per_stage)
+    if schedule is not None and schedule not in SCHEDULES:
+        raise InputError(f"unknown pipeline schedule {schedule!r}; use one of {', '.join(SCHEDULES)}")
+    return Layout(tp=tp, pp=pp, dp=_data_parallel(dp, fleet, tp * cp * (pp or 1) * ep), ep=ep, cp=cp,
+                  layers_per_stage=layers_per_stage, schedule=schedule,
                   microbatches=None if microbatches is None else whole("microbatches", microbatches),
                   v_stages=whole("v_stages", v_stages), zero_stage=_zero(zero_stage),
                   recompute=recompute_mode(recompute),
@@ -349,7 +372,7 @@ def _data_parallel(dp, fleet, model_parallel: int) -> int:
         return 1
     n = fleet.total_accelerators
     if n % model_parallel:
-        raise InputError(f"tp×pp×ep = {model_parallel} does not divide the {n} accelerators of {fleet.name}; "
+        raise InputError(f"tp×cp×pp×ep = {model_parallel} does not divide the {n} accelerators of {fleet.name}; "
                          f"choose degrees whose product divides {n}")
     return n // model_parallel
 

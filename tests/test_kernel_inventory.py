@@ -33,6 +33,9 @@ LLAMA_DECODE_PER_LAYER = {
     "tflite": 10,
     # norm, qkv, attention (RoPE and the cache write inside), o, norm, gate_up, SwiGLU, down
     "tensorrt_llm": 8,
+    # Megatron-Core + TE: norm (in LayerNormLinear), qkv, rope q, rope k, cache slice k, v, attention, proj,
+    # bias-dropout-add, norm, fc1 (gate and up), SwiGLU, fc2, bias-dropout-add
+    "megatron": 1 + 1 + 2 + 2 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1,
     # rms_norm (fused with its weight), wq, wk, wv, rope q, rope k, cpy k, cpy v, attention, wo, add,
     # rms_norm, gate, up, swiglu, down, add
     "llama_cpp": 17,

@@ -139,8 +139,8 @@ def _checked(run: Run):
     """The phase and sizes of ``run``'s step, checked: (phase, batch, context, cached tokens, is a sweep)."""
     if run.fleet is not None or run.site is not None or run.prompt_len is not None or run.output_len is not None \
             or not run.layout.single_device or run.layout.microbatches is not None or run.layout.v_stages != 1:
-        run.refuse("Engine.solve", "fleet", "tp", "pp", "ep", "microbatches", "v_stages", "prompt_len", "output_len",
-                   "site")
+        run.refuse("Engine.solve", "fleet", "tp", "pp", "ep", "cp", "microbatches", "v_stages", "layers_per_stage",
+                   "schedule", "prompt_len", "output_len", "site")
     w = run.workload
     phase = run.step_phase()
     run.family.check_phase(w, phase)

@@ -183,7 +183,8 @@ def serve(run: Run, options: ServingOptions = _PLAIN, raise_errors: bool = False
     lay = run.layout
     if run.fleet is not None or run.site is not None or lay.ep != 1 or lay.microbatches is not None or \
             lay.v_stages != 1 or _top(run.past_len):
-        run.refuse("ServingModel", "fleet", "ep", "microbatches", "v_stages", "past_len", "site")
+        run.refuse("ServingModel", "fleet", "ep", "cp", "microbatches", "v_stages", "layers_per_stage", "schedule",
+                   "past_len", "site")
     model, hw, p = run.workload, run.hardware, run.precisions
     family = model.family
     if not family.decoder:

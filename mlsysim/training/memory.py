@@ -29,7 +29,7 @@ from ..models.families.base import LM_CONTEXT, OPTIMIZERS, optimizer_state_bytes
 from ..models.families.decoder import layer_activations
 from ..models.types import SparseTransformerWorkload, TransformerWorkload
 from ..ops import PRECISION_BYTES, normalize_precision
-from ..run import check_sizes, resolve_hardware, resolve_model, whole
+from ..run import SCHEDULES, check_sizes, resolve_hardware, resolve_model, whole
 from ..solver import Result, Solver
 from ..units import format_si, quantity
 from ..zoo.registry import load_data
@@ -135,16 +135,18 @@ class TrainingMemoryModel(Solver):
 
     def solve(self, model, hardware=None, batch_size=1, seq_len=LM_CONTEXT, precision="bf16", *, optimizer="adam",
               recompute="none", tp=1, cp=1, pp=1, dp=1, ep=1, zero_stage=0, microbatches=None, v_stages=1,
-              layers_per_stage=None, sequence_parallel=None, flash_attention=True, dropout=False, finetune="full",
-              lora_rank=DEFAULT_LORA_RANK, master_weights=None, fleet=None,
+              layers_per_stage=None, schedule=None, sequence_parallel=None, flash_attention=True, dropout=False,
+              finetune="full", lora_rank=DEFAULT_LORA_RANK, master_weights=None, fleet=None,
               **legacy) -> TrainingMemoryResult:
         """Bytes per device for a global batch of ``batch_size`` sequences of ``seq_len`` tokens.
 
         ``tp × cp × pp × dp × ep`` ranks (with a ``fleet``, their product must be its accelerators);
         ``microbatches`` per replica per step (default: microbatches of one sequence under pipeline
         parallelism, one otherwise); ``layers_per_stage`` an uneven pipeline split (one count per stage,
-        summing to the layers). ``zero_stage`` 0-3 or ``"fsdp"`` (= 3). ``finetune``: ``full``, ``lora``
-        or ``qlora`` (rank ``lora_rank`` adapters on every linear layer of the blocks). ``master_weights``
+        summing to the layers); ``schedule`` the pipeline's (``1f1b``, ``interleaved``, ``zero_bubble``,
+        ``dualpipe``; default 1F1B, interleaved with ``v_stages`` > 1). ``zero_stage`` 0-3 or ``"fsdp"``
+        (= 3). ``finetune``: ``full``, ``lora`` or ``qlora`` (rank ``lora_rank`` adapters on every linear layer
+        of the blocks). ``master_weights``
         (default: kept for full training below fp32, not for adapters) adds an fp32 copy to the optimizer
         state. 0.1.0 names are accepted: ``activation_checkpointing``, ``tp_size``, ``pp_size``,
         ``dp_size``, ``ep_size``, ``gradient_accumulation_steps``.
@@ -173,54 +175,85 @@ class TrainingMemoryModel(Solver):
                                  f"{fleet.name}")
         layout = check_layout(m, tp, cp, pp, ep, v, layers_per_stage, seq_len)
         B, S = whole("batch_size", batch_size), whole("seq_len", check_sizes("seq_len", seq_len))
-        replicas = dp * ep
-        if B % replicas:
-            raise InputError(f"batch_size {B} does not split over dp×ep = {replicas} data-parallel replicas; use a "
-                             f"multiple of {replicas}")
-        local = B // replicas
-        M = (local if pp > 1 else 1) if given["microbatches"] is None else whole("microbatches",
-                                                                                 given["microbatches"])
-        if local % M:
-            raise InputError(f"the per-replica batch of {local} does not split into {M} microbatches; use a "
-                             f"divisor of {local}")
-        zero = _zero(zero_stage)
-        opt = optimizer_name(optimizer)
-        mode = recompute_mode(given["recompute"])
-        tune = finetune if finetune in FINETUNE_MODES else _bad_finetune(finetune)
-        prec = normalize_precision(precision)
-        w = 4.0 if PRECISION_BYTES.get(prec, 2.0) >= 4.0 else 2.0     # 16-bit (or fp32) weights and activations
-        master = (w < 4.0 and tune == "full" and opt != "none") if master_weights is None else bool(master_weights)
-        sp = tp > 1 if sequence_parallel is None else bool(sequence_parallel)
-        r = whole("lora_rank", lora_rank)
-        shapes = _matrices(m)
-        stages, start = [], 0
-        for i, layers in enumerate(layout):
-            stages.append(_stage(m, shapes, i, len(layout), layers, start, tp=tp, cp=cp, pp=pp, dp=dp, ep=ep, zero=zero,
-                                 name=opt, mode=mode, w=w, master=master, tune=tune, rank=r,
-                                 tokens=S * (local // M), seq=S, M=M, v=v, sp=sp, flash=bool(flash_attention),
-                                 dropout=bool(dropout)))
-            start += layers
-        worst = max(range(len(stages)), key=lambda i: stages[i].total_b)
-        s = stages[worst]
-        capacity = float(hw.memory.capacity)
-        total = s.total_b + FRAMEWORK_BYTES
-        trainable = _trainable(m, shapes, tune, r)
-        parts = {"weights": s.weights_b, "gradients": s.gradients_b, "optimizer state": s.optimizer_b,
-                 "activations": s.activations_b, "communication buffers": s.buffers_b}
-        largest = max(parts, key=parts.get)
-        fits = total <= capacity
-        binding = (f"{'fits' if fits else 'does not fit'}: {format_si(total, 'B')} of {format_si(capacity, 'B')} on "
-                   f"{hw.name}" + (f" (pipeline stage {worst + 1} of {pp})" if pp > 1 else "")
-                   + f"; the largest part is the {largest} at {format_si(parts[largest], 'B')}")
-        return TrainingMemoryResult(
-            weights_b=s.weights_b, gradients_b=s.gradients_b, optimizer_b=s.optimizer_b,
-            activations_b=s.activations_b, buffers_b=s.buffers_b, framework_b=FRAMEWORK_BYTES, total_b=total,
-            capacity_b=capacity, feasible=fits, stage=worst, stages=tuple(stages),
-            parallelism={"tp": tp, "cp": cp, "pp": pp, "dp": dp, "ep": ep, "v_stages": v, "zero_stage": zero,
-                         "microbatches": M, "microbatch_size": local // M, "layers_per_stage": list(layout),
-                         "sequence_parallel": sp},
-            optimizer=opt, recompute=mode, finetune=tune, trainable_parameters=trainable, binding=binding,
-            assumptions=_assumptions(opt, mode, zero, master, tune, r, sp, bool(flash_attention), pp, v, M))
+        M, mb = microbatching(B, dp * ep, pp, given["microbatches"])
+        return training_memory(m, hw, layout, S, mb, M, tp=tp, cp=cp, dp=dp, ep=ep, v=v,
+                               schedule=pipeline_schedule(schedule, pp, v), zero=_zero(zero_stage),
+                               optimizer=optimizer_name(optimizer), mode=recompute_mode(given["recompute"]),
+                               precision=precision, finetune=finetune, lora_rank=lora_rank,
+                               master_weights=master_weights, sequence_parallel=sequence_parallel,
+                               flash_attention=flash_attention, dropout=dropout)
+
+
+def microbatching(B: int, replicas: int, pp: int, microbatches) -> tuple[int, int]:
+    """(microbatches per replica per step, sequences per microbatch) of a global batch of ``B`` over
+    ``replicas`` data-parallel replicas: microbatches of one sequence under pipeline parallelism unless
+    ``microbatches`` says how many, one otherwise; a split into fractions is refused."""
+    if B % replicas:
+        raise InputError(f"batch_size {B} does not split over dp×ep = {replicas} data-parallel replicas; use a "
+                         f"multiple of {replicas}")
+    local = B // replicas
+    M = (local if pp > 1 else 1) if microbatches is None else whole("microbatches", microbatches)
+    if local % M:
+        raise InputError(f"the per-replica batch of {local} does not split into {M} microbatches; use a "
+                         f"divisor of {local}")
+    return M, local // M
+
+
+def pipeline_schedule(schedule, pp: int, v: int) -> str:
+    """The schedule's name, checked against the layout: 1F1B by default, interleaved with virtual stages."""
+    name = schedule if schedule is not None else ("interleaved" if v > 1 else "1f1b")
+    if name not in SCHEDULES:
+        raise InputError(f"unknown pipeline schedule {name!r}; use one of {', '.join(SCHEDULES)}")
+    if (name == "interleaved") != (v > 1):
+        raise InputError("the interleaved schedule runs v_stages > 1 virtual stages per device, and only it does; "
+                         f"got schedule {name!r} with v_stages={v}")
+    if name == "dualpipe" and pp % 2:
+        raise InputError(f"DualPipe feeds microbatches from both ends of the pipeline, so pp must be even, got {pp}")
+    return name
+
+
+def training_memory(m, hw, layout: tuple, S: int, mb: int, M: int, *, tp=1, cp=1, dp=1, ep=1, v=1, schedule="1f1b",
+                    zero=0, optimizer="adam", mode="none", precision="bf16", finetune="full",
+                    lora_rank=DEFAULT_LORA_RANK, master_weights=None, sequence_parallel=None, flash_attention=True,
+                    dropout=False) -> TrainingMemoryResult:
+    """The memory of every pipeline stage's device (``layout``: layers per stage) for microbatches of ``mb``
+    sequences of ``S`` tokens, ``M`` per step; the most loaded one is the result's."""
+    pp = len(layout)
+    opt = optimizer
+    tune = finetune if finetune in FINETUNE_MODES else _bad_finetune(finetune)
+    prec = normalize_precision(precision)
+    w = 4.0 if PRECISION_BYTES.get(prec, 2.0) >= 4.0 else 2.0     # 16-bit (or fp32) weights and activations
+    master = (w < 4.0 and tune == "full" and opt != "none") if master_weights is None else bool(master_weights)
+    sp = tp > 1 if sequence_parallel is None else bool(sequence_parallel)
+    r = whole("lora_rank", lora_rank)
+    shapes = _matrices(m)
+    stages, start = [], 0
+    for i, layers in enumerate(layout):
+        stages.append(_stage(m, shapes, i, pp, layers, start, tp=tp, cp=cp, pp=pp, dp=dp, ep=ep, zero=zero, name=opt,
+                             mode=mode, w=w, master=master, tune=tune, rank=r, tokens=S * mb, seq=S, M=M, v=v,
+                             schedule=schedule, sp=sp, flash=bool(flash_attention), dropout=bool(dropout)))
+        start += layers
+    worst = max(range(len(stages)), key=lambda i: stages[i].total_b)
+    s = stages[worst]
+    capacity = float(hw.memory.capacity)
+    total = s.total_b + FRAMEWORK_BYTES
+    trainable = _trainable(m, shapes, tune, r)
+    parts = {"weights": s.weights_b, "gradients": s.gradients_b, "optimizer state": s.optimizer_b,
+             "activations": s.activations_b, "communication buffers": s.buffers_b}
+    largest = max(parts, key=parts.get)
+    fits = total <= capacity
+    binding = (f"{'fits' if fits else 'does not fit'}: {format_si(total, 'B')} of {format_si(capacity, 'B')} on "
+               f"{hw.name}" + (f" (pipeline stage {worst + 1} of {pp})" if pp > 1 else "")
+               + f"; the largest part is the {largest} at {format_si(parts[largest], 'B')}")
+    return TrainingMemoryResult(
+        weights_b=s.weights_b, gradients_b=s.gradients_b, optimizer_b=s.optimizer_b,
+        activations_b=s.activations_b, buffers_b=s.buffers_b, framework_b=FRAMEWORK_BYTES, total_b=total,
+        capacity_b=capacity, feasible=fits, stage=worst, stages=tuple(stages),
+        parallelism={"tp": tp, "cp": cp, "pp": pp, "dp": dp, "ep": ep, "v_stages": v, "zero_stage": zero,
+                     "microbatches": M, "microbatch_size": mb, "layers_per_stage": list(layout),
+                     "sequence_parallel": sp, "schedule": schedule},
+        optimizer=opt, recompute=mode, finetune=tune, trainable_parameters=trainable, binding=binding,
+        assumptions=_assumptions(opt, mode, zero, master, tune, r, sp, bool(flash_attention), pp, v, M, schedule))
 
 
 def check_layout(m, tp, cp, pp, ep, v, layers_per_stage, seq_len) -> tuple[int, ...]:
@@ -307,7 +340,7 @@ def _trainable(m, shapes: _Matrices, tune: str, rank: int) -> float:
 
 
 def _stage(m, shapes: _Matrices, i, stages, layers, start, *, tp, cp, pp, dp, ep, zero, name, mode, w, master, tune,
-           rank, tokens, seq, M, v, sp, flash, dropout) -> StageMemory:
+           rank, tokens, seq, M, v, schedule, sp, flash, dropout) -> StageMemory:
     """Bytes on a device of pipeline stage ``i`` (of ``stages``) holding ``layers`` layers from layer ``start``."""
     h, V = m.hidden_dim, m.vocab_size
     moe = _moe_layers(m, layers, start)
@@ -357,7 +390,11 @@ def _stage(m, shapes: _Matrices, i, stages, layers, start, *, tp, cp, pp, dp, ep
         act += layer_activations(m, tokens, seq, **shape)
     if last and V:          # fp32 logits of the vocabulary-parallel cross-entropy (Korthikanti: 4sbv/t)
         act += 4.0 * tokens / cp * V / tp
-    in_flight = min(M, stages - i) * (1.0 + (stages - 1) / (stages * v) if v > 1 else 1.0)
+    if schedule == "dualpipe":      # each device holds two stages; PP + 1 microbatches (DeepSeek-V3, Table 2)
+        in_flight = min(M, stages + 1)
+        weights *= 2.0              # and two copies of the parameters
+    else:                           # 1F1B and ZB-H1: stage i holds pp - i; interleaving adds (pp-1)/(pp v)
+        in_flight = min(M, stages - i) * (1.0 + (stages - 1) / (stages * v) if v > 1 else 1.0)
     activations = act * in_flight
     # buffers: DDP gradient buckets (or FSDP's gathered units), pipeline send/receive of one microbatch
     if zero >= 3:
@@ -370,7 +407,7 @@ def _stage(m, shapes: _Matrices, i, stages, layers, start, *, tp, cp, pp, dp, ep
     return StageMemory(layers, weights, grads, state, activations, buffers)
 
 
-def _assumptions(opt, mode, zero, master, tune, rank, sp, flash, pp, v, M) -> tuple[str, ...]:
+def _assumptions(opt, mode, zero, master, tune, rank, sp, flash, pp, v, M, schedule) -> tuple[str, ...]:
     out = [f"optimizer {opt}: {OPTIMIZERS[opt]['source']}",
            f"recomputation '{mode}' (Korthikanti et al. 2022: none keeps every input backward reads, selective "
            "recomputes the attention core, full keeps each layer's input)",
@@ -387,9 +424,13 @@ def _assumptions(opt, mode, zero, master, tune, rank, sp, flash, pp, v, M) -> tu
         out.append(f"{tune}: rank-{rank} adapters on every linear layer of the blocks, base frozen"
                    + (f"; base linears in NF4, {_BUFFERS['nf4_bits_per_parameter']['source']}" if tune == "qlora"
                       else ""))
-    if pp > 1:
-        out.append(f"1F1B: stage i holds min({M}, pp - i) microbatches in flight"
-                   + (f", x (1 + (pp-1)/(pp·{v})) interleaved" if v > 1 else ""))
+    if schedule == "dualpipe":
+        out.append("DualPipe (DeepSeek-V3 report, Table 2): two copies of the parameters, pp + 1 microbatches in "
+                   "flight")
+    elif pp > 1:
+        out.append(f"{schedule}: stage i holds min({M}, pp - i) microbatches in flight"
+                   + (f", x (1 + (pp-1)/(pp·{v})) interleaved (Korthikanti et al. 2022, 4.2.3)" if v > 1 else "")
+                   + (" (ZB-H1 keeps 1F1B's memory, Qi et al. 2023)" if schedule == "zero_bubble" else ""))
     return tuple(out)
 
 

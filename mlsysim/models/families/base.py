@@ -189,11 +189,12 @@ class Family:
         if ep > 1:
             raise InputError(f"ep={ep} needs a mixture-of-experts model; {w.name} is dense (use ep=1)")
 
-    def shard(self, w, tp: int, pp: int, ep: int) -> Shard:
-        """The heaviest pipeline stage's TP/EP shard (built once per split, so its lowering is reused)."""
-        return _shard(self, w, tp, pp, ep)
+    def shard(self, w, tp: int, pp: int, ep: int, layers: int | None = None) -> Shard:
+        """The heaviest pipeline stage's TP/EP shard (built once per split, so its lowering is reused); ``layers``
+        the layers of that stage when the split is uneven."""
+        return _shard(self, w, tp, pp, ep, layers)
 
-    def split(self, w, tp: int, pp: int, ep: int) -> Shard:
+    def split(self, w, tp: int, pp: int, ep: int, layers: int | None = None) -> Shard:
         """The shard itself: a data-parallel rank of a family not split by tp, pp or ep holds the whole model."""
         return Shard(w, w.parameter_count(), 0.0, 0, 0)
 
@@ -203,5 +204,5 @@ class Family:
 
 
 @lru_cache(maxsize=512)
-def _shard(family: Family, w, tp: int, pp: int, ep: int) -> Shard:
-    return family.split(w, tp, pp, ep)
+def _shard(family: Family, w, tp: int, pp: int, ep: int, layers: int | None) -> Shard:
+    return family.split(w, tp, pp, ep, layers)

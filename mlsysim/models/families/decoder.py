@@ -153,15 +153,16 @@ class DecoderFamily(Family):
         """Parameters in routed experts (none in a dense model)."""
         return 0.0
 
-    def split(self, m, tp: int, pp: int, ep: int) -> Shard:
+    def split(self, m, tp: int, pp: int, ep: int, layers: int | None = None) -> Shard:
         """The heaviest pipeline stage's TP/EP shard: a transformer with 1/tp of the heads, the FFN width
-        and the vocabulary, and 1/pp of the layers (the end stages also hold an embedding matrix)."""
+        and the vocabulary, and 1/pp of the layers or ``layers`` of them (the end stages also hold an
+        embedding matrix)."""
         P = m.parameter_count()
         h, L, V = m.hidden_dim, m.layers, m.vocab_size
         embed = V * h
         expert_total = self.expert_params(m)
         per_layer = max(P - embed * (1 if m.tied_embeddings else 2) - expert_total, 0.0) / L
-        Ls = math.ceil(L / pp)
+        Ls = layers or math.ceil(L / pp)
         ends = P - expert_total - per_layer * L if pp == 1 else embed     # both vocab matrices, or one per end stage
         dense = (Ls * per_layer + ends) / tp
         expert = Ls * expert_total / L / (tp * ep)
