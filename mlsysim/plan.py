@@ -15,6 +15,7 @@ from .core.types import Bandwidth, Record
 from .errors import InputError
 from .evaluation.scorecard import SystemEvaluation, evaluate_run
 from .run import DEFAULT_REGION, Run, resolve_hardware
+from .training.distributed import default_batch
 
 PHASE = Literal["forward", "prefill", "decode", "train"]
 
@@ -28,7 +29,9 @@ class _Spec(Record):
 
 class WorkloadSpec(_Spec):
     name: str = Field(description="model registry name, e.g. Llama3_8B")
-    batch_size: int = Field(1, gt=0, description="samples (sequences) per step, across the whole system")
+    batch_size: int | None = Field(None, gt=0, description="samples (sequences) per step, across the whole system "
+                                                            "(default 1; a training layout's default: one "
+                                                            "sequence per replica per microbatch, pp microbatches)")
     seq_len: int | None = Field(None, gt=0, description="sequence / context length for language models")
     training: bool = Field(False, description="time a training step instead of inference")
     phase: PHASE | None = Field(None, description="forward, prefill, decode or train (single device)")
@@ -36,6 +39,7 @@ class WorkloadSpec(_Spec):
                                                 "torch_compile (see `mlsysim zoo stacks`)")
     host_speed: float | None = Field(None, gt=0, description="how fast the host CPU issuing the kernels is, "
                                                              "relative to the one the launch costs were measured on")
+    optimizer: str | None = Field(None, description="training optimizer: adam, adamw, sgd, adafactor, adam8bit, none")
 
 
 class HardwareSpec(_Spec):
@@ -72,7 +76,21 @@ class HardwareSpec(_Spec):
 
 class ParallelismSpec(_Spec):
     tp: int = Field(1, gt=0, description="tensor-parallel degree")
+    cp: int = Field(1, gt=0, description="context-parallel degree (ring attention over each sequence)")
     pp: int = Field(1, gt=0, description="pipeline-parallel degree")
+    v_stages: int = Field(1, gt=0, description="virtual pipeline stages per device (interleaved 1F1B)")
+    dp: int | None = Field(None, gt=0, description="data-parallel degree (default: what the others leave)")
+    ep: int = Field(1, gt=0, description="expert-parallel degree")
+    zero: int | Literal["fsdp"] = Field(0, description="ZeRO stage 0-3, or fsdp (= 3)")
+    recompute: Literal["none", "selective", "full"] = Field("none", description="activation recomputation")
+    micro_batch: int | None = Field(None, gt=0, description="sequences per microbatch (default: one under PP)")
+    schedule: Literal["1f1b", "interleaved", "zero_bubble", "dualpipe"] | None = Field(
+        None, description="pipeline schedule (default 1f1b, interleaved with v_stages > 1)")
+    layers_per_stage: list[int] | None = Field(None, description="an uneven pipeline split, one count per stage")
+
+    @property
+    def split(self) -> bool:
+        return self.tp * self.cp * self.pp * self.ep > 1 or (self.dp or 1) > 1
 
 
 class OpsSpec(_Spec):
@@ -149,13 +167,48 @@ def plan_run(plan: Plan) -> Run:
     hw = resolve_hardware(plan.hardware.name)
     fleet = plan_fleet(plan.hardware, hw) if plan.hardware.total > 1 else None
     par = plan.parallelism or ParallelismSpec()
-    if fleet is None and (par.tp > 1 or par.pp > 1):
+    if fleet is None and par.split:
         raise InputError("parallelism needs more than one accelerator in hardware")
     w, ops = plan.workload, plan.ops
-    return Run.build(w.name, hw, fleet=fleet, phase=w.phase, training=w.training, batch_size=w.batch_size,
+    batch = w.batch_size
+    training_fleet = fleet is not None and (w.training or w.phase == "train")
+    if batch is None:
+        batch = default_batch(fleet, par.tp, par.cp, par.pp, par.dp, par.ep) if training_fleet else 1
+    training = {}
+    if training_fleet:
+        training = dict(cp=par.cp, dp=par.dp, ep=par.ep, v_stages=par.v_stages, zero_stage=_zero(par.zero),
+                        recompute=par.recompute, schedule=par.schedule, layers_per_stage=par.layers_per_stage,
+                        microbatches=_microbatches(batch, fleet, par), optimizer=w.optimizer)
+    elif w.optimizer is not None or _set_beyond_tp_pp(par):
+        raise InputError("optimizer, and parallelism beyond tp and pp, describe training on a fleet: set "
+                         "workload.training and more than one accelerator")
+    return Run.build(w.name, hw, fleet=fleet, phase=w.phase, training=w.training, batch_size=batch,
                      seq_len=w.seq_len, precision=plan.hardware.precision, efficiency=plan.hardware.efficiency,
                      stack=w.stack, host_speed=w.host_speed, tp=par.tp, pp=par.pp, region=ops.region if ops else None,
-                     duration_days=ops.duration_days if ops else None, utilization=ops.utilization if ops else None)
+                     duration_days=ops.duration_days if ops else None, utilization=ops.utilization if ops else None,
+                     **training)
+
+
+def _zero(value) -> int:
+    return 3 if value == "fsdp" else value
+
+
+def _set_beyond_tp_pp(par: ParallelismSpec) -> bool:
+    default = ParallelismSpec()
+    return any(getattr(par, k) != getattr(default, k) for k in ParallelismSpec.model_fields if k not in ("tp", "pp"))
+
+
+def _microbatches(batch: int, fleet, par: ParallelismSpec) -> int | None:
+    """Microbatches per replica for ``micro_batch`` sequences each (None: the schedule's default)."""
+    if par.micro_batch is None:
+        return None
+    model_parallel = par.tp * par.cp * par.pp * par.ep
+    replicas = (par.dp or max(fleet.total_accelerators // model_parallel, 1)) * par.ep
+    local = batch / replicas
+    if local % par.micro_batch:
+        raise InputError(f"parallelism.micro_batch ({par.micro_batch}) must divide the per-replica batch "
+                         f"({local:g} = batch_size {batch} / {replicas} replicas)")
+    return int(local // par.micro_batch)
 
 
 def run_plan(plan: Plan) -> tuple[SystemEvaluation, list[str]]:

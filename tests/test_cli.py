@@ -264,3 +264,39 @@ def test_optimize_placement_prices_carbon(fmt):
     if fmt == "json":
         data = one_json(out)
         assert data["best_region"] and data["regions"][0]["total_usd"] <= data["regions"][-1]["total_usd"]
+
+
+def test_the_readme_training_example_runs_with_the_layouts_default_batch():
+    """README: `mlsysim eval Llama3_70B H100 --accelerators 64 --training --tp 8 --pp 4` (no batch given)."""
+    out = mlsysim("eval", "Llama3_70B", "H100", "--accelerators", "64", "--training", "--tp", "8", "--pp", "4",
+                  "-o", "json")
+    assert out.returncode == 0, out.stderr
+    assert one_json(out)["p_step_latency_ms"] > 0
+
+
+def test_the_whole_layout_travels_on_flags_and_in_plans(tmp_path):
+    flags = ["--accelerators", "64", "--training", "--tp", "8", "--pp", "4", "-b", "64", "--zero", "1",
+             "--recompute", "selective", "--micro-batch", "2", "--schedule", "zero_bubble", "--optimizer", "adamw",
+             "--layers-per-stage", "20,20,20,20", "-o", "json"]
+    by_flags = one_json(mlsysim("eval", "Llama3_70B", "H100", *flags))
+    plan = tmp_path / "layout.yaml"
+    plan.write_text("version: '1.0'\nname: layout\nworkload: {name: Llama3_70B, training: true, batch_size: 64, "
+                    "optimizer: adamw}\nhardware: {name: H100, accelerators: 64}\nparallelism: {tp: 8, pp: 4, "
+                    "zero: 1, recompute: selective, micro_batch: 2, schedule: zero_bubble, "
+                    "layers_per_stage: [20, 20, 20, 20]}\n")
+    by_plan = one_json(mlsysim("eval", str(plan), "-o", "json"))
+    assert by_flags["p_step_latency_ms"] == pytest.approx(by_plan["p_step_latency_ms"])
+    plain = one_json(mlsysim("eval", "Llama3_70B", "H100", "--accelerators", "64", "--training", "--tp", "8",
+                             "--pp", "4", "-b", "64", "-o", "json"))
+    assert plain["p_step_latency_ms"] != pytest.approx(by_flags["p_step_latency_ms"])
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--tp", "16"], "keep tp <= 8"),
+    (["--tp", "8", "--pp", "4", "--layers-per-stage", "20,20,x"], "whole numbers separated by commas"),
+    (["--tp", "8", "--pp", "4", "-b", "64", "--micro-batch", "3"], "micro_batch (3) must divide"),
+    (["--tp", "8", "--zero", "5"], "zero"),
+])
+def test_a_bad_training_layout_is_one_sentence_and_a_non_zero_exit(args, words):
+    out = mlsysim("eval", "Llama3_70B", "H100", "--accelerators", "64", "--training", *args)
+    assert out.returncode != 0 and words in out.stderr and "Traceback" not in out.stderr

@@ -215,7 +215,7 @@ def test_tp_must_divide_the_heads():
 
 
 def test_other_bad_inputs():
-    with pytest.raises(InputError, match="at least dp×ep = 256"):
+    with pytest.raises(InputError, match="does not split over dp×ep = 256"):
         solve(Models.Llama3_8B, batch=128, tp=1)
     with pytest.raises(InputError, match="mixture-of-experts"):
         solve(Models.Llama3_8B, tp=8, ep=2)
@@ -225,3 +225,86 @@ def test_other_bad_inputs():
         solve(tp=8, pp=4, overlap=1.5)
     with pytest.raises(InputError, match="unknown argument 'tp_degree'"):
         solve(tp_degree=8)
+
+
+# --- every parallel dimension, strict layouts ---------------------------------------------------------
+L405 = [7] + [8] * 14 + [7]
+
+
+def test_the_published_405b_layout_runs_with_its_uneven_split():
+    """Llama 3 405B on 16,384 H100 (Dubey et al. 2024, 3.3.2 and Table 4): TP 8, PP 16, DP 128, 2,048 sequences
+    of 8,192 tokens, one layer fewer on the first and last stages."""
+    fleet = resized(F8K, nodes=2048)
+    r = DistributedModel().solve(Models.Llama3_405B, fleet, 2048, seq_len=8192, tp=8, pp=16, dp=128, zero_stage=1,
+                                 layers_per_stage=L405, stack="megatron")
+    assert r.feasible and r.parallelism["layers_per_stage"] == L405
+    assert r.parallelism["microbatches"] == 16 and r.bubble_fraction == pytest.approx(15 / 31)
+    assert 0.15 < r.mfu < 0.6 and r.hfu == pytest.approx(r.mfu)      # no recomputation: HFU = MFU
+    with pytest.raises(InputError, match="does not split .* 126 layers"):
+        DistributedModel().solve(Models.Llama3_405B, fleet, 2048, seq_len=8192, tp=8, pp=16, dp=128)
+
+
+def test_full_recomputation_costs_hardware_flops_but_not_model_flops():
+    base, full = (solve(tp=8, pp=4, recompute=mode) for mode in ("none", "full"))
+    assert full.hfu > full.mfu and base.hfu == pytest.approx(base.mfu)
+    assert full.step_time_s > base.step_time_s and full.activations_b < base.activations_b
+
+
+@pytest.mark.parametrize("schedule, slots", [("1f1b", 3), ("zero_bubble", 1), ("dualpipe", 2 * (4 / 2 - 1) / 3)])
+def test_each_schedule_has_its_published_bubble(schedule, slots):
+    """Slots of bubble for 4 stages: 1F1B p-1 = 3; ZB-H1 a third (Qi et al. 2023); DualPipe (p/2-1)(F&B+B-3W)
+    with F = W = B/2 = 1 slot's third: 2(p/2-1)/3 (DeepSeek-V3 report, Table 2)."""
+    r = solve(tp=8, pp=4, microbatches=16, schedule=schedule)
+    assert r.bubble_fraction == pytest.approx(slots / (16 + slots))
+
+
+def test_dualpipe_hides_the_expert_all_to_all_and_keeps_two_parameter_copies():
+    m = Models.Mixtral_8x7B
+    plain = solve(m, tp=2, pp=2, ep=8, dp=8, zero_stage=1)
+    dual = solve(m, tp=2, pp=2, ep=8, dp=8, zero_stage=1, schedule="dualpipe")
+    assert plain.ep_comm_s > 0 and dual.ep_comm_s == 0
+    assert dual.weights_b == pytest.approx(2 * plain.weights_b, rel=1e-4)    # the stage with the LM head
+    half = solve(m, tp=2, pp=2, ep=8, dp=8, zero_stage=1, ep_overlap=0.5)
+    assert half.ep_comm_s == pytest.approx(plain.ep_comm_s / 2)
+
+
+def test_context_parallelism_splits_the_sequence_and_passes_keys_around_the_ring():
+    kw = dict(tp=8, pp=1, seq_len=32768, zero_stage=1)
+    one = solve(Models.Llama3_8B, R256, 64, **kw)
+    four = solve(Models.Llama3_8B, R256, 16, cp=4, **kw)           # the same tokens per replica step
+    assert four.parallelism["cp"] == 4 and four.activations_b < one.activations_b
+    assert four.cp_comm_s >= 0 and four.communication_time_s >= four.cp_comm_s
+    with pytest.raises(InputError, match="multiple of 8"):
+        solve(Models.Llama3_8B, R256, 16, tp=8, cp=4, seq_len=4100)
+
+
+def test_a_faster_fabric_never_slows_any_dimension():
+    for kw in (dict(tp=8, cp=2, zero_stage=1, seq_len=16384), dict(tp=4, pp=4, schedule="zero_bubble"),
+               dict(tp=2, pp=2, ep=8, zero_stage=1)):
+        model = Models.Mixtral_8x7B if "ep" in kw else Models.Llama3_70B
+        batch = 256 if "ep" in kw else 512
+        times = [solve(model, resized(R256, fabric_bw=bw), batch, **kw).step_time_s for bw in (12.5 * GB, 50 * GB)]
+        assert times[1] <= times[0] * (1 + 1e-12), kw
+
+
+@pytest.mark.parametrize("kw, words", [
+    (dict(tp=16), "keep tp <= 8"),
+    (dict(tp=8, pp=4, microbatches=3), "divisor of 128"),
+    (dict(tp=8, pp=4, v_stages=3), "does not split"),
+    (dict(tp=8, pp=4, schedule="interleaved"), "v_stages > 1"),
+    (dict(tp=8, pp=4, schedule="gpipe"), "unknown pipeline schedule"),
+    (dict(tp=8, pp=4, layers_per_stage=[20, 20, 20]), "4 whole layer counts"),
+    (dict(tp=8, pp=4, recompute="full", activation_recomputation=True), "recomputation once"),
+    (dict(tp=8, optimizer="lion"), "unknown optimizer"),
+    (dict(tp=8, ep_overlap=2.0), "ep_overlap"),
+])
+def test_a_layout_it_cannot_take_is_refused_in_one_sentence(kw, words):
+    with pytest.raises(InputError, match=words):
+        solve(**kw)
+
+
+def test_the_global_batch_defaults_to_what_the_layout_needs():
+    """64 accelerators as TP 8 × PP 4 leave DP 2: one sequence per replica per microbatch, 4 microbatches."""
+    r = DistributedModel().solve(Models.Llama3_70B, Systems.Clusters.Lab_64_H100, tp=8, pp=4)
+    assert r.parallelism["dp"] == 2 and r.parallelism["microbatches"] == 4
+    assert r.samples_per_s * r.step_time_s == pytest.approx(8)

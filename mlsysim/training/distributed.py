@@ -21,6 +21,7 @@ from ..run import Layout, Run, fraction, resolve_fleet
 from ..solver import Result, Solver, only_run, verdict
 from ..units import format_si, quantity
 from . import collectives as cc
+from .memory import check_layout, microbatching, pipeline_schedule, training_memory
 from .topology import bisection_fraction, effective_bandwidth
 
 #: backward is twice the forward's GEMM work, so it is this share of a microbatch's compute
@@ -56,6 +57,11 @@ class DistributedResult(Result):
     memory_capacity_b: float
     feasible: object
     parallelism: dict
+    #: the context-parallel ring's exposed time, hardware FLOPs utilization (recomputation counted), and the
+    #: most loaded device's whole footprint (buffers and the framework's own included)
+    cp_comm_s: object = 0.0
+    hfu: object = None
+    memory_total_b: object = None
     #: the software stack the step assumes (an execution profile's key, ``mlsysim.Stacks``)
     execution_profile: str = ""
     #: the engine's profile of one microbatch on the heaviest stage's shard (timed as resident)
@@ -68,12 +74,14 @@ class DistributedResult(Result):
 
     @property
     def memory_per_device_b(self):
+        if self.memory_total_b is not None:
+            return self.memory_total_b
         return self.weights_b + self.gradients_b + self.optimizer_b + self.activations_b
 
     @property
     def communication_time_s(self):
         """Communication on the critical path (the hidden part of the DP collective excluded)."""
-        return self.tp_comm_s + self.pp_comm_s + self.ep_comm_s + self.dp_exposed_s
+        return self.tp_comm_s + self.cp_comm_s + self.pp_comm_s + self.ep_comm_s + self.dp_exposed_s
 
     @property
     def comm_fraction(self):
@@ -82,7 +90,8 @@ class DistributedResult(Result):
 
     @property
     def comm_breakdown(self) -> dict:
-        return {"dp": self.dp_exposed_s, "tp": self.tp_comm_s, "pp": self.pp_comm_s, "ep": self.ep_comm_s}
+        return {"dp": self.dp_exposed_s, "tp": self.tp_comm_s, "cp": self.cp_comm_s, "pp": self.pp_comm_s,
+                "ep": self.ep_comm_s}
 
     # -- figures with units (and the 0.1.0 names) -----------------------------------------------
     @property
@@ -154,42 +163,73 @@ def _links(fleet, notes) -> _Links:
 
 
 class DistributedModel(Solver):
-    """Step time, scaling efficiency and per-device memory of 3D/4D-parallel training (wall 14)."""
+    """Step time, scaling efficiency and per-device memory of training over TP × CP × PP × DP × EP (wall 14)."""
 
     walls = (14,)
     needs = ("model", "fleet", "batch_size")
 
     def solve(self, model, fleet=None, batch_size=None, seq_len=LM_CONTEXT, precision="bf16", tp=1, pp=1, dp=None, ep=1,
-              microbatches=None, zero_stage=0, activation_recomputation=False, overlap=DEFAULT_OVERLAP,
+              microbatches=None, zero_stage=0, activation_recomputation=None, overlap=DEFAULT_OVERLAP,
               v_stages=1, efficiency=None, is_lora=False, moe_routing_imbalance_factor=1.0,
-              congestion_factor=1.0, straggler_factor=1.0, **legacy) -> DistributedResult:
+              congestion_factor=1.0, straggler_factor=1.0, *, cp=1, recompute=None, optimizer="adam",
+              layers_per_stage=None, schedule=None, ep_overlap=None, stack=None, **legacy) -> DistributedResult:
         """One optimizer step of ``batch_size`` sequences (global) of ``seq_len`` tokens.
 
-        ``model`` may be a training :class:`~mlsysim.run.Run` on a fleet. ``tp × pp × dp × ep`` must equal
-        the fleet's accelerators (``dp`` defaults to what is left). ``microbatches`` per step per replica
-        default to one sample each when ``pp > 1`` (1F1B) and to one microbatch otherwise. ``overlap`` is
-        the share of the data-parallel collective allowed to hide behind backward compute. 0.1.0 names
+        ``model`` may be a training :class:`~mlsysim.run.Run` on a fleet. ``tp × cp × pp × dp × ep`` must
+        equal the fleet's accelerators (``dp`` defaults to what is left); ``batch_size`` defaults to one
+        sequence per replica per microbatch and ``pp`` microbatches (the fewest that fill a 1F1B pipeline).
+        ``microbatches`` per step per replica default to one sequence each when ``pp > 1`` and to one
+        otherwise. ``layers_per_stage`` splits the layers unevenly; ``schedule`` is ``1f1b``,
+        ``interleaved`` (with ``v_stages``), ``zero_bubble`` or ``dualpipe``. ``recompute`` is ``none``,
+        ``selective`` or ``full`` (``activation_recomputation=True`` is 0.1.0's selective). ``overlap`` is
+        the share of the data-parallel collective allowed to hide behind backward compute, ``ep_overlap``
+        that of the expert all-to-all (default: none, all of it under DualPipe). 0.1.0 names
         (``tp_size``, ``microbatch_count``, ``overlap_comm`` ...) are accepted.
         """
         tp, pp, dp, ep, microbatches, overlap = _legacy(legacy, tp, pp, dp, ep, microbatches, overlap)
+        if recompute is not None and activation_recomputation is not None:
+            raise InputError("give recomputation once: recompute='none'|'selective'|'full' (or the 0.1.0 "
+                             "activation_recomputation flag)")
+        mode = recompute if recompute is not None else (activation_recomputation or False)
         if isinstance(model, Run):
             only_run(DistributedModel.solve, {**locals(), "tp": tp, "pp": pp, "dp": dp, "ep": ep,
-                                              "microbatches": microbatches})
+                                              "microbatches": microbatches, "activation_recomputation": None,
+                                              "recompute": None})
             run = model
         else:
-            if batch_size is None:
-                raise InputError("batch_size is required (the global batch of one optimizer step)")
             if fleet is None:
                 raise InputError("give the fleet (a Fleet, or a cluster name such as 'Lab_64_H100')")
-            run = Run.build(model, fleet=resolve_fleet(fleet), training=True, batch_size=batch_size, seq_len=seq_len,
-                            precision=precision, efficiency=efficiency, tp=tp, pp=pp, dp=dp, ep=ep,
-                            microbatches=microbatches, v_stages=v_stages, zero_stage=zero_stage,
-                            recompute=activation_recomputation, lora=is_lora)
-        return train_step(run, overlap, moe_routing_imbalance_factor, congestion_factor, straggler_factor)
+            fleet = resolve_fleet(fleet)
+            if batch_size is None:
+                batch_size = default_batch(fleet, tp, cp, pp, dp, ep)
+            run = Run.build(model, fleet=fleet, training=True, batch_size=batch_size, seq_len=seq_len,
+                            precision=precision, efficiency=efficiency, tp=tp, pp=pp, dp=dp, ep=ep, cp=cp,
+                            microbatches=microbatches, v_stages=v_stages, zero_stage=zero_stage, recompute=mode,
+                            optimizer=optimizer, lora=is_lora, layers_per_stage=layers_per_stage, schedule=schedule,
+                            stack=stack)
+        return train_step(run, overlap, moe_routing_imbalance_factor, congestion_factor, straggler_factor, ep_overlap)
+
+
+def default_batch(fleet, tp, cp, pp, dp, ep) -> int:
+    """The global batch a layout needs at least: one sequence per data-parallel replica per microbatch, and
+    as many microbatches as pipeline stages."""
+    model_parallel = tp * cp * pp * ep
+    replicas = (dp if dp is not None else max(fleet.total_accelerators // model_parallel, 1)) * ep
+    return replicas * pp
+
+
+#: the pipeline bubble of each schedule, in microbatch slots (forward and backward of one microbatch on the
+#: slowest stage), for pp stages and v virtual stages: 1F1B (p-1)/v (Narayanan et al. 2021); ZB-H1 a third of
+#: it, its backward split into input and weight gradients (Qi et al. 2023, section 3); DualPipe
+#: (p/2-1)(F&B + B - 3W) with F = W = B/2 (DeepSeek-V3 report, Table 2)
+BUBBLE_SLOTS = {"1f1b": lambda p, v: (p - 1) / v, "interleaved": lambda p, v: (p - 1) / v,
+                "zero_bubble": lambda p, v: (p - 1) / (3 * v), "dualpipe": lambda p, v: 2 * (p / 2 - 1) / 3}
+#: the operators of the embedding (first stage) and of the LM head and loss (last stage), by name
+_FIRST, _LAST = ("embedding",), ("final_norm", "lm_head", "logits_fp32", "cross_entropy")
 
 
 def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1.0, congestion_factor=1.0,
-               straggler_factor=1.0) -> DistributedResult:
+               straggler_factor=1.0, ep_overlap=None) -> DistributedResult:
     """What ``DistributedModel.solve`` computes for a training run on a fleet."""
     if run.fleet is None:
         raise InputError("DistributedModel needs a fleet: build the run with fleet=... (a Fleet or a cluster name)")
@@ -197,56 +237,80 @@ def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1
     model, fleet, hw, lay = run.workload, run.fleet, run.hardware, run.layout
     family = model.family
     N, notes = fleet.total_accelerators, []
-    tp, pp, dp, ep, v_stages, zero_stage = lay.tp, lay.pp or 1, lay.dp, lay.ep, lay.v_stages, lay.zero_stage
-    if tp * pp * dp * ep != N:
-        raise InputError(f"tp×pp×dp×ep = {tp}×{pp}×{dp}×{ep} = {tp * pp * dp * ep} must equal the {N} "
+    tp, cp, pp, dp, ep, v = lay.tp, lay.cp, lay.pp or 1, lay.dp, lay.ep, lay.v_stages
+    zero_stage = lay.zero_stage
+    if tp * cp * pp * dp * ep != N:
+        raise InputError(f"tp×cp×pp×dp×ep = {tp}×{cp}×{pp}×{dp}×{ep} = {tp * cp * pp * dp * ep} must equal the {N} "
                          f"accelerators of {fleet.name}")
     family.check_layout(model, tp, pp, ep)
     g = fleet.node.accelerators_per_node
     if tp > g:
-        notes.append(f"tp={tp} spans nodes ({g} accelerators each): its all-reduces cross the fabric; keep tp <= {g}")
+        raise InputError(f"tp={tp} exceeds the {g} accelerators {fleet.node.name} joins on its scale-up link; "
+                         f"tensor parallelism all-reduces every layer, so keep tp <= {g}")
+    lm = family.language_model
+    S = run.context if lm else None
+    if cp > 1 and not lm:
+        raise InputError(f"context parallelism splits sequences; {model.name} has none (use cp=1)")
+    split = check_layout(model, tp, cp, pp, ep, v, lay.layers_per_stage, S) if lm else \
+        (None if pp == 1 else _refuse_pp(model))
+    schedule = pipeline_schedule(lay.schedule, pp, v)
     fraction("overlap", overlap)
+    ep_hidden = (1.0 if schedule == "dualpipe" else 0.0) if ep_overlap is None else fraction("ep_overlap", ep_overlap)
     for name, value in (("moe_routing_imbalance_factor", moe_routing_imbalance_factor),
                         ("congestion_factor", congestion_factor), ("straggler_factor", straggler_factor)):
         fraction(name, value, 1.0, math.inf)
 
     B = run.batch_size
     replicas = dp * ep                               # expert ranks also split the batch
-    local = B / replicas
-    if np.any(np.asarray(local) < 1):
-        raise InputError(f"batch_size must be at least dp×ep = {replicas} (one sample per replica), got {B!r}")
-    M = (local if pp > 1 else 1) if lay.microbatches is None else lay.microbatches
-    mb = local / M
-    if np.any(np.asarray(mb) < 1):
-        raise InputError(f"microbatches ({lay.microbatches!r}) exceeds the per-replica batch of {np.min(local):g}; "
-                         f"use at most that many")
-    if np.any(np.asarray(mb) % 1):
-        notes.append("the per-replica batch does not split into whole microbatches; modelled as fractional")
+    batches = np.atleast_1d(np.asarray(B, dtype=float))
+    if np.any(batches % 1):
+        raise InputError(f"batch_size must be a whole number of sequences, got {B!r}")
+    plan = [microbatching(int(b), replicas, pp, lay.microbatches) for b in batches]
+    M = np.array([x[0] for x in plan], dtype=float)
+    mb = np.array([x[1] for x in plan], dtype=float)
+    if np.ndim(B) == 0:
+        M, mb = float(M[0]), float(mb[0])
 
     # compute: the heaviest stage's shard, one microbatch, timed by the engine
-    lm = family.language_model
-    S = run.context if lm else None
     p = run.precisions
-    shard, device = family.shard(model, tp, pp, ep), resident(hw)
-    one = run.at(hardware=device, fleet=None, phase="train", seq_len=S,
+    stage_layers = max(split) if split else None
+    shard, device = family.shard(model, tp, pp, ep, stage_layers), resident(hw)
+    one = run.at(hardware=device, fleet=None, phase="train", seq_len=S / cp if lm else S,
                  layout=Layout(dp=dp, zero_stage=zero_stage, recompute=lay.recompute, optimizer=lay.optimizer,
                                lora=lay.lora))
     prof = solve_step(one.at(workload=shard.view, batch_size=mb))
-    t_opt_engine = sum(op.time_s for op in prof.operators if op.op_class == "optimizer")
-    t_mb = prof.latency_s - t_opt_engine             # forward and backward of one microbatch
-    t_opt = t_opt_engine / (dp if zero_stage >= 1 else 1)
+    t_first, t_last, t_opt_engine, t_attn = _split_times(prof)
+    t_mb_view = prof.latency_s - t_opt_engine        # forward and backward of one microbatch on the view
+    # ring attention: each rank's queries meet every key of the sequence, cp times what the view at S/cp sees
+    t_mb_view = t_mb_view + (cp - 1) * t_attn
+    if split:                                        # the slowest stage: its layers, and an end's extra work
+        per_layer = (t_mb_view - t_first - t_last) / shard.layers
+        stages = [n * per_layer + (t_first if i == 0 else 0.0) + (t_last if i == pp - 1 else 0.0)
+                  for i, n in enumerate(split)]
+        t_mb = np.maximum.reduce(stages) if np.ndim(per_layer) else max(stages)
+    else:
+        t_mb = t_mb_view
+    group = dp * cp * ep                             # dense parameters are replicated over these ranks
+    t_opt = t_opt_engine / (group if zero_stage >= 1 else 1)
 
-    # per-microbatch communication on the critical path: TP all-reduces, PP messages, EP all-to-alls
+    # per-microbatch communication on the critical path: TP all-reduces, CP ring, PP messages, EP all-to-alls
     link = _links(fleet, notes)
-    tokens = mb * S if lm else mb
+    tokens = mb * S / cp if lm else mb
     hidden = getattr(model, "hidden_dim", 0)
     full = lay.recompute == "full"
-    forward_passes = 2 + (1 if full else 0)     # forward, backward, and the forward again to recompute
+    forward_passes = 2 + (1 if full else 0)          # forward, backward, and the forward again to recompute
     passes = 2 * forward_passes
-    tp_mb = cc.tensor_parallel(tokens, hidden, p.a, tp, forward_passes * family.tp_all_reduces(model, shard.layers),
+    layers = shard.layers
+    tp_mb = cc.tensor_parallel(tokens, hidden, p.a, tp, forward_passes * family.tp_all_reduces(model, layers),
                                *link.over(tp))
-    # neighbouring stages lie tp×ep×dp ranks apart; each TP rank sends its 1/tp slice
-    pp_mb = 2 * v_stages * cc.pipeline_hand_off(tokens, hidden / tp, p.a, *link.over(tp * ep * dp + 1)) \
+    cp_mb = 0.0
+    if cp > 1:                                       # KV blocks around the ring, under each block's attention
+        kv = tokens * 2 * model.n_kv_heads * model.d_head * p.a / tp
+        ring = (cp - 1) * cc.point_to_point(kv, *link.over(tp * cp))
+        exposed = np.maximum(ring - t_attn * cp / max(layers, 1) / forward_passes, 0.0)
+        cp_mb = (1 + forward_passes) * layers * exposed    # keys and values forward, and their gradients back
+    # neighbouring stages lie tp×cp×ep×dp ranks apart; each TP rank sends its 1/tp slice
+    pp_mb = 2 * v * cc.pipeline_hand_off(tokens, hidden / tp, p.a, *link.over(tp * cp * ep * dp + 1)) \
         if pp > 1 else 0.0
     ep_mb = 0.0
     if ep > 1:
@@ -257,15 +321,15 @@ def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1
             except InputError:
                 notes.append(f"topology '{fleet.fabric.topology}' not recognised; full bisection assumed")
         routed = tokens * hidden * p.a / tp * model.active_experts * moe_routing_imbalance_factor
-        ep_mb = passes * shard.moe_layers * cc.all_to_all(routed, ep, bw, alpha)
-    tp_mb, pp_mb, ep_mb = (x * congestion_factor for x in (tp_mb, pp_mb, ep_mb))
+        ep_mb = (1.0 - ep_hidden) * passes * shard.moe_layers * cc.all_to_all(routed, ep, bw, alpha)
+    tp_mb, cp_mb, pp_mb, ep_mb = (x * congestion_factor for x in (tp_mb, cp_mb, pp_mb, ep_mb))
 
     # data parallelism: gradients reduced and, with ZeRO, parameters gathered
     grads = prof.memory_parts["gradients"] * (dp if zero_stage >= 2 else 1)
-    reduce = _dp_all_reduce(grads, shard, tp, dp, ep, link)
+    reduce = _dp_all_reduce(grads, shard, tp, dp * cp, ep, link)
     # a ring all-reduce is a reduce-scatter then an all-gather, so each of those costs half of it
     if zero_stage == 3:                              # gather for forward and for backward, every microbatch
-        gather_twice = _dp_all_reduce(prof.memory_parts["weights"] * dp, shard, tp, dp, ep, link)
+        gather_twice = _dp_all_reduce(prof.memory_parts["weights"] * dp, shard, tp, dp * cp, ep, link)
         per_mb, per_step = gather_twice + reduce / 2, 0.0
     elif zero_stage == 2:                            # sharded gradients reduce-scattered every microbatch
         per_mb, per_step = reduce / 2, reduce / 2
@@ -278,36 +342,82 @@ def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1
     dp_exposed = M * (per_mb - np.minimum(overlap * per_mb, mb_window)) \
         + per_step - np.minimum(overlap * per_step, backward)
 
-    # the pipeline: M microbatch slots, plus (P−1)/v slots of fill and drain
-    slot = t_mb + tp_mb + pp_mb + ep_mb
-    bubble_slots = (pp - 1) / v_stages
+    # the pipeline: M microbatch slots, plus the schedule's bubble
+    slot = t_mb + tp_mb + cp_mb + pp_mb + ep_mb
+    bubble_slots = BUBBLE_SLOTS[schedule](pp, v) if pp > 1 else 0.0
     compute = M * t_mb + t_opt
     bubble = bubble_slots * slot
     step = (M * slot + bubble + t_opt + dp_exposed) * straggler_factor
 
-    parts = prof.memory_parts
-    in_flight = np.minimum(M, pp)                    # 1F1B: the first stage holds up to pp microbatches
-    activations = parts["activations"] / tp * in_flight   # sequence parallelism shards them by tp
-    memory = parts["weights"] + parts["gradients"] + parts["optimizer"] + activations
+    memory = _memory(run, split, S, M, mb, schedule) if lm else None
+    if memory is None:
+        parts = prof.memory_parts
+        in_flight = np.minimum(M, pp)
+        weights, gradients, optimizer = parts["weights"], parts["gradients"], parts["optimizer"]
+        activations = parts["activations"] / tp * in_flight
+        total = weights + gradients + optimizer + activations
+    else:
+        weights, gradients, optimizer, activations, total = memory
     capacity = float(hw.memory.capacity)
-    full = solve_step(one.at(batch_size=1, layout=Layout()))
-    mfu = full.op_table.model_flops * B / (step * N * hw.peak_at(run.precision))
+    full_model = solve_step(one.at(batch_size=1, layout=Layout(recompute=lay.recompute)))
+    peak = N * hw.peak_at(run.precision)
+    per_sample = full_model.op_table.model_flops / (S / cp if lm else 1) * (S if lm else 1)
+    mfu = per_sample * B / (step * peak)
+    hfu = mfu * full_model.op_table.flops_total / full_model.op_table.model_flops
     samples, eff = B / step, compute / step
-    terms = {"pipeline bubble": bubble, "tensor-parallel all-reduces": M * tp_mb,
+    terms = {"pipeline bubble": bubble, "tensor-parallel all-reduces": M * tp_mb, "context-parallel ring": M * cp_mb,
              "pipeline point-to-point": M * pp_mb, "expert all-to-all": M * ep_mb,
              "data-parallel gradient sync": dp_exposed}
     return DistributedResult(
         step_time_s=step, compute_time_s=compute, bubble_time_s=bubble,
         bubble_fraction=bubble_slots / (M + bubble_slots), tp_comm_s=M * tp_mb, pp_comm_s=M * pp_mb,
-        ep_comm_s=M * ep_mb, dp_comm_s=dp_comm, dp_exposed_s=dp_exposed, scaling_efficiency=eff,
-        samples_per_s=samples, tokens_per_s=samples * S if lm else None, mfu=mfu,
-        weights_b=parts["weights"], gradients_b=parts["gradients"], optimizer_b=parts["optimizer"],
-        activations_b=activations, memory_capacity_b=capacity, feasible=verdict(memory <= capacity),
-        parallelism={"tp": tp, "pp": pp, "dp": dp, "ep": ep, "microbatches": M, "microbatch_size": mb,
-                     "v_stages": v_stages, "zero_stage": zero_stage},
+        ep_comm_s=M * ep_mb, dp_comm_s=dp_comm, dp_exposed_s=dp_exposed, cp_comm_s=M * cp_mb,
+        scaling_efficiency=eff, samples_per_s=samples, tokens_per_s=samples * S if lm else None, mfu=mfu, hfu=hfu,
+        weights_b=weights, gradients_b=gradients, optimizer_b=optimizer, activations_b=activations,
+        memory_total_b=total, memory_capacity_b=capacity, feasible=verdict(total <= capacity),
+        parallelism={"tp": tp, "cp": cp, "pp": pp, "dp": dp, "ep": ep, "microbatches": M, "microbatch_size": mb,
+                     "v_stages": v, "zero_stage": zero_stage, "schedule": schedule, "recompute": lay.recompute,
+                     "optimizer": lay.optimizer, "layers_per_stage": list(split) if split else None},
         execution_profile=run.profile.key, node_profile=prof,
-        binding=_binding(memory, capacity, hw.name, eff, step, terms, prof.bottleneck),
-        assumptions=_assumptions(shard, link, passes, overlap, zero_stage, ep) + tuple(notes))
+        binding=_binding(total, capacity, hw.name, eff, step, terms, prof.bottleneck),
+        assumptions=_assumptions(shard, link, passes, overlap, zero_stage, ep, schedule, ep_hidden, cp,
+                                 run.layout.microbatches is None, pp) + tuple(notes))
+
+
+def _refuse_pp(model):
+    raise InputError(f"pipeline parallelism splits a transformer's layers; {model.name} takes data parallelism "
+                     f"only (pp=1)")
+
+
+def _split_times(prof) -> tuple:
+    """Seconds of one microbatch's view spent on the first stage's own work (the embedding), on the last
+    stage's (final norm, LM head, loss), on the optimizer, and in attention (forward and backward)."""
+    first = last = opt = attn = 0.0
+    for op in prof.operators:
+        if op.op_class == "optimizer":
+            opt = opt + op.time_s
+        elif op.name.startswith(_FIRST):
+            first = first + op.time_s
+        elif op.name.startswith(_LAST):
+            last = last + op.time_s
+        elif op.op_class == "attention":
+            attn = attn + op.time_s
+    return first, last, opt, attn
+
+
+def _memory(run, split, S, M, mb, schedule):
+    """(weights, gradients, optimizer, activations, total) bytes on the most loaded device, from the training
+    memory model on the same layout (element by element for a batch sweep)."""
+    lay = run.layout
+    kw = dict(tp=lay.tp, cp=lay.cp, dp=lay.dp, ep=lay.ep, v=lay.v_stages, schedule=schedule, zero=lay.zero_stage,
+              optimizer=lay.optimizer, mode=lay.recompute, precision=run.precision,
+              finetune="lora" if lay.lora else "full")
+    if np.ndim(mb) == 0:
+        r = training_memory(run.workload, run.hardware, split, int(S), int(mb), int(M), **kw)
+        return r.weights_b, r.gradients_b, r.optimizer_b, r.activations_b, r.total_b
+    rs = [training_memory(run.workload, run.hardware, split, int(S), int(b), int(m), **kw) for b, m in zip(mb, M)]
+    return tuple(np.array([getattr(r, f) for r in rs]) for f in ("weights_b", "gradients_b", "optimizer_b",
+                                                                  "activations_b", "total_b"))
 
 
 def _dp_all_reduce(nbytes, shard, tp, dp, ep, link):
@@ -322,25 +432,42 @@ def _dp_all_reduce(nbytes, shard, tp, dp, ep, link):
     return t
 
 
-def _assumptions(shard, link, passes, overlap, zero_stage, ep) -> tuple[str, ...]:
+def _assumptions(shard, link, passes, overlap, zero_stage, ep, schedule, ep_hidden, cp, default_microbatches,
+                 pp) -> tuple[str, ...]:
     zero = ("gradients all-reduced once per step",
             "gradients reduce-scattered and parameters all-gathered once per step",
             "gradients reduce-scattered per microbatch, parameters all-gathered per step",
             "parameters all-gathered twice and gradients reduce-scattered per microbatch")[zero_stage]
-    return (
-        f"layout: tp innermost (inside a node of {link.per_node}), then ep, dp, pp outermost; the slowest "
-        f"pipeline stage ({shard.layers} layers with the LM head) sets the pace",
+    out = (
+        f"layout: tp innermost (inside a node of {link.per_node}), then cp, ep, dp, pp outermost; the slowest "
+        f"pipeline stage ({shard.layers} layers, with the embedding or the LM head where it holds them) sets the pace",
         f"TP: {passes} ring all-reduces of the microbatch activations per layer per step (2 forward, 2 backward, "
-        "2 more with recomputation), on the critical path",
-        "sequence parallelism: activations shard by tp; 1F1B holds min(microbatches, pp) of them in flight",
-        "PP: one activation and one gradient message per microbatch per virtual stage; bubble (P-1)/(v*M+P-1)",
+        "2 more with full recomputation), on the critical path",
+        "sequence parallelism: activations shard by tp (Korthikanti et al. 2022)",
+        f"PP schedule {schedule}: bubble of " + {"1f1b": "(p-1)/v", "interleaved": "(p-1)/v",
+                                                  "zero_bubble": "(p-1)/(3v) (ZB-H1, Qi et al. 2023)",
+                                                  "dualpipe": "2(p/2-1)/3 (DeepSeek-V3 report, Table 2)"}[schedule]
+        + " microbatch slots; one activation and one gradient message per microbatch per virtual stage",
         f"DP: hierarchical all-reduce (reduce-scatter on the scale-up link, ring across nodes at "
         f"{format_si(link.nic_bw, 'B/s')} per accelerator, all-gather); up to {overlap:.0%} hidden behind the "
         "backward compute of the last microbatch (ZeRO-3 gathers: the whole pass)",
         f"ZeRO-{zero_stage}: {zero}",
         "communication at 16-bit (32-bit for fp32 training); no reduction-compute term; α–β model",
-    ) + ((f"EP: {passes} all-to-alls (dispatch and combine, forward and backward) of top-k routed tokens per "
-          "MoE layer; across nodes at the fabric's bisection",) if ep > 1 else ())
+        "memory: TrainingMemoryModel on the same layout (the most loaded stage's device)",
+    )
+    if default_microbatches and pp > 1:
+        out += ("microbatches: one sequence each (Megatron-LM's --micro-batch-size 1), as many as the per-replica "
+                "batch",)
+    if cp > 1:
+        out += (f"CP: ring attention over {cp} ranks; each layer passes keys and values (forward) and their "
+                "gradients (backward) around the ring, hidden behind the attention of each block where it is "
+                "longer",)
+    if ep > 1:
+        out += (f"EP: {passes} all-to-alls (dispatch and combine, forward and backward) of top-k routed tokens per "
+                f"MoE layer; across nodes at the fabric's bisection; {ep_hidden:.0%} hidden behind compute"
+                + (" (DualPipe overlaps them with the other microbatch's computation)" if schedule == "dualpipe"
+                   else ""),)
+    return out
 
 
 def _binding(memory, capacity, hw_name, eff, step, terms, bottleneck) -> str:

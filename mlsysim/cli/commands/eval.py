@@ -10,6 +10,7 @@ from ..output import EXIT_ASSERT, EXIT_INFEASIBLE, Finished, choose, dumps
 EXAMPLES = """Examples:
   mlsysim eval Llama3_8B H100 --batch-size 8
   mlsysim eval Llama3_70B H100 --accelerators 64 --training --tp 8 -b 256 --region Quebec --duration-days 14
+  mlsysim eval Llama3_70B H100 --accelerators 64 --training --tp 8 --pp 4 --zero 1 --recompute selective
   mlsysim eval Llama3_70B H100 --accelerators 8 -b 32             # serving across 8 accelerators
   mlsysim eval examples/training_64_gpus.yaml -o json"""
 
@@ -20,7 +21,9 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         target: str = typer.Argument(..., help="a model registry name (e.g. Llama3_8B) or a plan file (.yaml)"),
         hardware: str = typer.Argument(None, help="hardware registry name (e.g. H100); not used with a plan"),
-        batch_size: int = typer.Option(1, "--batch-size", "-b", help="samples (sequences) per step"),
+        batch_size: int = typer.Option(None, "--batch-size", "-b",
+                                       help="samples (sequences) per step [default: 1; training on a fleet: one "
+                                            "per replica per microbatch, pp microbatches]"),
         precision: str = typer.Option("fp16", "--precision", "-p", help="fp32, tf32, fp16, bf16, fp8, int8, int4"),
         seq_len: int = typer.Option(None, "--seq-len", "-s", help="context / sequence length of language models"),
         efficiency: float = typer.Option(None, "--efficiency", "-e", help="override the calibrated efficiency"),
@@ -33,6 +36,17 @@ def register(app: typer.Typer) -> None:
         nodes: int = typer.Option(None, "--nodes", help="number of nodes (with the zoo's node size)"),
         tp: int = typer.Option(1, "--tp", help="tensor-parallel degree (fleets)"),
         pp: int = typer.Option(1, "--pp", help="pipeline-parallel degree (fleets)"),
+        cp: int = typer.Option(1, "--cp", help="context-parallel degree (training)"),
+        dp: int = typer.Option(None, "--dp", help="data-parallel degree (training; default: what is left)"),
+        ep: int = typer.Option(1, "--ep", help="expert-parallel degree (training)"),
+        v_stages: int = typer.Option(1, "--v-stages", help="virtual pipeline stages per device (training)"),
+        zero: str = typer.Option("0", "--zero", help="ZeRO stage 0-3 or fsdp (training)"),
+        recompute: str = typer.Option("none", "--recompute", help="none, selective or full (training)"),
+        micro_batch: int = typer.Option(None, "--micro-batch", help="sequences per microbatch (training)"),
+        schedule: str = typer.Option(None, "--schedule", help="1f1b, interleaved, zero_bubble or dualpipe"),
+        layers_per_stage: str = typer.Option(None, "--layers-per-stage",
+                                             help="an uneven pipeline split, e.g. 7,8,8,...,7 (training)"),
+        optimizer: str = typer.Option(None, "--optimizer", help="adam, adamw, sgd, adafactor, adam8bit, none"),
         region: str = typer.Option(None, "--region", help="grid for the macro lens, e.g. Quebec"),
         duration_days: float = typer.Option(None, "--duration-days", help="days of operation (macro lens)"),
         plot: Path = typer.Option(None, "--plot", help="also write a figure: roofline (.png or .svg)"),
@@ -46,7 +60,11 @@ def register(app: typer.Typer) -> None:
         if target.endswith((".yaml", ".yml")) or Path(target).is_file():
             if hardware:
                 raise InputError("a plan file names its own hardware; drop the second argument")
-            flags = {"--batch-size": (batch_size, 1), "--precision": (precision, "fp16"), "--seq-len": (seq_len, None),
+            flags = {"--batch-size": (batch_size, None), "--precision": (precision, "fp16"),
+                     "--seq-len": (seq_len, None), "--cp": (cp, 1), "--dp": (dp, None), "--ep": (ep, 1),
+                     "--v-stages": (v_stages, 1), "--zero": (zero, "0"), "--recompute": (recompute, "none"),
+                     "--micro-batch": (micro_batch, None), "--schedule": (schedule, None),
+                     "--layers-per-stage": (layers_per_stage, None), "--optimizer": (optimizer, None),
                      "--efficiency": (efficiency, None), "--training": (training, False), "--phase": (phase, None),
                      "--stack": (stack, None), "--host-speed": (host_speed, None),
                      "--accelerators": (accelerators, None), "--nodes": (nodes, None),
@@ -60,8 +78,11 @@ def register(app: typer.Typer) -> None:
         else:
             if not hardware:
                 raise InputError("give HARDWARE after the model name, e.g. mlsysim eval Llama3_8B H100")
+            layout = {"tp": tp, "pp": pp, "cp": cp, "dp": dp, "ep": ep, "v_stages": v_stages, "zero": _zero(zero),
+                      "recompute": recompute, "micro_batch": micro_batch, "schedule": schedule,
+                      "layers_per_stage": _stages(layers_per_stage)}
             plan = parse_plan(_flags_plan(target, hardware, batch_size, precision, seq_len, efficiency, training,
-                                          phase, stack, host_speed, accelerators, nodes, tp, pp, region,
+                                          phase, stack, host_speed, accelerators, nodes, layout, optimizer, region,
                                           duration_days), "options")
         evaluation, violations = run_plan(plan)
         if plot is not None:
@@ -84,8 +105,25 @@ def register(app: typer.Typer) -> None:
             raise Finished(EXIT_ASSERT)
 
 
+def _zero(value: str):
+    """--zero: a stage number, or fsdp."""
+    return value if value == "fsdp" else int(value) if value.isdigit() else value
+
+
+def _stages(value: str | None):
+    """--layers-per-stage 7,8,8,7: the counts, or one sentence."""
+    if value is None:
+        return None
+    try:
+        return [int(x) for x in value.split(",")]
+    except ValueError:
+        from ...errors import InputError
+        raise InputError(f"--layers-per-stage takes whole numbers separated by commas, e.g. 7,8,8,7; "
+                         f"got '{value}'") from None
+
+
 def _flags_plan(model, hardware, batch_size, precision, seq_len, efficiency, training, phase, stack, host_speed,
-                accelerators, nodes, tp, pp, region, duration_days) -> dict:
+                accelerators, nodes, layout, optimizer, region, duration_days) -> dict:
     hw = {"name": hardware, "precision": precision}
     if efficiency is not None:
         hw["efficiency"] = efficiency
@@ -101,7 +139,11 @@ def _flags_plan(model, hardware, batch_size, precision, seq_len, efficiency, tra
             from ...errors import InputError
             raise InputError(f"no node of {accel.name} in the zoo; give --accelerators instead of --nodes")
         hw.update(node_count=nodes, accelerators_per_node=node.accelerators_per_node)
-    workload = {"name": model, "batch_size": batch_size, "training": training}
+    workload = {"name": model, "training": training}
+    if batch_size is not None:
+        workload["batch_size"] = batch_size
+    if optimizer is not None:
+        workload["optimizer"] = optimizer
     if seq_len is not None:
         workload["seq_len"] = seq_len
     if phase is not None:
@@ -111,8 +153,11 @@ def _flags_plan(model, hardware, batch_size, precision, seq_len, efficiency, tra
     if host_speed is not None:
         workload["host_speed"] = host_speed
     plan = {"version": "1.0", "name": f"{model} on {hardware}", "workload": workload, "hardware": hw}
-    if tp != 1 or pp != 1:
-        plan["parallelism"] = {"tp": tp, "pp": pp}
+    defaults = {"tp": 1, "pp": 1, "cp": 1, "dp": None, "ep": 1, "v_stages": 1, "zero": 0, "recompute": "none",
+                "micro_batch": None, "schedule": None, "layers_per_stage": None}
+    given = {k: v for k, v in layout.items() if v != defaults[k]}
+    if given:
+        plan["parallelism"] = given
     if region is not None or duration_days is not None:
         plan["ops"] = {k: v for k, v in (("region", region), ("duration_days", duration_days)) if v is not None}
     return plan
