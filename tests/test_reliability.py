@@ -161,3 +161,18 @@ def test_checkpoint_bad_input(kw):
 def test_job_bad_input(kw):
     with pytest.raises(InputError):
         job(**kw)
+
+
+def test_a_job_whose_layout_does_not_fit_never_runs():
+    """The whole 70B model on each accelerator (no TP, PP or ZeRO) does not fit 80 GB: no days, an OOMError."""
+    from mlsysim.errors import OOMError
+
+    with pytest.raises(OOMError, match="does not fit"):
+        job(tp=1, pp=1)
+
+
+def test_the_jobs_optimizer_reaches_the_step_too():
+    """SGD keeps one moment where Adam keeps two: the step's memory follows the optimizer the job names."""
+    adam, sgd = job(optimizer="adam"), job(optimizer="sgd")
+    assert sgd.distributed.optimizer_b < adam.distributed.optimizer_b
+    assert sgd.checkpoint_bytes < adam.checkpoint_bytes

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, OOMError
 from ..models.families.base import LM_CONTEXT, OPTIMIZERS, optimizer_state_bytes
 from ..ops import PRECISION_BYTES
 from ..run import resolve_fleet, resolve_model, whole
@@ -278,13 +278,18 @@ class TrainingJobModel(Solver):
               **distributed) -> TrainingJobResult:
         """``tokens`` (or ``steps``) of training at ``batch_size`` sequences of ``seq_len`` per step.
 
-        The step time comes from DistributedModel (extra keywords go to it); the checkpoint
-        arguments are CheckpointModel's.
+        The step time comes from DistributedModel (extra keywords go to it; ``optimizer`` sets its
+        state and the checkpoint's); the checkpoint arguments are CheckpointModel's. A layout that does
+        not fit the accelerators' memory has no training time: OOMError.
         """
         if (tokens is None) == (steps is None):
             raise InputError("give the job's length as exactly one of tokens or steps")
         dist = DistributedModel().solve(model, fleet, batch_size, seq_len=seq_len, precision=precision, tp=tp, pp=pp,
-                                        **distributed)
+                                        optimizer=optimizer, **distributed)
+        if not np.all(dist.feasible):
+            need = float(np.max(dist.memory_per_device_b))
+            raise OOMError(f"the layout does not fit, so the job never runs: {dist.binding}", required_bytes=need,
+                           available_bytes=dist.memory_capacity_b)
         n_steps = _positive("steps", steps) if tokens is None else \
             _positive("tokens", tokens) / (np.asarray(batch_size, dtype=float) * seq_len)
         ckpt = CheckpointModel().solve(model, fleet, storage_bandwidth, writers=writers,
