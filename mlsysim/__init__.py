@@ -28,7 +28,8 @@ _EXPORTS = {
     "WeightStreamingModel": "serving.streaming",
     # training
     "DistributedModel": "training.distributed", "TopologyModel": "training.topology",
-    "TrainingMemoryModel": "training.memory",
+    "TrainingMemoryModel": "training.memory", "MoERoutingModel": "training.moe",
+    "NetworkRooflineModel": "training.network_roofline",
     "ScalingModel": "training.scaling",
     # operations
     "ReliabilityModel": "operations.reliability", "CheckpointModel": "operations.reliability",

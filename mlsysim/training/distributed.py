@@ -22,6 +22,7 @@ from ..solver import Result, Solver, only_run, verdict
 from ..units import format_si, quantity
 from . import collectives as cc
 from .memory import check_layout, microbatching, pipeline_schedule, training_memory
+from .moe import routed_bytes
 from .topology import bisection_fraction, effective_bandwidth
 
 #: backward is twice the forward's GEMM work, so it is this share of a microbatch's compute
@@ -320,7 +321,7 @@ def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1
                 bw = effective_bandwidth(bw, 1.0, bisection_fraction(fleet.fabric.topology, tp * ep // link.per_node))
             except InputError:
                 notes.append(f"topology '{fleet.fabric.topology}' not recognised; full bisection assumed")
-        routed = tokens * hidden * p.a / tp * model.active_experts * moe_routing_imbalance_factor
+        routed = routed_bytes(tokens, hidden, p.a, model.active_experts, moe_routing_imbalance_factor) / tp
         ep_mb = (1.0 - ep_hidden) * passes * shard.moe_layers * cc.all_to_all(routed, ep, bw, alpha)
     tp_mb, cp_mb, pp_mb, ep_mb = (x * congestion_factor for x in (tp_mb, cp_mb, pp_mb, ep_mb))
 

@@ -14,14 +14,16 @@ from ..units import SIValue
 
 _TOPOLOGIES = {"fat-tree": "fat-tree", "clos": "fat-tree", "leaf-spine": "fat-tree", "ring": "ring",
                "torus-2d": "torus-2d", "2d-torus": "torus-2d", "torus-3d": "torus-3d", "3d-torus": "torus-3d",
-               "torus": "torus-3d", "dragonfly": "dragonfly"}
+               "torus": "torus-3d", "dragonfly": "dragonfly", "rail-optimized": "rail-optimized",
+               "rail": "rail-optimized"}
 
 
 def topology_name(topology: str) -> str:
     """The canonical name of a topology (``fat_tree``, ``3D torus`` ... are accepted)."""
     key = str(topology).strip().lower().replace("_", "-").replace(" ", "-")
     if key not in _TOPOLOGIES:
-        raise InputError(f"unknown topology '{topology}'; use one of fat-tree, ring, torus-2d, torus-3d, dragonfly")
+        raise InputError(f"unknown topology '{topology}'; use one of fat-tree, rail-optimized, ring, torus-2d, "
+                         f"torus-3d, dragonfly")
     return _TOPOLOGIES[key]
 
 
@@ -31,11 +33,13 @@ def bisection_fraction(topology: str, N):
     A cut through a ring crosses 2 links, through a k×k torus 2k, through a k×k×k torus 2k²
     (wraparound doubles each), giving 4/N, 4/√N and 4/∛N of N/2. A balanced dragonfly
     (Kim et al. 2008, a = 2p = 2h) has g²/4 global links across the cut for N ≈ g·2h² nodes,
-    about 1/2. A non-blocking fat-tree keeps all of it.
+    about 1/2. A non-blocking fat-tree keeps all of it, and so does a rail-optimized one (NVIDIA DGX
+    SuperPOD reference architecture: GPU k of every node on leaf switch k, the rails joined by spines).
     """
     name = topology_name(topology)
     N = np.asarray(N, dtype=float)
-    frac = {"fat-tree": np.ones_like(N), "ring": 4.0 / N, "torus-2d": 4.0 / np.sqrt(N),
+    frac = {"fat-tree": np.ones_like(N), "rail-optimized": np.ones_like(N), "ring": 4.0 / N,
+            "torus-2d": 4.0 / np.sqrt(N),
             "torus-3d": 4.0 / np.cbrt(N), "dragonfly": np.full_like(N, 0.5)}[name]
     out = np.minimum(frac, 1.0)
     return float(out) if out.ndim == 0 else out
@@ -43,10 +47,12 @@ def bisection_fraction(topology: str, N):
 
 def average_hops(topology: str, N):
     """Links a message crosses between two random nodes (ring: N/4; a k-ary torus: k/4 per dimension;
-    dragonfly: local, global, local; two-tier fat-tree: node, leaf, spine, leaf, node)."""
+    dragonfly: local, global, local; two-tier fat-tree: node, leaf, spine, leaf, node; rail-optimized: node,
+    rail leaf, node, the same-rail path collectives keep to by moving data onto the right GPU over NVLink
+    first)."""
     name = topology_name(topology)
     N = np.asarray(N, dtype=float)
-    hops = {"fat-tree": np.full_like(N, 4.0), "ring": N / 4, "torus-2d": 2 * np.sqrt(N) / 4,
+    hops = {"fat-tree": np.full_like(N, 4.0), "rail-optimized": np.full_like(N, 2.0), "ring": N / 4, "torus-2d": 2 * np.sqrt(N) / 4,
             "torus-3d": 3 * np.cbrt(N) / 4, "dragonfly": np.full_like(N, 3.0)}[name]
     return float(hops) if hops.ndim == 0 else hops
 
