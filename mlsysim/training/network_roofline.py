@@ -47,7 +47,7 @@ class NetworkRooflineModel(Solver):
     needs = ("model", "fleet")
 
     def solve(self, model, fleet, batch_size=None, seq_len=LM_CONTEXT, precision="bf16", *, tp=1, cp=1, pp=1,
-              dp=None, ep=1, zero_stage=0, microbatches=None) -> NetworkRooflineResult:
+              dp=None, ep=1, zero_stage=0) -> NetworkRooflineResult:
         """One step of ``batch_size`` sequences (default: one per replica per microbatch, pp microbatches) of
         ``seq_len`` tokens under the layout ``tp × cp × pp × dp × ep`` (``dp``: what the others leave)."""
         m, fleet = resolve_model(model), resolve_fleet(fleet)
@@ -67,7 +67,6 @@ class NetworkRooflineModel(Solver):
             raise InputError(f"zero_stage must be 0, 1, 2 or 3, got {zero_stage!r}")
         S = whole("seq_len", check_sizes("seq_len", seq_len))
         B = float(dp * ep * pp if batch_size is None else check_sizes("batch_size", batch_size))
-        M = float(B / (dp * ep) if microbatches is None and pp > 1 else (microbatches or 1))
         a = 4.0 if PRECISION_BYTES[normalize_precision(precision)] >= 4 else 2.0
         hw = fleet.node.accelerator
         peak = hw.peak_at(precision)

@@ -52,7 +52,8 @@ def average_hops(topology: str, N):
     first)."""
     name = topology_name(topology)
     N = np.asarray(N, dtype=float)
-    hops = {"fat-tree": np.full_like(N, 4.0), "rail-optimized": np.full_like(N, 2.0), "ring": N / 4, "torus-2d": 2 * np.sqrt(N) / 4,
+    hops = {"fat-tree": np.full_like(N, 4.0), "rail-optimized": np.full_like(N, 2.0), "ring": N / 4,
+            "torus-2d": 2 * np.sqrt(N) / 4,
             "torus-3d": 3 * np.cbrt(N) / 4, "dragonfly": np.full_like(N, 3.0)}[name]
     return float(hops) if hops.ndim == 0 else hops
 
