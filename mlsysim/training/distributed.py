@@ -147,8 +147,10 @@ class _Links:
     fabric_alpha: float
 
     def over(self, span):
-        """The link of a group spread over ``span`` consecutive ranks: inside the node when it fits."""
-        return (self.intra_bw, self.intra_alpha) if span <= self.per_node else (self.nic_bw, self.fabric_alpha)
+        """The link of a group spread over ``span`` consecutive ranks: inside the node when it fits (arrays
+        welcome)."""
+        inside = np.asarray(span) <= self.per_node
+        return np.where(inside, self.intra_bw, self.nic_bw), np.where(inside, self.intra_alpha, self.fabric_alpha)
 
 
 def _links(fleet, notes) -> _Links:
@@ -296,59 +298,21 @@ def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1
 
     # per-microbatch communication on the critical path: TP all-reduces, CP ring, PP messages, EP all-to-alls
     link = _links(fleet, notes)
-    tokens = mb * S / cp if lm else mb
-    hidden = getattr(model, "hidden_dim", 0)
     full = lay.recompute == "full"
-    forward_passes = 2 + (1 if full else 0)          # forward, backward, and the forward again to recompute
-    passes = 2 * forward_passes
-    layers = shard.layers
-    tp_mb = cc.tensor_parallel(tokens, hidden, p.a, tp, forward_passes * family.tp_all_reduces(model, layers),
-                               *link.over(tp))
-    cp_mb = 0.0
-    if cp > 1:                                       # KV blocks around the ring, under each block's attention
-        kv = tokens * 2 * model.n_kv_heads * model.d_head * p.a / tp
-        ring = (cp - 1) * cc.point_to_point(kv, *link.over(tp * cp))
-        exposed = np.maximum(ring - t_attn * cp / max(layers, 1) / forward_passes, 0.0)
-        cp_mb = (1 + forward_passes) * layers * exposed    # keys and values forward, and their gradients back
-    # neighbouring stages lie tp×cp×ep×dp ranks apart; each TP rank sends its 1/tp slice
-    pp_mb = 2 * v * cc.pipeline_hand_off(tokens, hidden / tp, p.a, *link.over(tp * cp * ep * dp + 1)) \
-        if pp > 1 else 0.0
-    ep_mb = 0.0
-    if ep > 1:
-        bw, alpha = link.over(tp * ep)
-        if tp * ep > link.per_node:                  # all-to-all across nodes meets the bisection
-            try:
-                bw = effective_bandwidth(bw, 1.0, bisection_fraction(fleet.fabric.topology, tp * ep // link.per_node))
-            except InputError:
-                notes.append(f"topology '{fleet.fabric.topology}' not recognised; full bisection assumed")
-        routed = routed_bytes(tokens, hidden, p.a, model.active_experts, moe_routing_imbalance_factor) / tp
-        ep_mb = (1.0 - ep_hidden) * passes * shard.moe_layers * cc.all_to_all(routed, ep, bw, alpha)
-    tp_mb, cp_mb, pp_mb, ep_mb = (x * congestion_factor for x in (tp_mb, cp_mb, pp_mb, ep_mb))
-
-    # data parallelism: gradients reduced and, with ZeRO, parameters gathered
+    passes = 2 * (3 if full else 2)
     grads = prof.memory_parts["gradients"] * (dp if zero_stage >= 2 else 1)
-    reduce = _dp_all_reduce(grads, shard, tp, dp * cp, ep, link)
-    # a ring all-reduce is a reduce-scatter then an all-gather, so each of those costs half of it
-    if zero_stage == 3:                              # gather for forward and for backward, every microbatch
-        gather_twice = _dp_all_reduce(prof.memory_parts["weights"] * dp, shard, tp, dp * cp, ep, link)
-        per_mb, per_step = gather_twice + reduce / 2, 0.0
-    elif zero_stage == 2:                            # sharded gradients reduce-scattered every microbatch
-        per_mb, per_step = reduce / 2, reduce / 2
-    else:
-        per_mb, per_step = 0.0, reduce
-    per_mb, per_step = per_mb * congestion_factor, per_step * congestion_factor
-    backward = BACKWARD_SHARE[full] * t_mb
-    mb_window = t_mb if zero_stage == 3 else backward          # ZeRO-3 prefetches gathers under the whole pass
-    dp_comm = M * per_mb + per_step
-    dp_exposed = M * (per_mb - np.minimum(overlap * per_mb, mb_window)) \
-        + per_step - np.minimum(overlap * per_step, backward)
-
-    # the pipeline: M microbatch slots, plus the schedule's bubble
-    slot = t_mb + tp_mb + cp_mb + pp_mb + ep_mb
+    weights_bytes = prof.memory_parts["weights"] * (dp if zero_stage >= 3 else 1)
+    topology_known = _topology_known(fleet.fabric.topology, notes) if ep > 1 else True
     bubble_slots = BUBBLE_SLOTS[schedule](pp, v) if pp > 1 else 0.0
-    compute = M * t_mb + t_opt
-    bubble = bubble_slots * slot
-    step = (M * slot + bubble + t_opt + dp_exposed) * straggler_factor
+    t = step_terms(model, link, fleet.fabric.topology if topology_known else "fat-tree", p.a, S if lm else 1.0,
+                   tp=tp, cp=cp, pp=pp, dp=dp, ep=ep, v=v, zero=zero_stage, full=full, M=M, mb=mb, t_mb=t_mb,
+                   t_opt=t_opt, t_attn=t_attn, layers=shard.layers, moe_layers=shard.moe_layers,
+                   tp_all_reduces=family.tp_all_reduces(model, 1), grads=grads, weights=weights_bytes,
+                   expert_share=shard.expert_params / max(shard.dense_params + shard.expert_params, 1.0),
+                   bubble_slots=bubble_slots, overlap=overlap, ep_hidden=ep_hidden,
+                   imbalance=moe_routing_imbalance_factor, congestion=congestion_factor, straggler=straggler_factor)
+    tp_mb, cp_mb, pp_mb, ep_mb = t["tp_mb"], t["cp_mb"], t["pp_mb"], t["ep_mb"]
+    dp_comm, dp_exposed, compute, bubble, step = t["dp_comm"], t["dp_exposed"], t["compute"], t["bubble"], t["step"]
 
     memory = _memory(run, split, S, M, mb, schedule) if lm else None
     if memory is None:
@@ -383,6 +347,64 @@ def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1
         binding=_binding(total, capacity, hw.name, eff, step, terms, prof.bottleneck),
         assumptions=_assumptions(shard, link, passes, overlap, zero_stage, ep, schedule, ep_hidden, cp,
                                  run.layout.microbatches is None, pp) + tuple(notes))
+
+
+def step_terms(model, link, topology, a, S, *, tp, cp, pp, dp, ep, v, zero, full, M, mb, t_mb, t_opt, t_attn, layers,
+               moe_layers, tp_all_reduces, grads, weights, expert_share, bubble_slots, overlap, ep_hidden,
+               imbalance=1.0, congestion=1.0, straggler=1.0) -> dict:
+    """The step's communication and its assembly, for one layout or many: every argument may be an array (the
+    layout search evaluates thousands at once with the same formulas). ``t_mb`` is one microbatch's forward and
+    backward on the slowest stage, ``t_attn`` the attention's share of it (the context-parallel ring hides
+    behind it), ``grads`` and ``weights`` the bytes of the slowest stage's gradients and weights before any
+    ZeRO sharding, ``tp_all_reduces`` per layer per forward pass."""
+    hidden = getattr(model, "hidden_dim", 0)
+    forward_passes = np.where(full, 3.0, 2.0)       # forward, backward, and the forward again to recompute
+    passes = 2 * forward_passes
+    tokens = mb * S / cp
+    # TP all-reduces of the microbatch activations, on the critical path
+    tp_mb = cc.tensor_parallel(tokens, hidden, a, tp, forward_passes * tp_all_reduces * layers, *link.over(tp))
+    # CP: keys and values around the ring (and their gradients back), under each block's attention
+    kv = tokens * 2 * getattr(model, "n_kv_heads", 1) * getattr(model, "d_head", hidden) * a / tp
+    ring = (cp - 1) * cc.point_to_point(kv, *link.over(tp * cp))
+    exposed = np.maximum(ring - t_attn * cp / np.maximum(layers, 1) / forward_passes, 0.0)
+    cp_mb = np.where(cp > 1, (1 + forward_passes) * layers * exposed, 0.0)
+    # PP: neighbouring stages lie tp×cp×ep×dp ranks apart; each TP rank sends its 1/tp slice
+    pp_mb = np.where(pp > 1, 2 * v * cc.pipeline_hand_off(tokens, hidden / tp, a, *link.over(tp * cp * ep * dp + 1)),
+                     0.0)
+    # EP: dispatch and combine all-to-alls of the routed tokens; across nodes at the fabric's bisection
+    bw, alpha = link.over(tp * ep)
+    across = tp * ep > link.per_node
+    bw = np.where(across, effective_bandwidth(bw, 1.0, bisection_fraction(topology, np.maximum(
+        tp * ep // link.per_node, 1))), bw)
+    routed = routed_bytes(tokens, hidden, a, getattr(model, "active_experts", 1), imbalance) / tp
+    ep_mb = np.where(ep > 1, (1.0 - ep_hidden) * passes * moe_layers * cc.all_to_all(routed, ep, bw, alpha), 0.0)
+    tp_mb, cp_mb, pp_mb, ep_mb = (x * congestion for x in (tp_mb, cp_mb, pp_mb, ep_mb))
+    # DP: gradients reduced and, with ZeRO, parameters gathered; a ring all-reduce is a reduce-scatter then an
+    # all-gather, so each of those costs half of it
+    reduce = _dp_all_reduce(grads, expert_share, tp, dp * cp, ep, link)
+    gather_twice = _dp_all_reduce(weights, expert_share, tp, dp * cp, ep, link)
+    per_mb = np.where(zero == 3, gather_twice + reduce / 2, np.where(zero == 2, reduce / 2, 0.0)) * congestion
+    per_step = np.where(zero == 3, 0.0, np.where(zero == 2, reduce / 2, reduce)) * congestion
+    backward = np.where(full, BACKWARD_SHARE[True], BACKWARD_SHARE[False]) * t_mb
+    mb_window = np.where(zero == 3, t_mb, backward)    # ZeRO-3 prefetches gathers under the whole pass
+    dp_comm = M * per_mb + per_step
+    dp_exposed = M * (per_mb - np.minimum(overlap * per_mb, mb_window)) + per_step - \
+        np.minimum(overlap * per_step, backward)
+    # the pipeline: M microbatch slots, plus the schedule's bubble
+    slot = t_mb + tp_mb + cp_mb + pp_mb + ep_mb
+    bubble = bubble_slots * slot
+    step = (M * slot + bubble + t_opt + dp_exposed) * straggler
+    return {"tp_mb": tp_mb, "cp_mb": cp_mb, "pp_mb": pp_mb, "ep_mb": ep_mb, "dp_comm": dp_comm,
+            "dp_exposed": dp_exposed, "compute": M * t_mb + t_opt, "bubble": bubble, "step": step}
+
+
+def _topology_known(topology, notes) -> bool:
+    try:
+        bisection_fraction(topology, 2)
+        return True
+    except InputError:
+        notes.append(f"topology '{topology}' not recognised; full bisection assumed")
+        return False
 
 
 def _refuse_pp(model):
@@ -421,15 +443,15 @@ def _memory(run, split, S, M, mb, schedule):
                                                                   "activations_b", "total_b"))
 
 
-def _dp_all_reduce(nbytes, shard, tp, dp, ep, link):
-    """Dense parameters are replicated over dp×ep ranks, experts over dp: a hierarchical all-reduce for each."""
-    expert_share = shard.expert_params / max(shard.dense_params + shard.expert_params, 1.0)
+def _dp_all_reduce(nbytes, expert_share, tp, dp, ep, link):
+    """Dense parameters are replicated over dp×ep ranks, experts over dp: a hierarchical all-reduce for each
+    (arrays welcome)."""
     t = 0.0
     for share, ranks, span in ((1 - expert_share, dp * ep, tp), (expert_share, dp, tp * ep)):
-        if share:
-            local = int(min(ranks, max(1, link.per_node // span)))        # group members sharing a node
-            t = t + cc.hierarchical_all_reduce(nbytes * share, local, math.ceil(ranks / local), link.intra_bw,
-                                               link.nic_bw, link.intra_alpha, link.fabric_alpha)
+        local = np.minimum(ranks, np.maximum(1, link.per_node // span))      # group members sharing a node
+        nodes = np.ceil(ranks / local)
+        t = t + np.where(share > 0, cc.hierarchical_all_reduce(nbytes * share, local, nodes, link.intra_bw,
+                                                               link.nic_bw, link.intra_alpha, link.fabric_alpha), 0.0)
     return t
 
 
