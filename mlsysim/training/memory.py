@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..errors import InputError
 from ..models.families.base import LM_CONTEXT, OPTIMIZERS, optimizer_state_bytes, recompute_mode
 from ..models.families.decoder import layer_activations
@@ -322,11 +324,11 @@ def _params(mats) -> float:
     return float(sum(k * n for k, n in mats))
 
 
-def _moe_layers(m, layers: int, first: int) -> int:
+def _moe_layers(m, layers, first):
     """MoE layers among ``layers`` consecutive layers starting at ``first`` (DeepSeek's dense layers lead)."""
     if not isinstance(m, SparseTransformerWorkload):
         return 0
-    return max(0, first + layers - max(first, m.dense_layers))
+    return np.maximum(0, first + layers - np.maximum(first, m.dense_layers))
 
 
 def _trainable(m, shapes: _Matrices, tune: str, rank: int) -> float:
@@ -341,7 +343,9 @@ def _trainable(m, shapes: _Matrices, tune: str, rank: int) -> float:
 
 def _stage(m, shapes: _Matrices, i, stages, layers, start, *, tp, cp, pp, dp, ep, zero, name, mode, w, master, tune,
            rank, tokens, seq, M, v, schedule, sp, flash, dropout) -> StageMemory:
-    """Bytes on a device of pipeline stage ``i`` (of ``stages``) holding ``layers`` layers from layer ``start``."""
+    """Bytes on a device of pipeline stage ``i`` (of ``stages``) holding ``layers`` layers from layer ``start``.
+    The layout's numbers (degrees, ZeRO stage, stage index and sizes, microbatches) may be arrays: the layout
+    search evaluates many layouts at once; the names (optimizer, mode, schedule, finetune) are one each."""
     h, V = m.hidden_dim, m.vocab_size
     moe = _moe_layers(m, layers, start)
     dense_layers = layers - moe
@@ -352,16 +356,16 @@ def _stage(m, shapes: _Matrices, i, stages, layers, start, *, tp, cp, pp, dp, ep
     shared = _params(shapes.expert) * shapes.shared / tp
     dense = layers * (attn + shapes.norms) + dense_layers * dense_ffn + moe * (shared + shapes.router)
     experts = moe * routed
-    first, last = i == 0, i == stages - 1
+    first, last = np.asarray(i) == 0, np.asarray(i) == np.asarray(stages) - 1
     embed = V * h / tp
-    ends = (embed if first else 0.0) + (embed if last and not (m.tied_embeddings and stages == 1) else 0.0)
-    ends += (m.context_length or 0) * h / tp if first and m.positions == "learned" else 0.0
-    ends += h if last else 0.0
-    dense += ends
+    ends = np.where(first, embed, 0.0) + np.where(last & ~(m.tied_embeddings & (np.asarray(stages) == 1)), embed, 0.0)
+    ends = ends + np.where(first, (m.context_length or 0) * h / tp if m.positions == "learned" else 0.0, 0.0)
+    ends = ends + np.where(last, h, 0.0)
+    dense = dense + ends
     # what is stored: full training keeps every weight at w bytes; LoRA freezes the base (QLoRA in NF4)
     dense_group, expert_group = dp * cp * ep, dp * cp
-    shard_dense = dense_group if zero >= 3 else 1
-    shard_expert = expert_group if zero >= 3 else 1
+    shard_dense = np.where(zero >= 3, dense_group, 1)
+    shard_expert = np.where(zero >= 3, expert_group, 1)
     if tune == "full":
         weights = dense * w / shard_dense + experts * w / shard_expert
         t_dense, t_expert = dense, experts
@@ -371,39 +375,36 @@ def _stage(m, shapes: _Matrices, i, stages, layers, start, *, tp, cp, pp, dp, ep
         weights = linear * base + (dense + experts - linear) * w
         ranks = _trainable(m, shapes, tune, rank) / m.layers * layers / tp
         t_dense, t_expert = ranks, 0.0
-        weights += ranks * w
-    grads = (t_dense / (dense_group if zero >= 2 else 1) + t_expert / (expert_group if zero >= 2 else 1)) * w
+        weights = weights + ranks * w
+    grads = (t_dense / np.where(zero >= 2, dense_group, 1) + t_expert / np.where(zero >= 2, expert_group, 1)) * w
     per_param = optimizer_state_bytes(name, w, master)
-    state = t_dense * per_param / (dense_group if zero >= 1 else 1) + \
-        t_expert * per_param / (expert_group if zero >= 1 else 1)
+    state = t_dense * per_param / np.where(zero >= 1, dense_group, 1) + \
+        t_expert * per_param / np.where(zero >= 1, expert_group, 1)
     opt = OPTIMIZERS[name]
     if opt["factored"]:     # row and column sums of every matrix's second moment
         rows_cols = layers * sum(k + n for k, n in shapes.attention) / tp + \
             dense_layers * sum(k + n for k, n in shapes.ffn) / tp + \
             moe * sum(k + n for k, n in shapes.expert) * (shapes.experts / ep + shapes.shared) / tp
-        state += rows_cols * opt["moment_bytes"] * (t_dense / max(dense, 1.0)) / (
-            dense_group if zero >= 1 else 1)
+        state = state + rows_cols * opt["moment_bytes"] * (t_dense / np.maximum(dense, 1.0)) / \
+            np.where(zero >= 1, dense_group, 1)
     # activations of one microbatch on this stage, times the microbatches in flight
     shape = dict(tp=tp, cp=cp, sp=sp, flash=flash, dropout=dropout, a=w)
     act = layers * layer_activations(m, tokens, seq, mode=mode, **shape)
     if mode == "full":      # while a layer is recomputed, its full set of activations is live once
-        act += layer_activations(m, tokens, seq, **shape)
-    if last and V:          # fp32 logits of the vocabulary-parallel cross-entropy (Korthikanti: 4sbv/t)
-        act += 4.0 * tokens / cp * V / tp
+        act = act + layer_activations(m, tokens, seq, **shape)
+    # fp32 logits of the vocabulary-parallel cross-entropy (Korthikanti: 4sbv/t)
+    act = act + np.where(last, 4.0 * tokens / cp * V / tp, 0.0)
     if schedule == "dualpipe":      # each device holds two stages; PP + 1 microbatches (DeepSeek-V3, Table 2)
-        in_flight = min(M, stages + 1)
-        weights *= 2.0              # and two copies of the parameters
+        in_flight = np.minimum(M, stages + 1)
+        weights = weights * 2.0     # and two copies of the parameters
     else:                           # 1F1B and ZB-H1: stage i holds pp - i; interleaving adds (pp-1)/(pp v)
-        in_flight = min(M, stages - i) * (1.0 + (stages - 1) / (stages * v) if v > 1 else 1.0)
+        in_flight = np.minimum(M, stages - i) * np.where(v > 1, 1.0 + (stages - 1) / (stages * v), 1.0)
     activations = act * in_flight
     # buffers: DDP gradient buckets (or FSDP's gathered units), pipeline send/receive of one microbatch
-    if zero >= 3:
-        per_layer_params = (attn + shapes.norms) + (dense_ffn if dense_layers else shared + routed + shapes.router)
-        buffers = FSDP_UNITS_IN_FLIGHT * per_layer_params * w
-    else:
-        buffers = DDP_BUCKET_BYTES if dp * cp * ep > 1 else 0.0
-    if pp > 1:
-        buffers += 2.0 * tokens / cp * h * w / (tp if sp else 1)
+    per_layer_params = (attn + shapes.norms) + np.where(dense_layers > 0, dense_ffn, shared + routed + shapes.router)
+    buffers = np.where(zero >= 3, FSDP_UNITS_IN_FLIGHT * per_layer_params * w,
+                       np.where(dp * cp * ep > 1, DDP_BUCKET_BYTES, 0.0))
+    buffers = buffers + np.where(pp > 1, 2.0 * tokens / cp * h * w / np.where(sp, tp, 1), 0.0)
     return StageMemory(layers, weights, grads, state, activations, buffers)
 
 

@@ -192,8 +192,10 @@ def layer_activations(m, tokens, seq, *, tp=1, cp=1, sp=False, mode="none", flas
     sbh(34/t + 5as/(ht))."""
     T = tokens / cp
     h = m.hidden_dim
+    # sequence parallelism shards the replicated part by TP (a plain flag keeps this traceable as a polynomial)
+    shard = (tp if sp else 1) if isinstance(sp, (bool, np.bool_)) else np.where(sp, tp, 1)
     if mode == "full":
-        return a * T * h / (tp if sp else 1)
+        return a * T * h / shard
     if m.is_mla:
         qd = kvd = m.attention_params() / (4 * h)
     else:
@@ -211,7 +213,7 @@ def layer_activations(m, tokens, seq, *, tp=1, cp=1, sp=False, mode="none", flas
     scores = 0.0
     if mode == "none":               # the softmax output (and its dropout's output and mask), or its statistics
         scores = m.heads * T * seq * (2 * a + 1.0 if dropout else a) if not flash else 4.0 * m.heads * T
-    return replicated / (tp if sp else 1) + (attention + mlp + scores) / tp
+    return replicated / shard + (attention + mlp + scores) / tp
 
 
 def attention_layers(m):
