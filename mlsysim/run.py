@@ -345,6 +345,8 @@ def _layout(fleet, tp, pp, dp, ep, microbatches, v_stages, zero_stage, recompute
             layers_per_stage=None, schedule=None) -> Layout:
     """The checked layout (the shared single-device one when nothing is split); ``optimizer=None`` is
     the training state's default."""
+    if recompute is False:          # 0.1.0's flag, off: the default mode (keeps the shared layout below)
+        recompute = "none"
     if (optimizer is None or optimizer == _ONE_DEVICE.optimizer) and fleet is None and \
             (tp, 1 if pp is None else pp, 1 if dp is None else dp, ep, microbatches, v_stages, zero_stage, recompute,
              lora, cp, layers_per_stage, schedule) == _ONE_DEVICE_FIELDS:

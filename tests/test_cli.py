@@ -300,3 +300,24 @@ def test_the_whole_layout_travels_on_flags_and_in_plans(tmp_path):
 def test_a_bad_training_layout_is_one_sentence_and_a_non_zero_exit(args, words):
     out = mlsysim("eval", "Llama3_70B", "H100", "--accelerators", "64", "--training", *args)
     assert out.returncode != 0 and words in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_optimize_parallelism_in_every_format(fmt):
+    out = mlsysim("optimize", "parallelism", "Llama3_70B", "H100", "--accelerators", "64", "--global-batch", "64",
+                  "--seq-len", "2048", "--tp", "4,8", "--zero", "1,3", "-o", fmt)
+    assert out.returncode == 0, out.stderr
+    if fmt == "json":
+        data = one_json(out)
+        assert data["best"]["tp"] in (4, 8) and data["best"]["zero_stage"] in (1, 3) and data["searched"] > 10
+        assert all(c["reason"] for c in data["top"][1:])
+    else:
+        assert "MFU" in out.stdout
+
+
+def test_optimize_parallelism_reads_a_plan_and_refuses_half_given_flags():
+    plan = Path(__file__).parent.parent / "examples" / "training_64_gpus.yaml"
+    data = one_json(mlsysim("optimize", "parallelism", str(plan), "--tp", "8", "-o", "json"))
+    assert data["accelerators"] == 64 and data["best"]["tp"] == 8
+    out = mlsysim("optimize", "parallelism", "Llama3_70B", "H100", "--global-batch", "64")
+    assert out.returncode != 0 and "--accelerators" in out.stderr

@@ -62,6 +62,9 @@ def tensor_parallel(tokens, hidden, act_bytes, tp, all_reduces, bw, alpha):
     """Time of the all-reduces a tensor-parallel rank joins in a step: each sums the partial outputs of
     ``tokens`` x ``hidden`` activations (at their own precision) over the ``tp`` ranks, after the fixed
     start-up of a collective call (what bounds the small all-reduces of a decode step)."""
+    if type(tp) is int:             # one layout (a serving step): no array work
+        return 0.0 if tp == 1 else all_reduces * (COLLECTIVE_BASE + ring_all_reduce(tokens * hidden * act_bytes, tp,
+                                                                                    bw, alpha))
     return np.where(np.asarray(tp) > 1, all_reduces * (COLLECTIVE_BASE + ring_all_reduce(
         tokens * hidden * act_bytes, tp, bw, alpha)), 0.0)
 

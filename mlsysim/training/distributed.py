@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
 from ..engine.device import resident
 from ..engine.engine import solve_step
+from ..engine.timing import step_times
 from ..errors import InputError
 from ..hardware.links import FABRIC_ALPHA, NVLINK_ALPHA
 from ..models.families.base import LM_CONTEXT
@@ -282,15 +284,15 @@ def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1
                  layout=Layout(dp=dp, zero_stage=zero_stage, recompute=lay.recompute, optimizer=lay.optimizer,
                                lora=lay.lora))
     prof = solve_step(one.at(workload=shard.view, batch_size=mb))
-    t_first, t_last, t_opt_engine, t_attn = _split_times(prof)
+    t_first, t_last, t_opt_engine, t_attn, t_cast = _split_times(prof)
     t_mb_view = prof.latency_s - t_opt_engine        # forward and backward of one microbatch on the view
     # ring attention: each rank's queries meet every key of the sequence, cp times what the view at S/cp sees
     t_mb_view = t_mb_view + (cp - 1) * t_attn
     if split:                                        # the slowest stage: its layers, and an end's extra work
-        per_layer = (t_mb_view - t_first - t_last) / shard.layers
+        per_layer = (t_mb_view - t_first - t_last - t_cast) / shard.layers
         stages = [n * per_layer + (t_first if i == 0 else 0.0) + (t_last if i == pp - 1 else 0.0)
                   for i, n in enumerate(split)]
-        t_mb = np.maximum.reduce(stages) if np.ndim(per_layer) else max(stages)
+        t_mb = (np.maximum.reduce(stages) if np.ndim(per_layer) else max(stages)) + t_cast
     else:
         t_mb = t_mb_view
     group = dp * cp * ep                             # dense parameters are replicated over these ranks
@@ -414,18 +416,28 @@ def _refuse_pp(model):
 
 def _split_times(prof) -> tuple:
     """Seconds of one microbatch's view spent on the first stage's own work (the embedding), on the last
-    stage's (final norm, LM head, loss), on the optimizer, and in attention (forward and backward)."""
-    first = last = opt = attn = 0.0
-    for op in prof.operators:
-        if op.op_class == "optimizer":
-            opt = opt + op.time_s
-        elif op.name.startswith(_FIRST):
-            first = first + op.time_s
-        elif op.name.startswith(_LAST):
-            last = last + op.time_s
-        elif op.op_class == "attention":
-            attn = attn + op.time_s
-    return first, last, opt, attn
+    stage's (final norm, LM head, loss), on the optimizer, in attention (forward and backward), and casting
+    the fp32 master weights (which scales with the parameters a stage holds, not its layers); arrays for a
+    batch sweep."""
+    ops = prof.op_table
+    busy, overhead = step_times(*(np.asarray(a) for a in prof.op_times), prof.execution_profile)
+    t = (busy + overhead) * np.asarray(ops.count)
+    masks = _part_masks(ops.names, ops.classes)
+    return tuple(t[mask].sum(axis=0) for mask in masks)
+
+
+@lru_cache(maxsize=256)
+def _part_masks(names: tuple, classes: tuple) -> tuple:
+    names, classes = np.array(names), np.array(classes)
+    opt = classes == "optimizer"
+    first = np.char.startswith(names, _FIRST[0]) & ~opt
+    last = np.zeros(len(names), dtype=bool)
+    for prefix in _LAST:
+        last |= np.char.startswith(names, prefix)
+    last &= ~opt & ~first
+    attn = (classes == "attention") & ~first & ~last & ~opt
+    cast = np.char.startswith(names, "amp_weight_cast")
+    return first, last, opt, attn, cast
 
 
 def _memory(run, split, S, M, mb, schedule):

@@ -107,3 +107,120 @@ def placement_command(
 
 def _usd(x: float) -> str:
     return f"${x:,.0f}"
+
+
+PARALLELISM_EXAMPLES = """Examples:
+  mlsysim optimize parallelism Llama3_70B H100 --accelerators 256 --global-batch 256 --seq-len 4096
+  mlsysim optimize parallelism Llama3_405B H100 --accelerators 16384 --global-batch 2048 --seq-len 8192 --tp 8
+  mlsysim optimize parallelism examples/training_64_gpus.yaml -o json"""
+
+
+@optimize_app.command("parallelism", epilog=PARALLELISM_EXAMPLES)
+def parallelism_command(
+    ctx: typer.Context,
+    target: str = typer.Argument(..., help="a transformer (e.g. Llama3_70B) or a plan file (.yaml)"),
+    hardware: str = typer.Argument(None, help="accelerator registry name (e.g. H100); not used with a plan"),
+    accelerators: int = typer.Option(None, "--accelerators", help="total accelerators"),
+    global_batch: int = typer.Option(None, "--global-batch", "-b", help="sequences per optimizer step"),
+    seq_len: int = typer.Option(LM_CONTEXT, "--seq-len", "-s", help="tokens per sequence"),
+    precision: str = typer.Option("bf16", "--precision", "-p"),
+    tp: str = typer.Option(None, "--tp", help="tensor-parallel degrees to try, e.g. 4,8 (default: all allowed)"),
+    pp: str = typer.Option(None, "--pp", help="pipeline-parallel degrees to try"),
+    cp: str = typer.Option(None, "--cp", help="context-parallel degrees to try"),
+    ep: str = typer.Option(None, "--ep", help="expert-parallel degrees to try"),
+    zero: str = typer.Option(None, "--zero", help="ZeRO stages to try, e.g. 1,3"),
+    recompute: str = typer.Option(None, "--recompute", help="recomputation modes to try: none,selective,full"),
+    micro_batch: str = typer.Option(None, "--micro-batch", help="micro-batch sizes to try"),
+    schedules: str = typer.Option("1f1b,interleaved", "--schedules", help="pipeline schedules to try"),
+    optimizer: str = typer.Option("adam", "--optimizer", help="adam, adamw, sgd, adafactor, adam8bit, none"),
+    stack: str = typer.Option(None, "--stack", help="software stack (default: pytorch_eager; e.g. megatron)"),
+    top: int = typer.Option(10, "--top", help="layouts to list, best first"),
+    output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
+):
+    """The fastest training layout that fits: TP, CP, PP, virtual stages, DP, EP, ZeRO, recomputation, micro-batch."""
+    import sys
+    from pathlib import Path
+
+    from ...errors import InputError
+    from ...optimize.parallelism import ParallelismOptimizer
+    from ...plan import load_plan, plan_fleet
+    from ...run import resolve_hardware
+
+    fmt = choose(ctx, output)
+    if target.endswith((".yaml", ".yml")) or Path(target).is_file():
+        if hardware or accelerators or global_batch:
+            raise InputError("a plan file names its own model, hardware and batch; drop HARDWARE, --accelerators "
+                             "and --global-batch")
+        plan = load_plan(target)
+        model, hw = plan.workload.name, resolve_hardware(plan.hardware.name)
+        fleet = plan_fleet(plan.hardware, hw)
+        global_batch, seq_len = plan.workload.batch_size, plan.workload.seq_len or seq_len
+        precision = plan.hardware.precision
+        if global_batch is None:
+            raise InputError(f"{target}: set workload.batch_size (the global batch the layouts share)")
+    else:
+        if not hardware or not accelerators or not global_batch:
+            raise InputError("give MODEL HARDWARE --accelerators N --global-batch B, or a plan file")
+        from ...plan import HardwareSpec
+
+        model, hw = target, resolve_hardware(hardware)
+        fleet = plan_fleet(HardwareSpec(name=hardware, accelerators=accelerators), hw)
+    bar = _progress_bar(sys.stderr) if fmt == "text" and sys.stderr.isatty() else None
+    r = ParallelismOptimizer().solve(model, fleet, global_batch, seq_len, precision, tp=_ints(tp, "--tp"),
+                                     pp=_ints(pp, "--pp"), cp=_ints(cp, "--cp"), ep=_ints(ep, "--ep"),
+                                     zero_stage=_ints(zero, "--zero"), micro_batch=_ints(micro_batch, "--micro-batch"),
+                                     recompute=recompute.split(",") if recompute else None,
+                                     schedules=tuple(schedules.split(",")), optimizer=optimizer, stack=stack, top=top,
+                                     progress=bar)
+    if fmt == "json":
+        print(dumps({"status": "ok" if r.best else "infeasible", "model": str(model), "accelerators":
+                     fleet.total_accelerators, "global_batch": global_batch, "seq_len": seq_len,
+                     "best": None if r.best is None else {**r.best.config, "step_time_s": r.best.step_time_s,
+                                                          "mfu": r.best.mfu,
+                                                          "memory_per_device_gb": r.best.memory_per_device_b / 1e9},
+                     "top": [{**c.config, "step_time_s": c.step_time_s, "mfu": c.mfu, "reason": c.reason}
+                             for c in r.top_candidates],
+                     "searched": r.total_searched, "infeasible": r.infeasible, "pruned": r.pruned,
+                     "layouts_per_s": r.layouts_per_s, "binding": r.binding}))
+    else:
+        head = (f"Parallel layouts of {model} on {fleet.total_accelerators} x {hw.name}, {global_batch} sequences of "
+                f"{seq_len} tokens: {r.total_searched:,} timed ({r.infeasible:,} do not fit) in {r.search_s:.2f} s")
+        rows = [f"{_shape(c):<58} {c.step_time_s:8.3g} s  MFU {c.mfu:5.1%}  {c.reason or 'best'}"
+                for c in r.top_candidates]
+        if fmt == "markdown":
+            print(f"## {head}\n\n| layout | step | MFU | why not |\n|---|---|---|---|")
+            print("\n".join(f"| {_shape(c)} | {c.step_time_s:.3g} s | {c.mfu:.1%} | {c.reason or 'best'} |"
+                            for c in r.top_candidates))
+        else:
+            print(head + "\n  " + "\n  ".join(rows) + f"\n  {r.binding}")
+    if r.best is None:
+        from ..output import EXIT_INFEASIBLE
+
+        raise Finished(EXIT_INFEASIBLE)
+
+
+def _ints(value, flag):
+    if value is None:
+        return None
+    try:
+        return [int(x) for x in value.split(",")]
+    except ValueError:
+        from ...errors import InputError
+        raise InputError(f"{flag} takes whole numbers separated by commas, e.g. 4,8; got '{value}'") from None
+
+
+def _shape(c) -> str:
+    return (f"tp{c.tp} cp{c.cp} pp{c.pp} dp{c.dp} ep{c.ep} v{c.v_stages} zero{c.zero_stage} {c.recompute} "
+            f"mb{c.micro_batch}")
+
+
+def _progress_bar(stream):
+    """A one-line progress bar on ``stream`` for long searches."""
+    def show(done, total):
+        width = 30
+        filled = int(width * done / max(total, 1))
+        stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} layouts")
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
+    return show
