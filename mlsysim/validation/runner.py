@@ -23,11 +23,18 @@ DATA_DIR = Path(__file__).parent / "data"
 DATA = DATA_DIR / "anchors.yaml"                 # single-device anchors (Engine.solve)
 SERVING_DATA = DATA_DIR / "serving_anchors.yaml"  # LLM-serving anchors (ServingModel)
 OPERATIONS_DATA = DATA_DIR / "operations_anchors.yaml"  # energy, carbon, water, failures
+TRAINING_DATA = DATA_DIR / "training_anchors.yaml"  # training throughput on fleets (DistributedModel)
 
 #: metrics answered by ServingModel, and the config keys a serving anchor may carry
 SERVING_METRICS = ("output_tokens_per_s", "prompt_tokens_per_s", "ttft", "itl", "request_latency")
 _SERVING_KEYS = ("batch_size", "prompt_len", "output_len", "precision", "weight_precision", "kv_precision", "tp",
                  "pp", "stack", "throughput_kind", "throughput_per", "scenario", "concurrency")
+#: metrics answered by DistributedModel, and the config keys a training anchor may carry: the fleet and the
+#: published layout
+TRAINING_METRICS = ("mfu", "hfu")
+_TRAINING_KEYS = ("node", "nodes", "fabric", "batch_size", "seq_len", "precision", "stack", "tp", "cp", "pp", "dp",
+                  "ep", "v_stages", "zero_stage", "recompute", "micro_batch", "schedule", "layers_per_stage",
+                  "optimizer")
 #: metrics answered by the operations models, and the config keys an operations anchor may carry
 OPERATIONS_METRICS = ("energy", "carbon", "water_onsite", "water_total", "interruptions")
 _OPERATIONS_KEYS = ("scope", "accelerators", "accelerators_per_node", "node", "fabric", "days", "gpu_hours", "grid",
@@ -94,6 +101,8 @@ def predict(anchor: dict) -> tuple[float, str]:
         return predict_serving(anchor)
     if anchor["metric"] in OPERATIONS_METRICS:
         return predict_operations(anchor)
+    if anchor["metric"] in TRAINING_METRICS:
+        return predict_training(anchor)
     if anchor["metric"] not in ("throughput", "latency"):
         raise ValueError(f"unknown metric '{anchor['metric']}'")
     from ..engine.engine import Engine
@@ -187,6 +196,40 @@ def _under_load(run, metric: str, users: int) -> tuple[float, str]:
     replica = Replica(run, max(256, users), ServingOptions())
     _, ttft, itl = replica.closed_loop(users)
     return (ttft if metric == "ttft" else itl), f"{users} concurrent requests on {replica.slots} slots"
+
+
+# --- training on fleets ----------------------------------------------------------------------------------
+def predict_training(anchor: dict) -> tuple[float, str]:
+    """A training anchor's MFU or HFU from :class:`DistributedModel` on the published fleet and layout."""
+    import numpy as np
+
+    from ..hardware.registry import Hardware
+    from ..systems.registry import Systems
+    from ..systems.types import Fleet
+    from ..training.distributed import DistributedModel
+
+    cfg = dict(anchor.get("config") or {})
+    unknown = [k for k in cfg if k not in _TRAINING_KEYS]
+    if unknown:
+        raise ValueError(f"anchor configuration keys the runner does not understand: {', '.join(unknown)}")
+    missing = [k for k in ("node", "nodes", "fabric", "batch_size", "seq_len") if k not in cfg]
+    if missing:
+        raise ValueError(f"a training anchor needs config.{', config.'.join(missing)}")
+    node = Systems.Nodes.get(cfg.pop("node"))
+    if node.accelerator is not Hardware.get(anchor["hardware"]):
+        raise ValueError(f"{node.name} carries {node.accelerator.name}, not the anchor's {anchor['hardware']}")
+    fleet = Fleet(name=f"{anchor['id']} fleet", node=node, count=cfg.pop("nodes"),
+                  fabric=Systems.Fabrics.get(cfg.pop("fabric")))
+    B = cfg.pop("batch_size")
+    micro = cfg.pop("micro_batch", None)
+    if micro is not None:
+        replicas = cfg.get("dp", 1) * cfg.get("ep", 1)
+        cfg["microbatches"] = B // replicas // micro
+    r = DistributedModel().solve(anchor["model"], fleet, batch_size=B, **cfg)
+    if not np.all(r.feasible):
+        raise ValueError(f"predicted not to fit: {format_si(float(r.memory_per_device_b), 'B')} per device "
+                         f"against {format_si(r.memory_capacity_b, 'B')}, yet the run was measured")
+    return float(r.mfu if anchor["metric"] == "mfu" else r.hfu), r.binding
 
 
 # --- operations: energy, carbon, water, failures ----------------------------------------------------

@@ -1,0 +1,53 @@
+"""The training category of the validation suite: published MFU/HFU of large runs, each predicted by
+DistributedModel on the exact fleet and layout the source gives."""
+import math
+
+import pytest
+import yaml
+
+from mlsysim.training.distributed import DistributedModel
+from mlsysim.validation import run, summarize
+from mlsysim.validation.runner import _TRAINING_KEYS, TRAINING_DATA, TRAINING_METRICS
+
+
+def test_every_training_anchor_is_a_sourced_figure_with_its_layout():
+    anchors = yaml.safe_load(TRAINING_DATA.read_text())["anchors"]
+    assert anchors and {a["category"] for a in anchors} == {"training"}
+    for a in anchors:
+        assert a["metric"] in TRAINING_METRICS and a["source"] and a["url"].startswith("https://"), a["id"]
+        assert set(a["config"]) <= set(_TRAINING_KEYS) and {"tp", "pp", "dp"} <= set(a["config"]), a["id"]
+
+
+def test_every_training_anchor_predicts_with_a_finite_error():
+    results = run("training")
+    assert len(results) == 6
+    for r in results:
+        assert r.failure is None, f"{r.id}: {r.failure}"
+        assert 0 < r.predicted < 1 and math.isfinite(r.error)
+    assert set(summarize(results)) == {"training"}
+
+
+def test_the_anchor_is_distributed_model_on_the_published_layout(tmp_path):
+    """The runner adds nothing: the same fleet and layout through DistributedModel give the same HFU."""
+    from mlsysim import Systems
+    from mlsysim.systems.types import Fleet
+
+    (r,) = [x for x in run("training") if x.id == "megatron2021_gpt_146b_1536_a100"]
+    fleet = Fleet(name="selene", node=Systems.Nodes.DGX_A100, count=192, fabric=Systems.Fabrics.InfiniBand_HDR)
+    d = DistributedModel().solve("Megatron_GPT_146B", fleet, batch_size=2304, seq_len=2048, precision="fp16",
+                                 stack="megatron", tp=8, pp=8, dp=24, recompute="full", microbatches=96)
+    assert r.predicted == pytest.approx(float(d.hfu))
+
+
+@pytest.mark.parametrize("config, reason", [
+    (dict(node="DGX_A100", nodes=32, fabric="InfiniBand_HDR", batch_size=1024, seq_len=2048, tp=8, warp=1), "warp"),
+    (dict(node="DGX_H100", nodes=32, fabric="InfiniBand_HDR", batch_size=1024, seq_len=2048, tp=8), "carries"),
+    (dict(nodes=32, fabric="InfiniBand_HDR", batch_size=1024, seq_len=2048, tp=8), "config.node"),
+])
+def test_an_unpredictable_training_anchor_is_reported_with_its_reason(tmp_path, config, reason):
+    anchor = {"id": "x", "category": "training", "model": "Megatron_GPT_18B", "hardware": "A100",
+              "config": config, "metric": "hfu", "measured": {"value": 43, "unit": "%"}, "source": "synthetic"}
+    path = tmp_path / "a.yaml"
+    path.write_text(yaml.safe_dump({"anchors": [anchor]}))
+    (res,) = run(path=path)
+    assert res.predicted is None and reason in res.failure
