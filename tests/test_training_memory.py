@@ -200,3 +200,17 @@ def test_a_fleet_must_hold_the_layout_exactly():
     assert r.parallelism["dp"] == 4
     with pytest.raises(InputError, match="must equal the 64 accelerators"):
         M.solve("Llama3_70B", fleet=fleet, batch_size=64, tp=8, pp=2, dp=2)
+
+
+@pytest.mark.parametrize("zero, per_device_gb", [(0, 120.0), (1, 31.4), (2, 16.6), (3, 1.9)])
+def test_the_zero_papers_model_state_figures(zero, per_device_gb):
+    """Rajbhandari et al. 2020 (ZeRO), Figure 1: a 7.5B-parameter model, 64-way data parallelism, mixed-precision
+    Adam (K = 12): 120 GB of model states per device; 31.4 GB with P_os, 16.6 GB with P_os+g, 1.9 GB with
+    P_os+g+p (their decimal GB, one decimal). Megatron's 7.5B GPT shape (Narayanan et al. 2021, Table 1)."""
+    from mlsysim.models.types import TransformerWorkload
+
+    m = TransformerWorkload(name="GPT 7.5B", parameters=7.5e9, layers=36, hidden_dim=4096, heads=32,
+                            ffn_dim=16384, vocab_size=51200, norm="layernorm", gated_ffn=False, tied_embeddings=True)
+    r = M.solve(m, "H100", batch_size=64, dp=64, zero_stage=zero)
+    states = (r.weights_b + r.gradients_b + r.optimizer_b) * 7.5e9 / m.shape_parameters()   # per 7.5B exactly
+    assert states / 1e9 == pytest.approx(per_device_gb, abs=0.05)
