@@ -196,7 +196,16 @@ class DistributedModel(Solver):
             raise InputError("give recomputation once: recompute='none'|'selective'|'full' (or the 0.1.0 "
                              "activation_recomputation flag)")
         mode = recompute if recompute is not None else (activation_recomputation or False)
+        taken = [f"{name} {value}" for name, value, unset in (
+            ("recomputation", "none", recompute is None and activation_recomputation is None),
+            ("optimizer", optimizer, optimizer == "adam"), ("ZeRO stage", zero_stage, zero_stage == 0),
+            ("stack", "pytorch_eager (PyTorch with AMP)", stack is None),
+            ("schedule", "1F1B" if v_stages == 1 else "interleaved", schedule is None),
+            ("context parallelism", "none", cp == 1)) if unset]
+        if batch_size is None and not isinstance(model, Run):
+            taken.append("global batch: one sequence per replica per microbatch, pp microbatches")
         if isinstance(model, Run):
+            taken = []
             only_run(DistributedModel.solve, {**locals(), "tp": tp, "pp": pp, "dp": dp, "ep": ep,
                                               "microbatches": microbatches, "activation_recomputation": None,
                                               "recompute": None})
@@ -212,7 +221,8 @@ class DistributedModel(Solver):
                             microbatches=microbatches, v_stages=v_stages, zero_stage=zero_stage, recompute=mode,
                             optimizer=optimizer, lora=is_lora, layers_per_stage=layers_per_stage, schedule=schedule,
                             stack=stack)
-        return train_step(run, overlap, moe_routing_imbalance_factor, congestion_factor, straggler_factor, ep_overlap)
+        return train_step(run, overlap, moe_routing_imbalance_factor, congestion_factor, straggler_factor, ep_overlap,
+                          defaults=("defaults taken: " + "; ".join(taken),) if taken else ())
 
 
 def default_batch(fleet, tp, cp, pp, dp, ep) -> int:
@@ -234,8 +244,9 @@ _FIRST, _LAST = ("embedding",), ("final_norm", "lm_head", "logits_fp32", "cross_
 
 
 def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1.0, congestion_factor=1.0,
-               straggler_factor=1.0, ep_overlap=None) -> DistributedResult:
-    """What ``DistributedModel.solve`` computes for a training run on a fleet."""
+               straggler_factor=1.0, ep_overlap=None, defaults: tuple = ()) -> DistributedResult:
+    """What ``DistributedModel.solve`` computes for a training run on a fleet; ``defaults`` says, in words,
+    which defaults the caller took (they join the assumptions)."""
     if run.fleet is None:
         raise InputError("DistributedModel needs a fleet: build the run with fleet=... (a Fleet or a cluster name)")
     run.refuse("DistributedModel", "prompt_len", "output_len", "past_len", "site")
@@ -348,7 +359,7 @@ def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1
         execution_profile=run.profile.key, node_profile=prof,
         binding=_binding(total, capacity, hw.name, eff, step, terms, prof.bottleneck),
         assumptions=_assumptions(shard, link, passes, overlap, zero_stage, ep, schedule, ep_hidden, cp,
-                                 run.layout.microbatches is None, pp) + tuple(notes))
+                                 run.layout.microbatches is None, pp) + tuple(notes) + defaults)
 
 
 def step_terms(model, link, topology, a, S, *, tp, cp, pp, dp, ep, v, zero, full, M, mb, t_mb, t_opt, t_attn, layers,
