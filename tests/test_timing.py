@@ -120,6 +120,24 @@ def test_faster_compute_units_pay_more_reduction_steps_per_tile():
     assert short[1] > 1.2 * short[0]
 
 
+def test_matrix_array_units_keep_the_calibrated_per_unit_constants_out():
+    """A TPU-like part (two fast matrix arrays): the SM-measured per-tile time and softmax occupancy
+    bound would make it crawl; as matrix arrays it pays the calibrated reduction steps and its bandwidth."""
+    tpu = T.Device(peak=(0.0, 0.0, 275e12, 0.0, 275e12, 0.0), mem_bw=1.2e12, units=2, clock_hz=1.05e9)
+    arrays = dataclasses.replace(tpu, matrix_arrays=True)
+    cal = T.load_calibration()
+    M = N = K = 4096
+    gemm = [T.op_times(d, T.GEMM, T.FP16, 2.0 * M * N * K, 0.0, M, N, K, 1)[0] for d in (tpu, arrays)]
+    ideal = 2.0 * M * N * K / (275e12 * cal.max_fraction[T.FP16])
+    assert gemm[1] == pytest.approx(ideal * (K + cal.k_half[T.FP16]) / K, rel=1e-6)
+    assert gemm[0] > 1.5 * gemm[1]
+    nbytes = 2.0 ** 28
+    soft = [T.op_times(d, T.SOFTMAX, T.FP16, nbytes / 2, nbytes, 0, 0, 0, 0)[1] for d in (tpu, arrays)]
+    assert soft[1] == pytest.approx((nbytes + 1.2e12 * cal.ramp_latency_s) / (1.2e12 * cal.mem_fraction[T.SOFTMAX]),
+                                    rel=1e-9)
+    assert soft[0] > 10 * soft[1]
+
+
 def test_memory_bound_known_answer():
     """A 1 GiB elementwise op: (bytes + bw x ramp latency) / (bw x the elementwise fraction)."""
     cal = T.load_calibration()
@@ -152,7 +170,8 @@ def _zoo_gpus():
     from mlsysim import Hardware
     from mlsysim.engine.device import device_of
 
-    return [(key, device_of(hw)) for key, hw in Hardware.items() if device_of(hw).units and device_of(hw).clock_hz]
+    return [(key, device_of(hw)) for key, hw in Hardware.items()
+            if device_of(hw).units and device_of(hw).clock_hz and not device_of(hw).matrix_arrays]
 
 
 @pytest.mark.parametrize("key, dev", _zoo_gpus(), ids=[k for k, _ in _zoo_gpus()])

@@ -15,7 +15,8 @@ def device_of(hw) -> Device:
     compute = hw.compute
     return Device(peak=tuple(compute.rate(p) or 0.0 for p in PREC_NAMES), mem_bw=float(hw.memory.bandwidth),
                   units=int(compute.units or 0) if compute.tile_waves else 0,
-                  clock_hz=float(compute.clock_ghz or 0.0) * 1e9, l2_bytes=float(hw.memory.l2_cache or 0.0))
+                  clock_hz=float(compute.clock_ghz or 0.0) * 1e9, l2_bytes=float(hw.memory.l2_cache or 0.0),
+                  matrix_arrays=bool(compute.matrix_arrays))
 
 
 @lru_cache(maxsize=256)

@@ -20,7 +20,8 @@ Every operator has a compute time, a memory time and a launch time:
     flash attention the mean number of keys per query, ``flops / (4 M K G)``). That cost is a
     time (memory latency, the epilogue), so a device whose compute units each run faster pays
     more reduction steps for it: ``r_half`` scales with the per-unit rate over the measuring
-    device's (``k_half_unit_flops``);
+    device's (``k_half_unit_flops``), except on units that are fixed matrix arrays (TPU MXUs,
+    Gaudi MMEs), whose per-tile cost is the array's fill, already in reduction steps;
   - decode attention: the MMA tile rows filled by the query rows of one KV head
     (``flops / (4 N K G)`` = query tokens x query heads per KV head);
   - convolutions: a penalty when K is not 16-byte aligned (tiny input-channel counts such as
@@ -97,6 +98,7 @@ class Device:
     units: int                # compute units (SMs/CUs); 0 = unknown
     clock_hz: float = 0.0     # 0 = unknown
     l2_bytes: float = 0.0     # 0 = unknown
+    matrix_arrays: bool = False  # units are fixed matrix arrays (MXUs, MMEs), not SM-like cores
 
 
 #: calibration.yaml's layout: section -> {key: (Calibration field, per-class names or None)}
@@ -270,8 +272,11 @@ class _Tables:
         kt = cal._kt
         self.peak = peak
         units = float(dev.units) if dev.units and dev.units > 0 else 0.0
+        # the per-unit constants measured on SMs (occupancy, the per-tile time) do not carry over to
+        # units that are fixed matrix arrays
+        cores = 0.0 if dev.matrix_arrays else units
         rate = bw * kt[9]
-        occupancy = np.asarray(cal.unit_bytes_per_cycle) * units * float(dev.clock_hz or 0.0)
+        occupancy = np.asarray(cal.unit_bytes_per_cycle) * cores * float(dev.clock_hz or 0.0)
         bound = (occupancy > 0) & (occupancy < rate)
         self.inv_bw = 1.0 / np.where(bound, occupancy, rate)
         # the small-transfer ramp, in bytes at each kind's rate: its latency (ramp_latency / fraction,
@@ -298,8 +303,8 @@ class _Tables:
         # the per-tile fixed cost is a time: on units faster than the measuring device's it is worth
         # proportionally more reduction steps (no scaling where the units or a rate are unknown)
         ref = np.asarray(cal.k_half_unit_flops)
-        known = (units > 0) & (ref > 0) & (peak > 1e-9)
-        steps = pt[1] * np.where(known, peak / max(units, 1.0) / np.where(known, ref, 1.0), 1.0)
+        known = (cores > 0) & (ref > 0) & (peak > 1e-9)
+        steps = pt[1] * np.where(known, peak / max(cores, 1.0) / np.where(known, ref, 1.0), 1.0)
         self.rhalf = (kt[3][:, None] * steps[pidx] * np.where(kt[4] > 0, 4.0, 1.0)[:, None]).ravel()
         self.amod = np.broadcast_to(16.0 / pt[2][None, :], pidx.shape).ravel().copy()
         self.apen = np.broadcast_to(kt[8][:, None] * (cal.misaligned_fraction - 1.0), pidx.shape).ravel().copy()

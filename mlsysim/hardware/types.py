@@ -19,6 +19,10 @@ class ComputeCore(Record):
     #: GEMM tiles are dispatched in waves over ``units`` (GPU SMs, NPU cores); False for spatial
     #: dataflow parts that lay a layer out across the whole array, where waves do not apply
     tile_waves: bool = True
+    #: each unit is a fixed matrix array (TPU MXUs, Gaudi MMEs, NeuronCore tensor engines, NPU cores)
+    #: rather than a core running GEMM tiles in software: its per-tile fixed cost is the array's fill
+    #: and drain, a number of reduction steps, so it does not grow with the unit's speed as an SM's does
+    matrix_arrays: bool = False
 
     def rate(self, precision: str) -> float | None:
         """Dense FLOP/s at ``precision`` from the datasheet, or None when the chip lists none."""

@@ -50,7 +50,7 @@ ENTRY = block(
     release_year=required(integer(ge=1900, le=2100)),
     form_factor=text,
     accelerators=count,
-    compute=required(block(units=count, clock_ghz=positive, tile_waves=flag,
+    compute=required(block(units=count, clock_ghz=positive, tile_waves=flag, matrix_arrays=flag,
                            peak_tflops=required(block(check=_gives_a_rate, **dict.fromkeys(PRECISIONS, positive))))),
     memory=required(block(capacity=required(DataSize), bandwidth=required(Bandwidth), type=text)),
     onchip=block(l2=DataSize, sram=DataSize, sram_bandwidth=Bandwidth),
