@@ -78,7 +78,8 @@ class ParallelismSpec(_Spec):
     tp: int = Field(1, gt=0, description="tensor-parallel degree")
     cp: int = Field(1, gt=0, description="context-parallel degree (ring attention over each sequence)")
     pp: int = Field(1, gt=0, description="pipeline-parallel degree")
-    v_stages: int = Field(1, gt=0, description="virtual pipeline stages per device (interleaved 1F1B)")
+    v_stages: int | None = Field(None, gt=0, description="virtual pipeline stages per device (interleaved 1F1B; "
+                                                            "default 2 under it, TorchTitan's)")
     dp: int | None = Field(None, gt=0, description="data-parallel degree (default: what the others leave)")
     ep: int = Field(1, gt=0, description="expert-parallel degree")
     zero: int | Literal["fsdp"] = Field(0, description="ZeRO stage 0-3, or fsdp (= 3)")

@@ -37,6 +37,9 @@ OPTIMIZERS = tuple(_OPTIMIZER_FACTS)
 #: pipeline schedules: 1F1B (Narayanan et al. 2021), interleaved 1F1B (virtual stages), zero-bubble ZB-H1
 #: (Qi et al. 2023), DeepSeek's DualPipe (DeepSeek-V3 technical report, 2024)
 SCHEDULES = ("1f1b", "interleaved", "zero_bubble", "dualpipe")
+#: virtual stages per device of an interleaved schedule given without a count: TorchTitan's default (two
+#: stages per pipeline rank for multi-stage schedules, torchtitan/distributed/pipeline_parallel.py)
+DEFAULT_VIRTUAL_STAGES = 2
 #: the keywords that describe a run, in every solver's 0.1.0 spelling (the rest are a solver's own options)
 RUN_KEYWORDS = frozenset({
     "hardware", "fleet", "phase", "is_training", "training", "batch_size", "seq_len", "past_len", "prompt_len",
@@ -114,6 +117,14 @@ def whole(name: str, value) -> int:
     return int(value)
 
 
+def virtual_stages(v_stages, schedule) -> int:
+    """Virtual pipeline stages per device: as given, TorchTitan's default for an interleaved schedule given
+    without a count, one otherwise."""
+    if v_stages is None:
+        return DEFAULT_VIRTUAL_STAGES if schedule == "interleaved" else 1
+    return whole("v_stages", v_stages)
+
+
 def positive(name, value) -> float:
     """A positive, finite number the user gives, or one clear sentence."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
@@ -151,7 +162,7 @@ class Layout(TrainingState):
     cp: int = 1
     #: an uneven pipeline split, one layer count per stage (None: even)
     layers_per_stage: tuple | None = None
-    #: the pipeline schedule (None: 1F1B, interleaved when v_stages > 1)
+    #: the pipeline schedule (None: 1F1B, interleaved when v_stages > 1; interleaved alone: 2 virtual stages)
     schedule: str | None = None
 
     @property
@@ -201,7 +212,7 @@ class Run:
     def build(cls, model, hardware=None, *, phase=None, training=False, batch_size=1, seq_len=None, past_len=0,
               prompt_len=None, output_len=None, precision=DEFAULT_PRECISION, weight_precision=None,
               activation_precision=None, kv_precision=None, stack=None, host_speed=None, efficiency=None, fleet=None,
-              tp=1, pp=1, dp=None, ep=1, microbatches=None, v_stages=1, zero_stage=0, recompute="none",
+              tp=1, pp=1, dp=None, ep=1, microbatches=None, v_stages=None, zero_stage=0, recompute="none",
               optimizer=None, lora=False, cp=1, layers_per_stage=None, schedule=None, region=None, duration_days=None,
               utilization=None, purpose="inference") -> Run:
         """Resolve names, check every input once, apply the defaults.
@@ -347,6 +358,7 @@ def _layout(fleet, tp, pp, dp, ep, microbatches, v_stages, zero_stage, recompute
     the training state's default."""
     if recompute is False:          # 0.1.0's flag, off: the default mode (keeps the shared layout below)
         recompute = "none"
+    v_stages = virtual_stages(v_stages, schedule)
     if (optimizer is None or optimizer == _ONE_DEVICE.optimizer) and fleet is None and \
             (tp, 1 if pp is None else pp, 1 if dp is None else dp, ep, microbatches, v_stages, zero_stage, recompute,
              lora, cp, layers_per_stage, schedule) == _ONE_DEVICE_FIELDS:
@@ -360,7 +372,7 @@ def _layout(fleet, tp, pp, dp, ep, microbatches, v_stages, zero_stage, recompute
     return Layout(tp=tp, pp=pp, dp=_data_parallel(dp, fleet, tp * cp * (pp or 1) * ep), ep=ep, cp=cp,
                   layers_per_stage=layers_per_stage, schedule=schedule,
                   microbatches=None if microbatches is None else whole("microbatches", microbatches),
-                  v_stages=whole("v_stages", v_stages), zero_stage=_zero(zero_stage),
+                  v_stages=v_stages, zero_stage=_zero(zero_stage),
                   recompute=recompute_mode(recompute),
                   optimizer=_ONE_DEVICE.optimizer if optimizer is None else _optimizer(optimizer),
                   lora=_flag("LoRA", lora))

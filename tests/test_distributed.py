@@ -164,6 +164,21 @@ def test_bubble_matches_the_1f1b_formula():
     assert solve(tp=8, pp=4, microbatches=16, v_stages=2).bubble_fraction == pytest.approx(3 / 35)
 
 
+def test_interleaving_without_a_count_takes_torchtitans_two_and_says_so():
+    r = solve(tp=8, pp=4, microbatches=16, schedule="interleaved")
+    assert r.parallelism["v_stages"] == 2 and r.bubble_fraction == pytest.approx(3 / 35)
+    assert any("virtual stages 2 per device" in a for a in r.assumptions)
+    assert not any("virtual stages" in a for a in solve(tp=8, pp=4, v_stages=2).assumptions)
+
+
+def test_virtual_stages_that_do_not_divide_a_stage_pay_for_the_largest_chunk():
+    """80 layers over 4 stages of 20, each cut into 3 chunks of 7, 7 and 6 layers: the bubble is (p-1) slots of
+    the largest chunk, 3 x 7/20 of a stage's microbatch (against 3 x 1/3 if the chunks were equal)."""
+    r = solve(tp=8, pp=4, microbatches=16, v_stages=3)
+    slots = 3 * 7 / 20
+    assert r.bubble_fraction == pytest.approx(slots / (16 + slots))
+
+
 def test_overlap_hides_data_parallel_communication():
     exposed = [solve(Models.Llama3_8B, tp=1, zero_stage=1, overlap=o).dp_exposed_s for o in (0.0, 0.5, 1.0)]
     assert exposed[0] > exposed[1] > exposed[2] >= 0
@@ -290,8 +305,9 @@ def test_a_faster_fabric_never_slows_any_dimension():
 @pytest.mark.parametrize("kw, words", [
     (dict(tp=16), "keep tp <= 8"),
     (dict(tp=8, pp=4, microbatches=3), "divisor of 128"),
-    (dict(tp=8, pp=4, v_stages=3), "does not split"),
-    (dict(tp=8, pp=4, schedule="interleaved"), "v_stages > 1"),
+    (dict(tp=8, pp=32), "does not split"),
+    (dict(tp=8, pp=4, v_stages=21), "at least 21 layers"),
+    (dict(tp=8, pp=4, schedule="interleaved", v_stages=1), "v_stages > 1"),
     (dict(tp=8, pp=4, schedule="gpipe"), "unknown pipeline schedule"),
     (dict(tp=8, pp=4, layers_per_stage=[20, 20, 20]), "4 whole layer counts"),
     (dict(tp=8, pp=4, recompute="full", activation_recomputation=True), "recomputation once"),

@@ -168,7 +168,7 @@ def test_recomputing_more_never_stores_more():
     (dict(pp=3), "does not split"),
     (dict(pp=2, layers_per_stage=[16, 15]), "sums to 31"),
     (dict(pp=2, layers_per_stage=[16]), "2 whole layer counts"),
-    (dict(pp=2, v_stages=3, layers_per_stage=[16, 16]), "virtual stages"),
+    (dict(pp=2, v_stages=17, layers_per_stage=[16, 16]), "at least 17 layers"),
     (dict(tp=3), "attention heads"),
     (dict(cp=3, seq_len=4096), "multiple of 6"),
     (dict(dp=3, batch_size=8), "multiple of 3"),

@@ -27,7 +27,7 @@ from ..run import SCHEDULES, Run, resolve_fleet, resolve_model, whole
 from ..run import Layout as RunLayout
 from ..solver import Result, Solver
 from ..training.distributed import BUBBLE_SLOTS, DEFAULT_OVERLAP, _links, _split_times, step_terms
-from ..training.memory import FRAMEWORK_BYTES, _matrices, _stage, optimizer_name
+from ..training.memory import FRAMEWORK_BYTES, _matrices, _stage, chunked, optimizer_name
 
 _MODES = ("none", "selective", "full")
 _CP = (1, 2, 4, 8, 16)
@@ -214,8 +214,8 @@ def _grid(m, fleet, B, S, *, tp, cp, pp, v, ep, zero, modes, micro, schedules, m
                         for vv in vs:
                             if (sched == "interleaved") != (vv > 1) or (p == 1 and (vv > 1 or sched != "1f1b")):
                                 continue
-                            if vv > 1 and (r or q % vv):
-                                refuse("stages' layers not splitting into the virtual stages")
+                            if vv > 1 and q - (r >= 1) < vv:
+                                refuse("stages with fewer layers than virtual stages")
                                 continue
                             if sched == "dualpipe" and p % 2:
                                 refuse("dualpipe with an odd pp")
@@ -285,7 +285,7 @@ def _evaluate(m, fleet, template, grid, S, B, opt, overlap, progress):
     bubble_slots = np.zeros(n)
     for name, slots in BUBBLE_SLOTS.items():
         pick = sched == name
-        bubble_slots[pick] = np.where(pp[pick] > 1, slots(pp[pick], v[pick]), 0.0)
+        bubble_slots[pick] = np.where(pp[pick] > 1, slots(pp[pick], chunked(q[pick], v[pick])), 0.0)
     notes: list = []
     terms = step_terms(m, _links(fleet, notes), fleet.fabric.topology, p.a, S, tp=tp, cp=cp, pp=pp, dp=dp, ep=ep,
                        v=v, zero=zero, full=full, M=M, mb=mb, t_mb=t_mb, t_opt=t_opt, t_attn=ta * layers,

@@ -19,11 +19,11 @@ from ..engine.timing import step_times
 from ..errors import InputError
 from ..hardware.links import FABRIC_ALPHA, NVLINK_ALPHA
 from ..models.families.base import LM_CONTEXT
-from ..run import Layout, Run, fraction, resolve_fleet
+from ..run import DEFAULT_VIRTUAL_STAGES, Layout, Run, fraction, resolve_fleet
 from ..solver import Result, Solver, only_run, verdict
 from ..units import format_si, quantity
 from . import collectives as cc
-from .memory import check_layout, microbatching, pipeline_schedule, training_memory
+from .memory import check_layout, chunked, microbatching, pipeline_schedule, training_memory
 from .moe import routed_bytes
 from .topology import bisection_fraction, effective_bandwidth
 
@@ -175,7 +175,7 @@ class DistributedModel(Solver):
 
     def solve(self, model, fleet=None, batch_size=None, seq_len=LM_CONTEXT, precision="bf16", tp=1, pp=1, dp=None, ep=1,
               microbatches=None, zero_stage=0, activation_recomputation=None, overlap=DEFAULT_OVERLAP,
-              v_stages=1, efficiency=None, is_lora=False, moe_routing_imbalance_factor=1.0,
+              v_stages=None, efficiency=None, is_lora=False, moe_routing_imbalance_factor=1.0,
               congestion_factor=1.0, straggler_factor=1.0, *, cp=1, recompute=None, optimizer="adam",
               layers_per_stage=None, schedule=None, ep_overlap=None, stack=None, **legacy) -> DistributedResult:
         """One optimizer step of ``batch_size`` sequences (global) of ``seq_len`` tokens.
@@ -185,7 +185,7 @@ class DistributedModel(Solver):
         sequence per replica per microbatch and ``pp`` microbatches (the fewest that fill a 1F1B pipeline).
         ``microbatches`` per step per replica default to one sequence each when ``pp > 1`` and to one
         otherwise. ``layers_per_stage`` splits the layers unevenly; ``schedule`` is ``1f1b``,
-        ``interleaved`` (with ``v_stages``), ``zero_bubble`` or ``dualpipe``. ``recompute`` is ``none``,
+        ``interleaved`` (with ``v_stages``, default 2 as in TorchTitan), ``zero_bubble`` or ``dualpipe``. ``recompute`` is ``none``,
         ``selective`` or ``full`` (``activation_recomputation=True`` is 0.1.0's selective). ``overlap`` is
         the share of the data-parallel collective allowed to hide behind backward compute, ``ep_overlap``
         that of the expert all-to-all (default: none, all of it under DualPipe). 0.1.0 names
@@ -200,7 +200,9 @@ class DistributedModel(Solver):
             ("recomputation", "none", recompute is None and activation_recomputation is None),
             ("optimizer", optimizer, optimizer == "adam"), ("ZeRO stage", zero_stage, zero_stage == 0),
             ("stack", "pytorch_eager (PyTorch with AMP)", stack is None),
-            ("schedule", "1F1B" if v_stages == 1 else "interleaved", schedule is None),
+            ("schedule", "1F1B" if v_stages in (None, 1) else "interleaved", schedule is None),
+            ("virtual stages", f"{DEFAULT_VIRTUAL_STAGES} per device (TorchTitan's default for an interleaved "
+             "schedule)", schedule == "interleaved" and v_stages is None),
             ("context parallelism", "none", cp == 1)) if unset]
         if batch_size is None and not isinstance(model, Run):
             taken.append("global batch: one sequence per replica per microbatch, pp microbatches")
@@ -316,7 +318,7 @@ def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1
     grads = prof.memory_parts["gradients"] * (dp if zero_stage >= 2 else 1)
     weights_bytes = prof.memory_parts["weights"] * (dp if zero_stage >= 3 else 1)
     topology_known = _topology_known(fleet.fabric.topology, notes) if ep > 1 else True
-    bubble_slots = BUBBLE_SLOTS[schedule](pp, v) if pp > 1 else 0.0
+    bubble_slots = BUBBLE_SLOTS[schedule](pp, chunked(stage_layers, v) if split else v) if pp > 1 else 0.0
     t = step_terms(model, link, fleet.fabric.topology if topology_known else "fat-tree", p.a, S if lm else 1.0,
                    tp=tp, cp=cp, pp=pp, dp=dp, ep=ep, v=v, zero=zero_stage, full=full, M=M, mb=mb, t_mb=t_mb,
                    t_opt=t_opt, t_attn=t_attn, layers=shard.layers, moe_layers=shard.moe_layers,
@@ -490,7 +492,8 @@ def _assumptions(shard, link, passes, overlap, zero_stage, ep, schedule, ep_hidd
         f"TP: {passes} ring all-reduces of the microbatch activations per layer per step (2 forward, 2 backward, "
         "2 more with full recomputation), on the critical path",
         "sequence parallelism: activations shard by tp (Korthikanti et al. 2022)",
-        f"PP schedule {schedule}: bubble of " + {"1f1b": "(p-1)/v", "interleaved": "(p-1)/v",
+        f"PP schedule {schedule}: bubble of " + {"1f1b": "(p-1)/v", "interleaved": "(p-1)/v (v: the slowest "
+                                                  "stage's layers over its largest virtual stage's)",
                                                   "zero_bubble": "(p-1)/(3v) (ZB-H1, Qi et al. 2023)",
                                                   "dualpipe": "2(p/2-1)/3 (DeepSeek-V3 report, Table 2)"}[schedule]
         + " microbatch slots; one activation and one gradient message per microbatch per virtual stage",

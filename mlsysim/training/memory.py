@@ -31,7 +31,7 @@ from ..models.families.base import LM_CONTEXT, OPTIMIZERS, optimizer_state_bytes
 from ..models.families.decoder import layer_activations
 from ..models.types import SparseTransformerWorkload, TransformerWorkload
 from ..ops import PRECISION_BYTES, normalize_precision
-from ..run import SCHEDULES, check_sizes, resolve_hardware, resolve_model, whole
+from ..run import SCHEDULES, check_sizes, resolve_hardware, resolve_model, virtual_stages, whole
 from ..solver import Result, Solver
 from ..units import format_si, quantity
 from ..zoo.registry import load_data
@@ -136,7 +136,7 @@ class TrainingMemoryModel(Solver):
     needs = ("model", "hardware")
 
     def solve(self, model, hardware=None, batch_size=1, seq_len=LM_CONTEXT, precision="bf16", *, optimizer="adam",
-              recompute="none", tp=1, cp=1, pp=1, dp=1, ep=1, zero_stage=0, microbatches=None, v_stages=1,
+              recompute="none", tp=1, cp=1, pp=1, dp=1, ep=1, zero_stage=0, microbatches=None, v_stages=None,
               layers_per_stage=None, schedule=None, sequence_parallel=None, flash_attention=True, dropout=False,
               finetune="full", lora_rank=DEFAULT_LORA_RANK, master_weights=None, fleet=None,
               **legacy) -> TrainingMemoryResult:
@@ -146,7 +146,8 @@ class TrainingMemoryModel(Solver):
         ``microbatches`` per replica per step (default: microbatches of one sequence under pipeline
         parallelism, one otherwise); ``layers_per_stage`` an uneven pipeline split (one count per stage,
         summing to the layers); ``schedule`` the pipeline's (``1f1b``, ``interleaved``, ``zero_bubble``,
-        ``dualpipe``; default 1F1B, interleaved with ``v_stages`` > 1). ``zero_stage`` 0-3 or ``"fsdp"``
+        ``dualpipe``; default 1F1B, interleaved with ``v_stages`` > 1, which defaults to 2 under an
+        interleaved schedule, TorchTitan's choice). ``zero_stage`` 0-3 or ``"fsdp"``
         (= 3). ``finetune``: ``full``, ``lora`` or ``qlora`` (rank ``lora_rank`` adapters on every linear layer
         of the blocks). ``master_weights``
         (default: kept for full training below fp32, not for adapters) adds an fp32 copy to the optimizer
@@ -169,7 +170,7 @@ class TrainingMemoryModel(Solver):
         hw = resolve_hardware(hardware if hardware is not None else fleet)
         tp, cp, pp, dp, ep = (whole(k, v) for k, v in (("tp", given["tp"]), ("cp", cp), ("pp", given["pp"]),
                                                        ("dp", given["dp"]), ("ep", given["ep"])))
-        v = whole("v_stages", v_stages)
+        v = virtual_stages(v_stages, schedule)
         if fleet is not None:
             n = fleet.total_accelerators
             if tp * cp * pp * dp * ep != n:
@@ -272,21 +273,27 @@ def check_layout(m, tp, cp, pp, ep, v, layers_per_stage, seq_len) -> tuple[int, 
                          f"load-balanced chunks; seq_len {seq_len!r} is not a multiple of {2 * cp}")
     L = m.layers
     if layers_per_stage is None:
-        if L % (pp * v):
-            hint = f" (or interleave fewer: v_stages dividing {L // pp if L % pp == 0 else L})" if v > 1 else ""
-            raise InputError(f"pp={pp} × v_stages={v} does not split {m.name}'s {L} layers evenly; give "
-                             f"layers_per_stage (e.g. fewer layers on the first and last stages){hint}")
-        return (L // pp,) * pp
-    split = tuple(layers_per_stage)
-    if len(split) != pp or any(isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in split):
-        raise InputError(f"layers_per_stage must give {pp} whole layer counts (one per pipeline stage), got "
-                         f"{list(split)!r}")
-    if sum(split) != L:
-        raise InputError(f"layers_per_stage sums to {sum(split)}, but {m.name} has {L} layers")
-    if v > 1 and any(x % v for x in split):
-        raise InputError(f"with v_stages={v} every stage's layers must split into {v} virtual stages; "
-                         f"layers_per_stage {list(split)} does not")
+        if L % pp:
+            raise InputError(f"pp={pp} does not split {m.name}'s {L} layers evenly; give layers_per_stage "
+                             f"(e.g. fewer layers on the first and last stages)")
+        split = (L // pp,) * pp
+    else:
+        split = tuple(layers_per_stage)
+        if len(split) != pp or any(isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in split):
+            raise InputError(f"layers_per_stage must give {pp} whole layer counts (one per pipeline stage), got "
+                             f"{list(split)!r}")
+        if sum(split) != L:
+            raise InputError(f"layers_per_stage sums to {sum(split)}, but {m.name} has {L} layers")
+    if min(split) < v:
+        raise InputError(f"v_stages={v} virtual stages per device need at least {v} layers on every pipeline "
+                         f"stage; the smallest holds {min(split)}")
     return split
+
+
+def chunked(layers, v):
+    """The virtual stages' worth of the slowest stage's ``layers`` when split into ``v`` chunks differing by
+    at most one layer (as TorchTitan splits them): the interleaved bubble is set by the largest chunk."""
+    return np.asarray(layers, dtype=float) / np.ceil(np.asarray(layers, dtype=float) / v)
 
 
 def _zero(value) -> int:

@@ -39,7 +39,8 @@ def register(app: typer.Typer) -> None:
         cp: int = typer.Option(1, "--cp", help="context-parallel degree (training)"),
         dp: int = typer.Option(None, "--dp", help="data-parallel degree (training; default: what is left)"),
         ep: int = typer.Option(1, "--ep", help="expert-parallel degree (training)"),
-        v_stages: int = typer.Option(1, "--v-stages", help="virtual pipeline stages per device (training)"),
+        v_stages: int = typer.Option(None, "--v-stages", help="virtual pipeline stages per device (training; "
+                                                                "2 under --schedule interleaved)"),
         zero: str = typer.Option("0", "--zero", help="ZeRO stage 0-3 or fsdp (training)"),
         recompute: str = typer.Option("none", "--recompute", help="none, selective or full (training)"),
         micro_batch: int = typer.Option(None, "--micro-batch", help="sequences per microbatch (training)"),
@@ -62,7 +63,7 @@ def register(app: typer.Typer) -> None:
                 raise InputError("a plan file names its own hardware; drop the second argument")
             flags = {"--batch-size": (batch_size, None), "--precision": (precision, "fp16"),
                      "--seq-len": (seq_len, None), "--cp": (cp, 1), "--dp": (dp, None), "--ep": (ep, 1),
-                     "--v-stages": (v_stages, 1), "--zero": (zero, "0"), "--recompute": (recompute, "none"),
+                     "--v-stages": (v_stages, None), "--zero": (zero, "0"), "--recompute": (recompute, "none"),
                      "--micro-batch": (micro_batch, None), "--schedule": (schedule, None),
                      "--layers-per-stage": (layers_per_stage, None), "--optimizer": (optimizer, None),
                      "--efficiency": (efficiency, None), "--training": (training, False), "--phase": (phase, None),
@@ -153,7 +154,7 @@ def _flags_plan(model, hardware, batch_size, precision, seq_len, efficiency, tra
     if host_speed is not None:
         workload["host_speed"] = host_speed
     plan = {"version": "1.0", "name": f"{model} on {hardware}", "workload": workload, "hardware": hw}
-    defaults = {"tp": 1, "pp": 1, "cp": 1, "dp": None, "ep": 1, "v_stages": 1, "zero": 0, "recompute": "none",
+    defaults = {"tp": 1, "pp": 1, "cp": 1, "dp": None, "ep": 1, "v_stages": None, "zero": 0, "recompute": "none",
                 "micro_batch": None, "schedule": None, "layers_per_stage": None}
     given = {k: v for k, v in layout.items() if v != defaults[k]}
     if given:
