@@ -187,9 +187,9 @@ class DistributedModel(Solver):
         otherwise. ``layers_per_stage`` splits the layers unevenly; ``schedule`` is ``1f1b``,
         ``interleaved`` (with ``v_stages``, default 2 as in TorchTitan), ``zero_bubble`` or ``dualpipe``.
         ``recompute`` is ``none``, ``selective`` or ``full`` (``activation_recomputation=True`` is 0.1.0's
-        selective). ``overlap`` is the share of the data-parallel collective allowed to hide behind backward compute, ``ep_overlap``
-        that of the expert all-to-all (default: none, all of it under DualPipe). 0.1.0 names
-        (``tp_size``, ``microbatch_count``, ``overlap_comm`` ...) are accepted.
+        selective). ``overlap`` is the share of the data-parallel collective allowed to hide behind
+        backward compute, ``ep_overlap`` that of the expert all-to-all (default: none, all of it under
+        DualPipe). 0.1.0 names (``tp_size``, ``microbatch_count``, ``overlap_comm`` ...) are accepted.
         """
         tp, pp, dp, ep, microbatches, overlap = _legacy(legacy, tp, pp, dp, ep, microbatches, overlap)
         if recompute is not None and activation_recomputation is not None:
