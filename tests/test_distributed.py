@@ -185,6 +185,18 @@ def test_overlap_hides_data_parallel_communication():
     assert exposed[0] == pytest.approx(solve(Models.Llama3_8B, tp=1, zero_stage=1).dp_comm_s)
 
 
+def test_tp_overlap_hides_tensor_parallel_collectives_behind_the_gemms():
+    """Megatron's --tp-comm-overlap: more overlap never slows a step; complete overlap hides every TP collective
+    that is shorter than the layers' GEMMs, and what it hides comes off every microbatch slot, bubble included."""
+    runs = [solve(tp=8, pp=4, microbatches=16, tp_overlap=o) for o in (0.0, 0.5, 1.0)]
+    assert runs[0].tp_comm_s > runs[1].tp_comm_s > runs[2].tp_comm_s == 0.0
+    assert runs[0].step_time_s > runs[1].step_time_s > runs[2].step_time_s
+    saved = (runs[0].step_time_s - runs[2].step_time_s) / (runs[0].tp_comm_s - runs[2].tp_comm_s)
+    assert saved == pytest.approx(1 / (1 - runs[0].bubble_fraction), rel=1e-9)    # its share of the bubble too
+    with pytest.raises(InputError, match="tp_overlap"):
+        solve(tp=8, tp_overlap=1.5)
+
+
 def test_zero3_trades_memory_for_communication():
     z1, z3 = (solve(Models.Llama3_8B, tp=1, zero_stage=z) for z in (1, 3))
     assert z3.memory_per_device_b < z1.memory_per_device_b and z3.dp_comm_s > z1.dp_comm_s

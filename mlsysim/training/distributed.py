@@ -177,7 +177,8 @@ class DistributedModel(Solver):
               microbatches=None, zero_stage=0, activation_recomputation=None, overlap=DEFAULT_OVERLAP,
               v_stages=None, efficiency=None, is_lora=False, moe_routing_imbalance_factor=1.0,
               congestion_factor=1.0, straggler_factor=1.0, *, cp=1, recompute=None, optimizer="adam",
-              layers_per_stage=None, schedule=None, ep_overlap=None, stack=None, **legacy) -> DistributedResult:
+              layers_per_stage=None, schedule=None, ep_overlap=None, tp_overlap=0.0, stack=None,
+              **legacy) -> DistributedResult:
         """One optimizer step of ``batch_size`` sequences (global) of ``seq_len`` tokens.
 
         ``model`` may be a training :class:`~mlsysim.run.Run` on a fleet. ``tp × cp × pp × dp × ep`` must
@@ -189,7 +190,9 @@ class DistributedModel(Solver):
         ``recompute`` is ``none``, ``selective`` or ``full`` (``activation_recomputation=True`` is 0.1.0's
         selective). ``overlap`` is the share of the data-parallel collective allowed to hide behind
         backward compute, ``ep_overlap`` that of the expert all-to-all (default: none, all of it under
-        DualPipe). 0.1.0 names (``tp_size``, ``microbatch_count``, ``overlap_comm`` ...) are accepted.
+        DualPipe), ``tp_overlap`` that of the tensor-parallel collectives behind the layer's GEMMs
+        (Transformer Engine's userbuffers, Megatron-LM's ``--tp-comm-overlap``; default none). 0.1.0
+        names (``tp_size``, ``microbatch_count``, ``overlap_comm`` ...) are accepted.
         """
         tp, pp, dp, ep, microbatches, overlap = _legacy(legacy, tp, pp, dp, ep, microbatches, overlap)
         if recompute is not None and activation_recomputation is not None:
@@ -224,6 +227,7 @@ class DistributedModel(Solver):
                             optimizer=optimizer, lora=is_lora, layers_per_stage=layers_per_stage, schedule=schedule,
                             stack=stack)
         return train_step(run, overlap, moe_routing_imbalance_factor, congestion_factor, straggler_factor, ep_overlap,
+                          tp_overlap,
                           defaults=("defaults taken: " + "; ".join(taken),) if taken else ())
 
 
@@ -246,7 +250,7 @@ _FIRST, _LAST = ("embedding",), ("final_norm", "lm_head", "logits_fp32", "cross_
 
 
 def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1.0, congestion_factor=1.0,
-               straggler_factor=1.0, ep_overlap=None, defaults: tuple = ()) -> DistributedResult:
+               straggler_factor=1.0, ep_overlap=None, tp_overlap=0.0, defaults: tuple = ()) -> DistributedResult:
     """What ``DistributedModel.solve`` computes for a training run on a fleet; ``defaults`` says, in words,
     which defaults the caller took (they join the assumptions)."""
     if run.fleet is None:
@@ -274,6 +278,7 @@ def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1
     schedule = pipeline_schedule(lay.schedule, pp, v)
     fraction("overlap", overlap)
     ep_hidden = (1.0 if schedule == "dualpipe" else 0.0) if ep_overlap is None else fraction("ep_overlap", ep_overlap)
+    tp_hidden = fraction("tp_overlap", tp_overlap)
     for name, value in (("moe_routing_imbalance_factor", moe_routing_imbalance_factor),
                         ("congestion_factor", congestion_factor), ("straggler_factor", straggler_factor)):
         fraction(name, value, 1.0, math.inf)
@@ -324,7 +329,7 @@ def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1
                    t_opt=t_opt, t_attn=t_attn, layers=shard.layers, moe_layers=shard.moe_layers,
                    tp_all_reduces=family.tp_all_reduces(model, 1), grads=grads, weights=weights_bytes,
                    expert_share=shard.expert_params / max(shard.dense_params + shard.expert_params, 1.0),
-                   bubble_slots=bubble_slots, overlap=overlap, ep_hidden=ep_hidden,
+                   bubble_slots=bubble_slots, overlap=overlap, ep_hidden=ep_hidden, tp_hidden=tp_hidden,
                    imbalance=moe_routing_imbalance_factor, congestion=congestion_factor, straggler=straggler_factor)
     tp_mb, cp_mb, pp_mb, ep_mb = t["tp_mb"], t["cp_mb"], t["pp_mb"], t["ep_mb"]
     dp_comm, dp_exposed, compute, bubble, step = t["dp_comm"], t["dp_exposed"], t["compute"], t["bubble"], t["step"]
@@ -360,13 +365,13 @@ def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1
                      "optimizer": lay.optimizer, "layers_per_stage": list(split) if split else None},
         execution_profile=run.profile.key, node_profile=prof,
         binding=_binding(total, capacity, hw.name, eff, step, terms, prof.bottleneck),
-        assumptions=_assumptions(shard, link, passes, overlap, zero_stage, ep, schedule, ep_hidden, cp,
+        assumptions=_assumptions(shard, link, passes, overlap, zero_stage, ep, schedule, ep_hidden, tp_hidden, cp,
                                  run.layout.microbatches is None, pp) + tuple(notes) + defaults)
 
 
 def step_terms(model, link, topology, a, S, *, tp, cp, pp, dp, ep, v, zero, full, M, mb, t_mb, t_opt, t_attn, layers,
                moe_layers, tp_all_reduces, grads, weights, expert_share, bubble_slots, overlap, ep_hidden,
-               imbalance=1.0, congestion=1.0, straggler=1.0) -> dict:
+               tp_hidden=0.0, imbalance=1.0, congestion=1.0, straggler=1.0) -> dict:
     """The step's communication and its assembly, for one layout or many: every argument may be an array (the
     layout search evaluates thousands at once with the same formulas). ``t_mb`` is one microbatch's forward and
     backward on the slowest stage, ``t_attn`` the attention's share of it (the context-parallel ring hides
@@ -378,6 +383,8 @@ def step_terms(model, link, topology, a, S, *, tp, cp, pp, dp, ep, v, zero, full
     tokens = mb * S / cp
     # TP all-reduces of the microbatch activations, on the critical path
     tp_mb = cc.tensor_parallel(tokens, hidden, a, tp, forward_passes * tp_all_reduces * layers, *link.over(tp))
+    # ... less what hides behind the GEMMs (everything but attention) where the stack overlaps them
+    tp_mb = tp_mb - np.minimum(tp_hidden * tp_mb, np.maximum(t_mb - cp * t_attn, 0.0))
     # CP: keys and values around the ring (and their gradients back), under each block's attention
     kv = tokens * 2 * getattr(model, "n_kv_heads", 1) * getattr(model, "d_head", hidden) * a / tp
     ring = (cp - 1) * cc.point_to_point(kv, *link.over(tp * cp))
@@ -480,8 +487,8 @@ def _dp_all_reduce(nbytes, expert_share, tp, dp, ep, link):
     return t
 
 
-def _assumptions(shard, link, passes, overlap, zero_stage, ep, schedule, ep_hidden, cp, default_microbatches,
-                 pp) -> tuple[str, ...]:
+def _assumptions(shard, link, passes, overlap, zero_stage, ep, schedule, ep_hidden, tp_hidden, cp,
+                 default_microbatches, pp) -> tuple[str, ...]:
     zero = ("gradients all-reduced once per step",
             "gradients reduce-scattered and parameters all-gathered once per step",
             "gradients reduce-scattered per microbatch, parameters all-gathered per step",
@@ -490,7 +497,8 @@ def _assumptions(shard, link, passes, overlap, zero_stage, ep, schedule, ep_hidd
         f"layout: tp innermost (inside a node of {link.per_node}), then cp, ep, dp, pp outermost; the slowest "
         f"pipeline stage ({shard.layers} layers, with the embedding or the LM head where it holds them) sets the pace",
         f"TP: {passes} ring all-reduces of the microbatch activations per layer per step (2 forward, 2 backward, "
-        "2 more with full recomputation), on the critical path",
+        "2 more with full recomputation), on the critical path"
+        + (f" but for {tp_hidden:.0%} of them, hidden behind the layers' GEMMs" if tp_hidden else ""),
         "sequence parallelism: activations shard by tp (Korthikanti et al. 2022)",
         f"PP schedule {schedule}: bubble of " + {"1f1b": "(p-1)/v", "interleaved": "(p-1)/v (v: the slowest "
                                                   "stage's layers over its largest virtual stage's)",

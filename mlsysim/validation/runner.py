@@ -34,7 +34,7 @@ _SERVING_KEYS = ("batch_size", "prompt_len", "output_len", "precision", "weight_
 TRAINING_METRICS = ("mfu", "hfu")
 _TRAINING_KEYS = ("node", "nodes", "fabric", "batch_size", "seq_len", "precision", "stack", "tp", "cp", "pp", "dp",
                   "ep", "v_stages", "zero_stage", "recompute", "micro_batch", "schedule", "layers_per_stage",
-                  "optimizer")
+                  "optimizer", "is_lora", "tp_overlap")
 #: metrics answered by the operations models, and the config keys an operations anchor may carry
 OPERATIONS_METRICS = ("energy", "carbon", "water_onsite", "water_total", "interruptions")
 _OPERATIONS_KEYS = ("scope", "accelerators", "accelerators_per_node", "node", "fabric", "days", "gpu_hours", "grid",
@@ -101,7 +101,7 @@ def predict(anchor: dict) -> tuple[float, str]:
         return predict_serving(anchor)
     if anchor["metric"] in OPERATIONS_METRICS:
         return predict_operations(anchor)
-    if anchor["metric"] in TRAINING_METRICS:
+    if anchor["metric"] in TRAINING_METRICS or anchor.get("category") == "training":
         return predict_training(anchor)
     if anchor["metric"] not in ("throughput", "latency"):
         raise ValueError(f"unknown metric '{anchor['metric']}'")
@@ -200,7 +200,8 @@ def _under_load(run, metric: str, users: int) -> tuple[float, str]:
 
 # --- training on fleets ----------------------------------------------------------------------------------
 def predict_training(anchor: dict) -> tuple[float, str]:
-    """A training anchor's MFU or HFU from :class:`DistributedModel` on the published fleet and layout."""
+    """A training anchor's MFU, HFU or throughput (samples/s) from :class:`DistributedModel` on the published
+    fleet and layout."""
     import numpy as np
 
     from ..hardware.registry import Hardware
@@ -226,7 +227,10 @@ def predict_training(anchor: dict) -> tuple[float, str]:
         replicas = cfg.get("dp", 1) * cfg.get("ep", 1)
         cfg["microbatches"] = B // replicas // micro
     r = DistributedModel().solve(anchor["model"], fleet, batch_size=B, **cfg)
-    value = float(r.mfu if anchor["metric"] == "mfu" else r.hfu)
+    metric = anchor["metric"]
+    if metric not in (*TRAINING_METRICS, "throughput"):
+        raise ValueError(f"a training anchor measures mfu, hfu or throughput, not '{metric}'")
+    value = float({"mfu": r.mfu, "hfu": r.hfu, "throughput": r.samples_per_s}[metric])
     if not np.all(r.feasible):       # the step is still timed: the memory model's disagreement is reported
         return value, (f"memory model disagrees: {format_si(float(r.memory_per_device_b), 'B')} per device "
                        f"predicted against {format_si(r.memory_capacity_b, 'B')}, yet the run was measured; "
