@@ -21,7 +21,7 @@ def test_every_training_anchor_is_a_sourced_figure_with_its_layout():
 
 def test_every_training_anchor_predicts_with_a_finite_error():
     results = run("training")
-    assert len(results) == 8
+    assert len(results) == 10
     for r in results:
         assert r.failure is None, f"{r.id}: {r.failure}"
         assert r.predicted > 0 and math.isfinite(r.error)
@@ -78,3 +78,17 @@ def test_an_unpredictable_training_anchor_is_reported_with_its_reason(tmp_path, 
     path.write_text(yaml.safe_dump({"anchors": [anchor]}))
     (res,) = run(path=path)
     assert res.predicted is None and reason in res.failure
+
+
+def test_memory_anchors_are_training_memory_models_model_states():
+    """The ZeRO paper's figures: the runner's bytes are TrainingMemoryModel's weights + gradients + optimizer
+    state on the same layout, and ZeRO's stages only ever shrink them."""
+    from mlsysim.training.memory import TrainingMemoryModel
+
+    results = sorted(run("training_memory"), key=lambda r: r.config["zero_stage"])
+    assert [r.config["zero_stage"] for r in results] == [0, 1, 2, 3]
+    assert all(r.failure is None and r.unit == "GB" for r in results)
+    assert all(a.predicted > b.predicted for a, b in zip(results, results[1:]))
+    m = TrainingMemoryModel().solve("Megatron_GPT_7_5B", "V100", batch_size=64, seq_len=1024, precision="fp16",
+                                    dp=64, zero_stage=1)
+    assert results[1].predicted == pytest.approx(float(m.weights_b + m.gradients_b + m.optimizer_b))

@@ -35,6 +35,9 @@ TRAINING_METRICS = ("mfu", "hfu")
 _TRAINING_KEYS = ("node", "nodes", "fabric", "batch_size", "seq_len", "precision", "stack", "tp", "cp", "pp", "dp",
                   "ep", "v_stages", "zero_stage", "recompute", "micro_batch", "schedule", "layers_per_stage",
                   "optimizer", "is_lora", "tp_overlap")
+#: metrics answered by TrainingMemoryModel (bytes per device), and the config keys such an anchor may carry
+MEMORY_METRICS = ("model_states",)
+_MEMORY_KEYS = ("batch_size", "seq_len", "precision", "optimizer", "tp", "cp", "pp", "dp", "ep", "zero_stage")
 #: metrics answered by the operations models, and the config keys an operations anchor may carry
 OPERATIONS_METRICS = ("energy", "carbon", "water_onsite", "water_total", "interruptions")
 _OPERATIONS_KEYS = ("scope", "accelerators", "accelerators_per_node", "node", "fabric", "days", "gpu_hours", "grid",
@@ -103,6 +106,8 @@ def predict(anchor: dict) -> tuple[float, str]:
         return predict_operations(anchor)
     if anchor["metric"] in TRAINING_METRICS or anchor.get("category") == "training":
         return predict_training(anchor)
+    if anchor["metric"] in MEMORY_METRICS:
+        return predict_training_memory(anchor)
     if anchor["metric"] not in ("throughput", "latency"):
         raise ValueError(f"unknown metric '{anchor['metric']}'")
     from ..engine.engine import Engine
@@ -236,6 +241,21 @@ def predict_training(anchor: dict) -> tuple[float, str]:
                        f"predicted against {format_si(r.memory_capacity_b, 'B')}, yet the run was measured; "
                        f"{r.binding}")
     return value, r.binding
+
+
+def predict_training_memory(anchor: dict) -> tuple[float, str]:
+    """A memory anchor's bytes per device from :class:`TrainingMemoryModel` on the published layout: the model
+    states (weights, gradients and optimizer state) as the ZeRO paper counts them."""
+    from ..training.memory import TrainingMemoryModel
+
+    cfg = dict(anchor.get("config") or {})
+    unknown = [k for k in cfg if k not in _MEMORY_KEYS]
+    if unknown:
+        raise ValueError(f"anchor configuration keys the runner does not understand: {', '.join(unknown)}")
+    r = TrainingMemoryModel().solve(anchor["model"], anchor["hardware"], **cfg)
+    states = float(r.weights_b + r.gradients_b + r.optimizer_b)
+    return states, (f"weights {format_si(float(r.weights_b), 'B')}, gradients {format_si(float(r.gradients_b), 'B')}, "
+                    f"optimizer state {format_si(float(r.optimizer_b), 'B')} per device")
 
 
 # --- operations: energy, carbon, water, failures ----------------------------------------------------
