@@ -89,6 +89,19 @@ def test_flash_attention_stores_no_quadratic_scores():
         m.layers * (m.heads * 8192 * 8192 * 2 - 4 * m.heads * 8192))
 
 
+def test_lora_on_the_attention_projections_is_the_engines_lora():
+    """A training run's ``lora`` flag (rank 16 on q, k, v, o) and TrainingMemoryModel's attention-only adapters
+    count the same trainable parameters: GQA's narrow k and v projections carry narrower adapters."""
+    m = Models.Llama3_8B
+    attention = M.solve(m, "H100", finetune="lora", lora_rank=16, lora_targets="attention")
+    every = M.solve(m, "H100", finetune="lora", lora_rank=16)
+    assert attention.trainable_parameters == pytest.approx(m.family.trainable_params(m, True))
+    assert attention.trainable_parameters == 16 * (2 * (4096 + 4096) + 2 * (4096 + 1024)) * 32
+    assert attention.trainable_parameters < every.trainable_parameters
+    with pytest.raises(InputError, match="lora_targets"):
+        M.solve(m, "H100", finetune="lora", lora_targets="mlp")
+
+
 def test_qlora_finetunes_a_65b_model_on_one_48gb_gpu():
     """QLoRA (Dettmers et al. 2023): 'finetune a 65B parameter model on a single 48GB GPU' with NF4 + double
     quantization, rank-64 adapters on all linear layers (scripts/finetune_guanaco_65b.sh), gradient

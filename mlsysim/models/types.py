@@ -202,6 +202,15 @@ class TransformerWorkload(Workload):
             return q + kv + self.heads * (self.v_head_dim or d) * h
         return h * d * (2 * self.heads + 2 * self.n_kv_heads)
 
+    def attention_matrices(self) -> tuple:
+        """One layer's attention projections as (inputs, outputs): q, k, v and o (MLA's as four equal-sized
+        stand-ins for its published attention weights)."""
+        h, d, H, KV = self.hidden_dim, self.d_head, self.heads, self.n_kv_heads
+        if self.is_mla:
+            side = self.attention_params() / (4 * h)
+            return ((h, side),) * 4
+        return ((h, H * d), (h, KV * d), (h, KV * d), (H * d, h))
+
     def ffn_matrices(self) -> int:
         return 3 if self.is_gated else 2
 

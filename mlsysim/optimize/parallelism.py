@@ -324,7 +324,7 @@ def _memory(m, grid, S, opt, w, progress) -> np.ndarray:
             for i, count, begin in ((np.zeros(rows.size), first_n, 0.0), (np.minimum(1, pp - 1), second_n, first_n),
                                     (pp - 1, last_n, L - last_n)):
                 st = _stage(m, shapes, i, pp, count, begin, tp=tp, cp=cp, pp=pp, dp=dp, ep=ep, zero=zero, name=opt,
-                            mode=mode, w=w, master=master, tune="full", rank=1, tokens=S * mb, seq=S, M=M, v=v,
+                            mode=mode, w=w, master=master, tune="full", adapters=None, tokens=S * mb, seq=S, M=M, v=v,
                             schedule=sched, sp=tp > 1, flash=True, dropout=False)
                 worst = np.maximum(worst, st.total_b)
             out[rows] = worst + FRAMEWORK_BYTES

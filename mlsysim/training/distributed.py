@@ -19,6 +19,7 @@ from ..engine.timing import step_times
 from ..errors import InputError
 from ..hardware.links import FABRIC_ALPHA, NVLINK_ALPHA
 from ..models.families.base import LM_CONTEXT
+from ..models.families.decoder import LORA_RANK
 from ..run import DEFAULT_VIRTUAL_STAGES, Layout, Run, fraction, resolve_fleet
 from ..solver import Result, Solver, only_run, verdict
 from ..units import format_si, quantity
@@ -466,7 +467,7 @@ def _memory(run, split, S, M, mb, schedule):
     lay = run.layout
     kw = dict(tp=lay.tp, cp=lay.cp, dp=lay.dp, ep=lay.ep, v=lay.v_stages, schedule=schedule, zero=lay.zero_stage,
               optimizer=lay.optimizer, mode=lay.recompute, precision=run.precision,
-              finetune="lora" if lay.lora else "full")
+              finetune="lora" if lay.lora else "full", lora_rank=LORA_RANK, lora_targets="attention")
     if np.ndim(mb) == 0:
         r = training_memory(run.workload, run.hardware, split, int(S), int(mb), int(M), **kw)
         return r.weights_b, r.gradients_b, r.optimizer_b, r.activations_b, r.total_b

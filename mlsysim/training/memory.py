@@ -44,6 +44,8 @@ NF4_BYTES = float(_BUFFERS["nf4_bits_per_parameter"]["value"]) / 8.0
 FINETUNE_MODES = ("full", "lora", "qlora")
 #: LoRA rank when none is given (the QLoRA paper's r = 64 on every linear layer)
 DEFAULT_LORA_RANK = 64
+#: which linears carry adapters: every one of the blocks (QLoRA), or the four attention projections
+LORA_TARGETS = ("all", "attention")
 
 
 def optimizer_name(value) -> str:
@@ -138,7 +140,7 @@ class TrainingMemoryModel(Solver):
     def solve(self, model, hardware=None, batch_size=1, seq_len=LM_CONTEXT, precision="bf16", *, optimizer="adam",
               recompute="none", tp=1, cp=1, pp=1, dp=1, ep=1, zero_stage=0, microbatches=None, v_stages=None,
               layers_per_stage=None, schedule=None, sequence_parallel=None, flash_attention=True, dropout=False,
-              finetune="full", lora_rank=DEFAULT_LORA_RANK, master_weights=None, fleet=None,
+              finetune="full", lora_rank=DEFAULT_LORA_RANK, lora_targets="all", master_weights=None, fleet=None,
               **legacy) -> TrainingMemoryResult:
         """Bytes per device for a global batch of ``batch_size`` sequences of ``seq_len`` tokens.
 
@@ -149,7 +151,7 @@ class TrainingMemoryModel(Solver):
         ``dualpipe``; default 1F1B, interleaved with ``v_stages`` > 1, which defaults to 2 under an
         interleaved schedule, TorchTitan's choice). ``zero_stage`` 0-3 or ``"fsdp"``
         (= 3). ``finetune``: ``full``, ``lora`` or ``qlora`` (rank ``lora_rank`` adapters on every linear layer
-        of the blocks). ``master_weights``
+        of the blocks, or with ``lora_targets="attention"`` on the attention projections only). ``master_weights``
         (default: kept for full training below fp32, not for adapters) adds an fp32 copy to the optimizer
         state. 0.1.0 names are accepted: ``activation_checkpointing``, ``tp_size``, ``pp_size``,
         ``dp_size``, ``ep_size``, ``gradient_accumulation_steps``.
@@ -182,7 +184,7 @@ class TrainingMemoryModel(Solver):
         return training_memory(m, hw, layout, S, mb, M, tp=tp, cp=cp, dp=dp, ep=ep, v=v,
                                schedule=pipeline_schedule(schedule, pp, v), zero=_zero(zero_stage),
                                optimizer=optimizer_name(optimizer), mode=recompute_mode(given["recompute"]),
-                               precision=precision, finetune=finetune, lora_rank=lora_rank,
+                               precision=precision, finetune=finetune, lora_rank=lora_rank, lora_targets=lora_targets,
                                master_weights=master_weights, sequence_parallel=sequence_parallel,
                                flash_attention=flash_attention, dropout=dropout)
 
@@ -217,7 +219,8 @@ def pipeline_schedule(schedule, pp: int, v: int) -> str:
 
 def training_memory(m, hw, layout: tuple, S: int, mb: int, M: int, *, tp=1, cp=1, dp=1, ep=1, v=1, schedule="1f1b",
                     zero=0, optimizer="adam", mode="none", precision="bf16", finetune="full",
-                    lora_rank=DEFAULT_LORA_RANK, master_weights=None, sequence_parallel=None, flash_attention=True,
+                    lora_rank=DEFAULT_LORA_RANK, lora_targets="all", master_weights=None, sequence_parallel=None,
+                    flash_attention=True,
                     dropout=False) -> TrainingMemoryResult:
     """The memory of every pipeline stage's device (``layout``: layers per stage) for microbatches of ``mb``
     sequences of ``S`` tokens, ``M`` per step; the most loaded one is the result's."""
@@ -229,18 +232,21 @@ def training_memory(m, hw, layout: tuple, S: int, mb: int, M: int, *, tp=1, cp=1
     master = (w < 4.0 and tune == "full" and opt != "none") if master_weights is None else bool(master_weights)
     sp = tp > 1 if sequence_parallel is None else bool(sequence_parallel)
     r = whole("lora_rank", lora_rank)
+    if lora_targets not in LORA_TARGETS:
+        raise InputError(f"lora_targets must be one of {', '.join(LORA_TARGETS)}, got {lora_targets!r}")
     shapes = _matrices(m)
     stages, start = [], 0
     for i, layers in enumerate(layout):
         stages.append(_stage(m, shapes, i, pp, layers, start, tp=tp, cp=cp, pp=pp, dp=dp, ep=ep, zero=zero, name=opt,
-                             mode=mode, w=w, master=master, tune=tune, rank=r, tokens=S * mb, seq=S, M=M, v=v,
-                             schedule=schedule, sp=sp, flash=bool(flash_attention), dropout=bool(dropout)))
+                             mode=mode, w=w, master=master, tune=tune, adapters=(r, lora_targets), tokens=S * mb,
+                             seq=S, M=M, v=v, schedule=schedule, sp=sp, flash=bool(flash_attention),
+                             dropout=bool(dropout)))
         start += layers
     worst = max(range(len(stages)), key=lambda i: stages[i].total_b)
     s = stages[worst]
     capacity = float(hw.memory.capacity)
     total = s.total_b + FRAMEWORK_BYTES
-    trainable = _trainable(m, shapes, tune, r)
+    trainable = _trainable(m, shapes, tune, (r, lora_targets))
     parts = {"weights": s.weights_b, "gradients": s.gradients_b, "optimizer state": s.optimizer_b,
              "activations": s.activations_b, "communication buffers": s.buffers_b}
     largest = max(parts, key=parts.get)
@@ -256,7 +262,8 @@ def training_memory(m, hw, layout: tuple, S: int, mb: int, M: int, *, tp=1, cp=1
                      "microbatches": M, "microbatch_size": mb, "layers_per_stage": list(layout),
                      "sequence_parallel": sp, "schedule": schedule},
         optimizer=opt, recompute=mode, finetune=tune, trainable_parameters=trainable, binding=binding,
-        assumptions=_assumptions(opt, mode, zero, master, tune, r, sp, bool(flash_attention), pp, v, M, schedule))
+        assumptions=_assumptions(opt, mode, zero, master, tune, (r, lora_targets), sp, bool(flash_attention), pp, v,
+                                 M, schedule))
 
 
 def check_layout(m, tp, cp, pp, ep, v, layers_per_stage, seq_len) -> tuple[int, ...]:
@@ -309,12 +316,8 @@ def _bad_finetune(value):
 
 
 def _matrices(m) -> _Matrices:
-    h, d, H, KV = m.hidden_dim, m.d_head, m.heads, m.n_kv_heads
-    if m.is_mla:        # the projections as equal squares-in-shape of the published attention weights
-        side = m.attention_params() / (4 * h)
-        attention = ((h, side),) * 4
-    else:
-        attention = ((h, H * d), (h, KV * d), (h, KV * d), (H * d, h))
+    h = m.hidden_dim
+    attention = m.attention_matrices()
     mats = m.ffn_matrices()
 
     def ffn(width):
@@ -338,18 +341,22 @@ def _moe_layers(m, layers, first):
     return np.maximum(0, first + layers - np.maximum(first, m.dense_layers))
 
 
-def _trainable(m, shapes: _Matrices, tune: str, rank: int) -> float:
+def _trainable(m, shapes: _Matrices, tune: str, adapters: tuple) -> float:
+    """Trainable parameters: all of them, or the LoRA adapters (``adapters``: rank and targets) of the blocks."""
     if tune == "full":
         return m.parameter_count()
-    moe = _moe_layers(m, m.layers, 0)
+    rank, targets = adapters
     per_layer = sum(rank * (k + n) for k, n in shapes.attention)
+    if targets == "attention":
+        return m.layers * per_layer
+    moe = _moe_layers(m, m.layers, 0)
     dense = sum(rank * (k + n) for k, n in shapes.ffn)
     expert = sum(rank * (k + n) for k, n in shapes.expert) * (shapes.experts + shapes.shared)
     return m.layers * per_layer + (m.layers - moe) * dense + moe * expert
 
 
 def _stage(m, shapes: _Matrices, i, stages, layers, start, *, tp, cp, pp, dp, ep, zero, name, mode, w, master, tune,
-           rank, tokens, seq, M, v, schedule, sp, flash, dropout) -> StageMemory:
+           adapters, tokens, seq, M, v, schedule, sp, flash, dropout) -> StageMemory:
     """Bytes on a device of pipeline stage ``i`` (of ``stages``) holding ``layers`` layers from layer ``start``.
     The layout's numbers (degrees, ZeRO stage, stage index and sizes, microbatches) may be arrays: the layout
     search evaluates many layouts at once; the names (optimizer, mode, schedule, finetune) are one each."""
@@ -380,7 +387,7 @@ def _stage(m, shapes: _Matrices, i, stages, layers, start, *, tp, cp, pp, dp, ep
         linear = layers * attn + dense_layers * dense_ffn + moe * (shared + routed)
         base = NF4_BYTES if tune == "qlora" else w
         weights = linear * base + (dense + experts - linear) * w
-        ranks = _trainable(m, shapes, tune, rank) / m.layers * layers / tp
+        ranks = _trainable(m, shapes, tune, adapters) / m.layers * layers / tp
         t_dense, t_expert = ranks, 0.0
         weights = weights + ranks * w
     grads = (t_dense / np.where(zero >= 2, dense_group, 1) + t_expert / np.where(zero >= 2, expert_group, 1)) * w
@@ -415,7 +422,7 @@ def _stage(m, shapes: _Matrices, i, stages, layers, start, *, tp, cp, pp, dp, ep
     return StageMemory(layers, weights, grads, state, activations, buffers)
 
 
-def _assumptions(opt, mode, zero, master, tune, rank, sp, flash, pp, v, M, schedule) -> tuple[str, ...]:
+def _assumptions(opt, mode, zero, master, tune, adapters, sp, flash, pp, v, M, schedule) -> tuple[str, ...]:
     out = [f"optimizer {opt}: {OPTIMIZERS[opt]['source']}",
            f"recomputation '{mode}' (Korthikanti et al. 2022: none keeps every input backward reads, selective "
            "recomputes the attention core, full keeps each layer's input)",
@@ -429,7 +436,9 @@ def _assumptions(opt, mode, zero, master, tune, rank, sp, flash, pp, v, M, sched
            "an fp32 master copy of the trainable weights" if master else "no fp32 master copy",
            f"framework: {_BUFFERS['framework_bytes']['source']}"]
     if tune != "full":
-        out.append(f"{tune}: rank-{rank} adapters on every linear layer of the blocks, base frozen"
+        out.append(f"{tune}: rank-{adapters[0]} adapters on "
+                   + ("the attention projections" if adapters[1] == "attention" else "every linear layer of the blocks")
+                   + ", base frozen"
                    + (f"; base linears in NF4, {_BUFFERS['nf4_bits_per_parameter']['source']}" if tune == "qlora"
                       else ""))
     if schedule == "dualpipe":

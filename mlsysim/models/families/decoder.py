@@ -17,7 +17,8 @@ from ...ops import ATTN_DECODE, ATTN_PREFILL, QUANTIZED_MATMUL, OpBuilder
 from ...units import SIValue
 from .base import LM_CONTEXT, Family, Shard
 
-#: LoRA adapters: the rank of the low-rank update on each of the four attention projections
+#: LoRA as a training run's ``lora`` flag means it: rank-16 adapters on the four attention projections (MLPerf
+#: Training's llama2_70b_lora: adapter_dim 16, target_modules attention)
 LORA_RANK = 16
 
 
@@ -136,8 +137,8 @@ class DecoderFamily(Family):
         return tokens * (4 * h + 3 * ffn) * p.a + B * m.vocab_size * 4.0   # live buffers + fp32 logits
 
     def trainable_params(self, m, lora: bool) -> float:
-        if lora:
-            return min(2 * LORA_RANK * m.hidden_dim * 4 * m.layers, m.parameter_count())
+        if lora:        # r x (inputs + outputs) per adapted projection
+            return min(LORA_RANK * sum(k + n for k, n in m.attention_matrices()) * m.layers, m.parameter_count())
         return m.parameter_count()
 
     # -- parallelism ------------------------------------------------------------------------------
