@@ -21,7 +21,7 @@ def test_every_training_anchor_is_a_sourced_figure_with_its_layout():
 
 def test_every_training_anchor_predicts_with_a_finite_error():
     results = run("training")
-    assert len(results) == 10
+    assert len(results) == 11
     for r in results:
         assert r.failure is None, f"{r.id}: {r.failure}"
         assert r.predicted > 0 and math.isfinite(r.error)
