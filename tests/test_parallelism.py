@@ -66,6 +66,24 @@ def test_the_published_uneven_405b_layout_is_found_and_fits():
     assert r.best.layers_per_stage == (7,) + (8,) * 14 + (7,) and r.best.dp == 128
 
 
+def test_interleaving_an_uneven_split_is_searched_and_timed_as_distributed_model_does():
+    """The 405B's uneven stages (7 and 8 layers) in 2 or 4 virtual stages: chunks differ by a layer, and the
+    search's step and memory are DistributedModel's on the same layout."""
+    fleet = Systems.Clusters.Frontier_8K.model_copy(update={"count": 2048})
+    r = ParallelismOptimizer().solve(Models.Llama3_405B, fleet, batch_size=2048, seq_len=8192, tp=8, pp=16, cp=1,
+                                     ep=1, zero_stage=1, recompute="full", micro_batch=1, v_stages=(2, 4),
+                                     schedules=("interleaved",), top=4)
+    assert {c.v_stages for c in r.top_candidates} == {2, 4}
+    for lay in r.top_candidates:
+        assert lay.layers_per_stage == (7,) + (8,) * 14 + (7,)
+        d = DistributedModel().solve(Models.Llama3_405B, fleet, batch_size=2048, seq_len=8192, tp=8, pp=16,
+                                     dp=lay.dp, v_stages=lay.v_stages, zero_stage=1, recompute="full",
+                                     schedule="interleaved", microbatches=16,
+                                     layers_per_stage=list(lay.layers_per_stage))
+        assert d.step_time_s == pytest.approx(lay.step_time_s, rel=0.01)
+        assert d.memory_per_device_b == pytest.approx(lay.memory_per_device_b, rel=1e-9)
+
+
 def test_constraints_prune_before_timing_and_say_which():
     r = ParallelismOptimizer().solve(Models.Qwen2_5_7B, Systems.Clusters.Research_256, batch_size=256, seq_len=4096,
                                      tp=[1, 2, 4, 8, 16])
