@@ -51,3 +51,28 @@ def test_an_unpredictable_anchor_is_reported_not_dropped(tmp_path):
     res = run(path=path)
     assert [r.predicted for r in res] == [None, None]
     assert "NoSuchModel" in res[0].failure and "warp_drive" in res[1].failure
+
+
+def test_the_committed_accuracy_report_is_the_commands_output():
+    """ACCURACY.md is written by `mlsysim validate -o markdown` and never by hand: regenerate it with that
+    command when a prediction or an anchor changes."""
+    from pathlib import Path
+
+    from conftest import cli
+
+    out = cli("validate", "-o", "markdown")
+    assert out.returncode == 0, out.stderr
+    committed = (Path(__file__).resolve().parent.parent / "ACCURACY.md").read_text(encoding="utf-8")
+    assert out.stdout == committed, "ACCURACY.md is stale: run `mlsysim validate -o markdown > ACCURACY.md`"
+
+
+def test_the_report_has_every_category_and_anchor(results):
+    from mlsysim.validation.report import markdown_report
+
+    text = markdown_report(results, summarize(results))
+    assert all(f"\n## {cat}\n" in text for cat in {r.category for r in results})
+    assert all(f"| {r.id} |" in text for r in results)
+    import re
+
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    assert rows and all(len(re.findall(r"(?<!\\)\|", line)) == 9 for line in rows)    # 8 cells, none broken

@@ -7,21 +7,27 @@ from ..output import choose, dumps
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("validate", epilog="Example:\n  mlsysim validate --category single_device_inference")
+    @app.command("validate", epilog="Examples:\n  mlsysim validate --category single_device_inference\n"
+                                    "  mlsysim validate -o markdown > ACCURACY.md")
     def validate_command(
         ctx: typer.Context,
         category: str = typer.Option(None, "--category", "-c", help="only this category"),
-        output: str = typer.Option(None, "--output", "-o", help="text or json"),
+        output: str = typer.Option(None, "--output", "-o", help="text, json or markdown (the accuracy report)"),
     ):
         """Compare predictions with published measurements, anchor by anchor, with a summary per category."""
         from ...errors import InputError
         from ...validation import run, summarize
 
-        output = choose(ctx, output, supported=("text", "json"))
+        output = choose(ctx, output)
         results = run(category)
         if category and not results:
             raise InputError(f"no anchors in category '{category}'")
         summary = summarize(results)
+        if output == "markdown":
+            from ...validation.report import markdown_report
+
+            print(markdown_report(results, summary), end="")
+            return
         if output == "json":
             print(dumps({"status": "ok", "anchors": [
                 {"id": r.id, "category": r.category, "model": r.model, "hardware": r.hardware, "metric": r.metric,
