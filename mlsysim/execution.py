@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .core.types import Record
+from .core.types import Bytes, Record
 from .errors import InputError
 from .ops import FUSIONS, TRANSFORMER_KERNELS, normalize_precision
 from .zoo.registry import Registry, load_data
@@ -79,6 +79,10 @@ class ExecutionProfile(Record):
     #: were measured on (calibration/README.md): an eager stack's per-kernel host costs divide by it; a
     #: graph replayed on the GPU does not depend on it
     host_speed: float = Field(default=1.0, gt=0)
+    #: what the stack's process holds on the device before any model tensor (CUDA context, framework
+    #: kernels, workspaces), in every memory fit; ``runtime_source`` says where the figure comes from
+    runtime_bytes: Bytes = 0.0
+    runtime_source: str = ""
     source: str
 
     @field_validator("fuses")
@@ -99,7 +103,10 @@ class ExecutionProfile(Record):
 def _build() -> Registry:
     entries, aliases = {}, {}
     for key, fact in load_data("profiles").items():
-        entries[key] = ExecutionProfile(key=key, **fact)
+        runtime = fact.get("runtime") or {}
+        entries[key] = ExecutionProfile(key=key, runtime_bytes=runtime.get("bytes", 0.0),
+                                        runtime_source=runtime.get("source", ""),
+                                        **{k: v for k, v in fact.items() if k != "runtime"})
         aliases.update({alias: key for alias in fact.get("aliases") or ()})
     return Registry("Stacks", "stack", entries, aliases=aliases)
 
@@ -115,6 +122,14 @@ def on_host(profile: ExecutionProfile, host_speed: float) -> ExecutionProfile:
     if host_speed == profile.host_speed:
         return profile
     return profile.model_copy(update={"host_speed": float(host_speed)})
+
+
+def with_runtime(profile: ExecutionProfile, runtime_bytes: float) -> ExecutionProfile:
+    """``profile`` with the runtime's own footprint set by the user (their measurement of their process)."""
+    if runtime_bytes == profile.runtime_bytes:
+        return profile
+    return profile.model_copy(update={"runtime_bytes": float(runtime_bytes),
+                                      "runtime_source": "given by the run (runtime_overhead)"})
 
 
 def execution_profile(stack) -> ExecutionProfile:

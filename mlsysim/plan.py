@@ -40,6 +40,9 @@ class WorkloadSpec(_Spec):
     host_speed: float | None = Field(None, gt=0, description="how fast the host CPU issuing the kernels is, "
                                                              "relative to the one the launch costs were measured on")
     optimizer: str | None = Field(None, description="training optimizer: adam, adamw, sgd, adafactor, adam8bit, none")
+    runtime_overhead: str | float | None = Field(
+        None, description="device memory the stack's process holds before the model (CUDA context, framework), "
+                          "e.g. '2 GiB' or bytes; default: the stack's published figure (`mlsysim zoo stacks`)")
 
 
 class HardwareSpec(_Spec):
@@ -185,7 +188,8 @@ def plan_run(plan: Plan) -> Run:
                          "workload.training and more than one accelerator")
     return Run.build(w.name, hw, fleet=fleet, phase=w.phase, training=w.training, batch_size=batch,
                      seq_len=w.seq_len, precision=plan.hardware.precision, efficiency=plan.hardware.efficiency,
-                     stack=w.stack, host_speed=w.host_speed, tp=par.tp, pp=par.pp, region=ops.region if ops else None,
+                     stack=w.stack, host_speed=w.host_speed, runtime_overhead=w.runtime_overhead, tp=par.tp,
+                     pp=par.pp, region=ops.region if ops else None,
                      duration_days=ops.duration_days if ops else None, utilization=ops.utilization if ops else None,
                      **training)
 

@@ -15,13 +15,14 @@ from functools import lru_cache
 import numpy as np
 
 from .errors import InputError, UnsupportedPrecisionError
-from .execution import ExecutionProfile, execution_profile, on_host
+from .execution import ExecutionProfile, execution_profile, on_host, with_runtime
 from .hardware.types import HardwareNode
 from .models.families import TrainingState
 from .models.families.base import OPTIMIZERS as _OPTIMIZER_FACTS
 from .models.families.base import recompute_mode
 from .models.types import Workload
 from .ops import GGUF_BYTES, PHASES, PRECISION_BYTES, QUANTIZED_MATMUL, WEIGHT_ONLY, Precisions, normalize_precision
+from .units import parse
 
 #: the stack a step runs under when none is given: training in PyTorch eager, one inference step
 #: compiled, LLM serving in a serving engine
@@ -47,7 +48,7 @@ RUN_KEYWORDS = frozenset({
     "activation_precision", "kv_precision", "stack", "efficiency", "tp", "pp", "dp", "ep", "tp_size", "pp_size",
     "dp_size", "ep_size", "microbatches", "microbatch_count", "v_stages", "zero_stage", "activation_recomputation",
     "recompute", "optimizer", "is_lora", "lora", "region", "grid", "datacenter", "duration_days", "utilization",
-    "cp", "layers_per_stage", "schedule"})
+    "cp", "layers_per_stage", "schedule", "runtime_overhead"})
 #: KV-cache formats any device can store; 8- and 4-bit ones need the chip's support
 _KV_ALWAYS = ("fp32", "fp16", "bf16")
 
@@ -211,7 +212,8 @@ class Run:
     @classmethod
     def build(cls, model, hardware=None, *, phase=None, training=False, batch_size=1, seq_len=None, past_len=0,
               prompt_len=None, output_len=None, precision=DEFAULT_PRECISION, weight_precision=None,
-              activation_precision=None, kv_precision=None, stack=None, host_speed=None, efficiency=None, fleet=None,
+              activation_precision=None, kv_precision=None, stack=None, host_speed=None, runtime_overhead=None,
+              efficiency=None, fleet=None,
               tp=1, pp=1, dp=None, ep=1, microbatches=None, v_stages=None, zero_stage=0, recompute="none",
               optimizer=None, lora=False, cp=1, layers_per_stage=None, schedule=None, region=None, duration_days=None,
               utilization=None, purpose="inference") -> Run:
@@ -219,8 +221,9 @@ class Run:
 
         ``purpose`` (``inference``, ``serving`` or ``train``) picks the default stack when none is
         given; ``host_speed`` is how fast the host issuing its kernels is, relative to the measuring
-        one; ``training`` makes the phase ``train``. On a ``fleet``, ``dp`` defaults to what the other
-        degrees leave of its accelerators.
+        one; ``runtime_overhead`` (bytes, or a string such as ``"2 GiB"``) replaces the stack's own device
+        footprint (CUDA context, framework kernels) in every memory fit; ``training`` makes the phase
+        ``train``. On a ``fleet``, ``dp`` defaults to what the other degrees leave of its accelerators.
         """
         w = resolve_model(model)
         if fleet is not None:
@@ -255,6 +258,8 @@ class Run:
                 raise InputError(f"host_speed scales the host's cost of launching kernels one by one; {profile.key} "
                                  f"replays them from a graph on the GPU (use an eager stack such as pytorch_eager)")
             profile = on_host(profile, positive("host_speed", host_speed))
+        if runtime_overhead is not None:
+            profile = with_runtime(profile, parse(runtime_overhead, "B", "runtime_overhead"))
         prec = normalize_precision(precision)
         precisions = resolve_precisions(hw, profile, prec, weight_precision, activation_precision, kv_precision,
                                         phase == "train")

@@ -169,10 +169,11 @@ def test_expected_pages_hand_computed():
 
 # --- continuous batching -------------------------------------------------------------------------------
 def test_llama3_8b_paged_vs_static_on_h100():
-    """Static reserves 8,192 tokens x 131,072 B = 1.07 GB per sequence out of 0.9 x 80 GiB less the weights."""
+    """Static reserves 8,192 tokens x 131,072 B = 1.07 GB per sequence out of 0.9 x 80 GiB less the weights and
+    the process's own 1,343 MiB (CUDA context and PyTorch's kernels, which vLLM also leaves out of its KV cache)."""
     r = batching(**LLAMA_8K, max_batch_size=1024)
     assert r.kv_bytes_per_token == 131_072
-    budget = 0.9 * 80 * 2**30 - r.weights_bytes
+    budget = 0.9 * 80 * 2**30 - r.weights_bytes - 1343 * 2**20
     assert r.static_max_sequences == math.floor(budget / (131_072 * 8192 + r.activation_bytes_per_seq))
     assert r.static_max_active_requests == r.static_max_sequences
     assert r.max_active_requests >= 3.9 * r.static_max_active_requests

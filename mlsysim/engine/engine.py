@@ -37,7 +37,8 @@ class Engine:
     def solve(model, hardware=None, batch_size=1, precision="fp16", efficiency=None, raise_errors=False,
               is_training=False, seq_len=None, zero_stage=0, dp_size=1, is_lora=False,
               activation_recomputation=False, *, phase=None, stack=None, weight_precision=None,
-              kv_precision=None, activation_precision=None, optimizer="adam", past_len=0) -> PerformanceProfile:
+              kv_precision=None, activation_precision=None, optimizer="adam", past_len=0,
+              runtime_overhead=None) -> PerformanceProfile:
         """Latency, throughput, bottleneck, memory and energy of one step.
 
         ``model`` may be a :class:`~mlsysim.run.Run` (then it carries every input). Otherwise the
@@ -49,7 +50,8 @@ class Engine:
         ``torch_compile``, ``vllm``, ...). ``past_len`` (prefill only) is the number of tokens already
         in the KV cache: the new ``seq_len`` tokens attend to them as well. ``precision`` sets weights,
         activations and KV cache at once; ``weight_precision``, ``activation_precision`` (the matmuls'
-        precision) and ``kv_precision`` override each.
+        precision) and ``kv_precision`` override each. ``runtime_overhead`` replaces the stack's own device
+        footprint (CUDA context, framework kernels; ``Stacks.<stack>.runtime_bytes``) in the memory fit.
         """
         if isinstance(model, Run):
             if hardware is not None:
@@ -59,7 +61,7 @@ class Engine:
                         past_len=past_len, precision=precision, weight_precision=weight_precision,
                         activation_precision=activation_precision, kv_precision=kv_precision, stack=stack,
                         efficiency=efficiency, dp=dp_size, zero_stage=zero_stage, recompute=activation_recomputation,
-                        optimizer=optimizer, lora=is_lora)
+                        optimizer=optimizer, lora=is_lora, runtime_overhead=runtime_overhead)
         return solve_step(run, raise_errors)
 
     @staticmethod
@@ -183,8 +185,9 @@ def _sweep_step(run: Run, phase, B, S, past, raise_errors) -> PerformanceProfile
     """A (moderate) array of configurations: every figure an array of the sizes' broadcast shape."""
     w, hw, family, p, profile = run.workload, run.hardware, run.family, run.precisions, run.profile
     # memory first: it decides where the weights are read from
-    parts = family.footprint(w, phase, B, S + past, p, run.layout)
-    total = parts["weights"] + parts["kv_cache"] + parts["activations"] + parts["gradients"] + parts["optimizer"]
+    parts = {**family.footprint(w, phase, B, S + past, p, run.layout), "runtime": float(profile.runtime_bytes)}
+    total = parts["weights"] + parts["kv_cache"] + parts["activations"] + parts["gradients"] + parts["optimizer"] + \
+        parts["runtime"]
     capacity = float(hw.memory.capacity)
     worst = float(np.max(total))
     if raise_errors and worst > capacity:
@@ -236,7 +239,7 @@ class _Structure:
     its operators' timing and the device's figures, built once and then solved for any scalar sizes."""
 
     __slots__ = ("lowering", "footprint", "template", "hardware", "stack", "phase", "workload",
-                 "weights", "dev", "timer", "peak", "capacity", "tdp", "host_bw")
+                 "weights", "dev", "timer", "peak", "capacity", "tdp", "host_bw", "runtime")
 
     def __init__(self, run: Run, phase: str):
         w, p, profile, training, family, hw = run.workload, run.precisions, run.profile, run.layout, run.family, \
@@ -253,6 +256,7 @@ class _Structure:
         self.template = Template.trace(lowering, footprint)
         self.weights = self.dev = self.timer = self.peak = None
         self.capacity, self.tdp, self.host_bw = float(hw.memory.capacity), float(hw.tdp or 0.0), host_link_bw(hw)
+        self.runtime = float(profile.runtime_bytes)
 
     def solve(self, run: Run, B, S, past, raise_errors: bool = False, each: bool = True):
         """Sizes (B, S, past) solved: (operator table and per-operator times (None and empty unless
@@ -278,7 +282,9 @@ class _Structure:
             if template is not None:
                 self.weights, self.dev, self.timer, self.peak = weights, dev, clock, peak
         t_comp, t_mem, (lat_c, lat_m, lat_o) = clock.step(values, run.efficiency, self.stack.host_ahead, each)
-        worst = weights + parts["kv_cache"] + parts["activations"] + parts["gradients"] + parts["optimizer"]
+        parts["runtime"] = self.runtime
+        worst = weights + parts["kv_cache"] + parts["activations"] + parts["gradients"] + parts["optimizer"] + \
+            self.runtime
         if worst > self.capacity:
             if raise_errors:
                 _out_of_memory(run, worst, self.capacity)

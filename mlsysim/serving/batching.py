@@ -218,7 +218,7 @@ def batch(run: Run, mean_request_tokens=None, max_batch_size=256, page_size=16,
     capacity = one.memory_capacity_bytes
     usable = share * capacity
     act = float(one.activation_bytes)
-    budget = usable - one.weights_bytes
+    budget = usable - one.weights_bytes - one.runtime_bytes
     paged = paged_bytes(kv, mean, max_len, page, request_length_distribution) + act
     static = float(kv(max_len)) + act
     n_paged = max(0, math.floor(budget / paged))
@@ -233,8 +233,9 @@ def batch(run: Run, mean_request_tokens=None, max_batch_size=256, page_size=16,
     tps_static = active_static / itl_static
     speedup = tps / tps_static if tps_static else (math.inf if tps else math.nan)
 
-    notes = [f"KV budget: {share:g} of {format_si(capacity, 'B')} less "
-             f"{format_si(one.weights_bytes, 'B')} of weights = {format_si(budget, 'B')}; each sequence also "
+    notes = [f"KV budget: {share:g} of {format_si(capacity, 'B')} less {format_si(one.weights_bytes, 'B')} of "
+             f"weights and {format_si(one.runtime_bytes, 'B')} of runtime (CUDA context, framework) = "
+             f"{format_si(budget, 'B')}; each sequence also "
              f"keeps {format_si(act, 'B')} of decode activations",
              f"request lengths: {request_length_distribution}, mean {mean:g} of at most {max_len:g} tokens; a "
              f"request holds its pages until it ends (its full length)",

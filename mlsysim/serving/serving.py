@@ -50,6 +50,8 @@ class ServingResult(Result):
     kv_cache_bytes: object
     activation_bytes: object
     draft_bytes: object
+    #: the stack's own device footprint (CUDA context, framework kernels: ``Stacks.<key>.runtime_bytes``)
+    runtime_bytes: float
     memory_capacity_bytes: float
     feasible: object
     kv_bytes_per_token: float
@@ -70,8 +72,9 @@ class ServingResult(Result):
 
     @property
     def memory_bytes(self):
-        """Per device: weights, KV cache, activations and any draft model."""
-        return self.weights_bytes + self.kv_cache_bytes + self.activation_bytes + self.draft_bytes
+        """Per device: weights, KV cache, activations, any draft model, and the runtime itself."""
+        return self.weights_bytes + self.kv_cache_bytes + self.activation_bytes + self.draft_bytes + \
+            self.runtime_bytes
 
     @property
     def memory_utilization(self):
@@ -149,14 +152,16 @@ class ServingModel(Solver):
               prompt_len=None, output_len=None, weight_precision=None, activation_precision=None,
               kv_precision=None, tp=1, pp=None, stack=None, prefill_chunk_tokens=None, cached_prefix_len=0,
               decode_hardware=None, kv_link_bandwidth=None, network_bandwidth=None, draft_model=None,
-              draft_acceptance_rate=None, draft_len=None, raise_errors=False, options=None) -> ServingResult:
+              draft_acceptance_rate=None, draft_len=None, raise_errors=False, options=None,
+              runtime_overhead=None) -> ServingResult:
         """TTFT of a ``prompt_len`` prompt, ITL at a ``seq_len`` context, memory per device.
 
         ``model`` may be a :class:`~mlsysim.run.Run` carrying every run input. Without ``prompt_len`` the
         prompt is ``seq_len`` tokens; with ``output_len``, ITL is taken at the mean context of the
         generation and ``request_latency_s`` covers all of it. ``pp=None`` picks the fewest pipeline
         stages that fit the weights. ``network_bandwidth`` is the 0.1.0 name of ``kv_link_bandwidth``.
-        ``options`` (a :class:`ServingOptions`) stands for the deployment keywords.
+        ``options`` (a :class:`ServingOptions`) stands for the deployment keywords. ``runtime_overhead``
+        replaces the stack's own device footprint (CUDA context, framework) in the memory fit.
         """
         if isinstance(model, Run):
             only_run(ServingModel.solve, locals())
@@ -165,7 +170,8 @@ class ServingModel(Solver):
             run = Run.build(model, hardware, purpose="serving", batch_size=batch_size, seq_len=seq_len,
                             prompt_len=prompt_len, output_len=output_len, precision=precision,
                             weight_precision=weight_precision, activation_precision=activation_precision,
-                            kv_precision=kv_precision, stack=stack, efficiency=efficiency, tp=tp, pp=pp)
+                            kv_precision=kv_precision, stack=stack, efficiency=efficiency, tp=tp, pp=pp,
+                            runtime_overhead=runtime_overhead)
         if options is None:
             if kv_link_bandwidth is not None and network_bandwidth is not None:
                 raise InputError("give the KV link once: kv_link_bandwidth and network_bandwidth are synonyms")
@@ -255,8 +261,9 @@ def serve(run: Run, options: ServingOptions = _PLAIN, raise_errors: bool = False
         family.kv_cache_bytes(view, deepest, B, p.kv_bytes)
     weights = float(decode.memory_parts["weights"])
     acts = decode.memory_parts["activations"]
+    runtime = decode.memory_parts["runtime"]
     capacity = float(dec_hw.memory.capacity)
-    total = weights + kv_dev + acts + draft_bytes
+    total = weights + kv_dev + acts + draft_bytes + runtime
     feasible = total <= capacity
     if raise_errors and _top(total) > capacity:
         raise OOMError(f"{model.name} needs {format_si(_top(total), 'B')} per device but {dec_hw.name} has "
@@ -270,6 +277,7 @@ def serve(run: Run, options: ServingOptions = _PLAIN, raise_errors: bool = False
         "batch_size": B, "prompt_len": P, "output_len": gen, "context_len": ctx, "tp": tp, "pp": pp,
         "ttft_s": ttft, "itl_s": itl, "tokens_per_s": B / itl, "request_latency_s": request,
         "weights_bytes": weights, "kv_cache_bytes": kv_dev, "activation_bytes": acts, "draft_bytes": draft_bytes,
+        "runtime_bytes": runtime,
         "memory_capacity_bytes": capacity, "feasible": verdict(feasible),
         "kv_bytes_per_token": family.kv_cache_bytes(model, 1.0, 1.0, p.kv_bytes), "prefill_bound": prefill_bound,
         "decode_bound": decode.bottleneck, "tp_comm_per_token_s": tp_comm, "prefill_chunks": n_chunks,

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
+from ..execution import Stacks
 from ..models.families.base import LM_CONTEXT, OPTIMIZERS, optimizer_state_bytes, recompute_mode
 from ..models.families.decoder import layer_activations
 from ..models.types import SparseTransformerWorkload, TransformerWorkload
@@ -37,7 +38,8 @@ from ..units import format_si, quantity
 from ..zoo.registry import load_data
 
 _BUFFERS = load_data("training")["buffers"]
-FRAMEWORK_BYTES = float(_BUFFERS["framework_bytes"]["value"])
+#: the training framework's own footprint: PyTorch's, as its execution profile states it
+FRAMEWORK_BYTES = float(Stacks.pytorch_eager.runtime_bytes)
 DDP_BUCKET_BYTES = float(_BUFFERS["ddp_bucket_bytes"]["value"])
 FSDP_UNITS_IN_FLIGHT = float(_BUFFERS["fsdp_units_in_flight"]["value"])
 NF4_BYTES = float(_BUFFERS["nf4_bits_per_parameter"]["value"]) / 8.0
@@ -434,7 +436,7 @@ def _assumptions(opt, mode, zero, master, tune, adapters, sp, flash, pp, v, M, s
             "ZeRO-2: optimizer state and gradients sharded over the data-parallel group",
             "ZeRO-3 / FSDP: optimizer state, gradients and weights sharded; two layers gathered at a time")[zero],
            "an fp32 master copy of the trainable weights" if master else "no fp32 master copy",
-           f"framework: {_BUFFERS['framework_bytes']['source']}"]
+           f"framework: {Stacks.pytorch_eager.runtime_source}"]
     if tune != "full":
         out.append(f"{tune}: rank-{adapters[0]} adapters on "
                    + ("the attention projections" if adapters[1] == "attention" else "every linear layer of the blocks")

@@ -32,6 +32,8 @@ def register(app: typer.Typer) -> None:
         stack: str = typer.Option(None, "--stack", help="software stack, e.g. torch_compile, vllm, pytorch_eager"),
         host_speed: float = typer.Option(None, "--host-speed",
                                          help="host CPU speed relative to the measuring one (eager launch costs)"),
+        runtime_overhead: str = typer.Option(None, "--runtime-overhead",
+                                             help="device memory of the stack's process itself, e.g. '2 GiB'"),
         accelerators: int = typer.Option(None, "--accelerators", help="total accelerators (a fleet when > 1)"),
         nodes: int = typer.Option(None, "--nodes", help="number of nodes (with the zoo's node size)"),
         tp: int = typer.Option(1, "--tp", help="tensor-parallel degree (fleets)"),
@@ -68,6 +70,7 @@ def register(app: typer.Typer) -> None:
                      "--layers-per-stage": (layers_per_stage, None), "--optimizer": (optimizer, None),
                      "--efficiency": (efficiency, None), "--training": (training, False), "--phase": (phase, None),
                      "--stack": (stack, None), "--host-speed": (host_speed, None),
+                     "--runtime-overhead": (runtime_overhead, None),
                      "--accelerators": (accelerators, None), "--nodes": (nodes, None),
                      "--tp": (tp, 1), "--pp": (pp, 1), "--region": (region, None),
                      "--duration-days": (duration_days, None)}
@@ -84,7 +87,7 @@ def register(app: typer.Typer) -> None:
                       "layers_per_stage": _stages(layers_per_stage)}
             plan = parse_plan(_flags_plan(target, hardware, batch_size, precision, seq_len, efficiency, training,
                                           phase, stack, host_speed, accelerators, nodes, layout, optimizer, region,
-                                          duration_days), "options")
+                                          duration_days, runtime_overhead), "options")
         evaluation, violations = run_plan(plan)
         if plot is not None:
             _plot(evaluation, plan, plot)
@@ -124,7 +127,7 @@ def _stages(value: str | None):
 
 
 def _flags_plan(model, hardware, batch_size, precision, seq_len, efficiency, training, phase, stack, host_speed,
-                accelerators, nodes, layout, optimizer, region, duration_days) -> dict:
+                accelerators, nodes, layout, optimizer, region, duration_days, runtime_overhead=None) -> dict:
     hw = {"name": hardware, "precision": precision}
     if efficiency is not None:
         hw["efficiency"] = efficiency
@@ -153,6 +156,8 @@ def _flags_plan(model, hardware, batch_size, precision, seq_len, efficiency, tra
         workload["stack"] = stack
     if host_speed is not None:
         workload["host_speed"] = host_speed
+    if runtime_overhead is not None:
+        workload["runtime_overhead"] = runtime_overhead
     plan = {"version": "1.0", "name": f"{model} on {hardware}", "workload": workload, "hardware": hw}
     defaults = {"tp": 1, "pp": 1, "cp": 1, "dp": None, "ep": 1, "v_stages": None, "zero": 0, "recompute": "none",
                 "micro_batch": None, "schedule": None, "layers_per_stage": None}

@@ -33,6 +33,8 @@ def register(app: typer.Typer) -> None:
         stack: str = typer.Option(None, "--stack", help="software stack, e.g. vllm, tensorrt_llm, pytorch_eager"),
         host_speed: float = typer.Option(None, "--host-speed",
                                          help="host CPU speed relative to the measuring one (eager launch costs)"),
+        runtime_overhead: str = typer.Option(None, "--runtime-overhead",
+                                             help="device memory of the stack's process itself, e.g. '2 GiB'"),
         chunk: int = typer.Option(None, "--prefill-chunk-tokens", help="chunked prefill size"),
         cached: int = typer.Option(0, "--cached-prefix", help="prompt tokens already in the prefix cache"),
         draft: str = typer.Option(None, "--draft-model", help="speculative decoding draft model"),
@@ -55,7 +57,8 @@ def register(app: typer.Typer) -> None:
         run = Run.build(model, hardware, purpose="serving", seq_len=seq_len, batch_size=batch_size,
                         prompt_len=prompt_len, output_len=output_len, precision=precision,
                         weight_precision=weight_precision, activation_precision=activation_precision,
-                        kv_precision=kv_precision, stack=stack, host_speed=host_speed, tp=tp, pp=pp)
+                        kv_precision=kv_precision, stack=stack, host_speed=host_speed, tp=tp, pp=pp,
+                        runtime_overhead=runtime_overhead)
         options = ServingOptions.build(chunk, cached, draft_model=draft, draft_acceptance_rate=acceptance)
         r = serve(run, options)
         rows, capacity = _rows(r), None

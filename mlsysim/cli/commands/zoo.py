@@ -22,7 +22,8 @@ COLUMNS = {
                   ("Target", "sla_latency")),
     "stacks": (("Name", "name"), ("Launch", "launch"), ("Host dispatch", "host_dispatch"),
                ("Host ahead", "host_ahead"), ("Fuses", "fuses"), ("Norm", "kernels.norm"), ("QKV", "kernels.qkv"),
-               ("KV write", "kernels.kv_write"), ("KV cache", "precisions.kv_cache"), ("Aliases", "aliases")),
+               ("KV write", "kernels.kv_write"), ("KV cache", "precisions.kv_cache"), ("Runtime", "runtime_bytes"),
+               ("Aliases", "aliases")),
 }
 
 

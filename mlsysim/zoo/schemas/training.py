@@ -10,7 +10,7 @@ def _figure(value):
     return required(block(value=required(value), source=required(text)))
 
 
-BUFFERS = block(framework_bytes=_figure(number(ge=0)), ddp_bucket_bytes=_figure(number(ge=0)),
+BUFFERS = block(ddp_bucket_bytes=_figure(number(ge=0)),
                 fsdp_units_in_flight=_figure(positive), nf4_bits_per_parameter=_figure(positive))
 
 register("training", block(optimizers=required(entries(OPTIMIZER)), buffers=required(BUFFERS)), entry_depth=1)
