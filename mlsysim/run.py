@@ -68,13 +68,21 @@ def resolve_hardware(hardware) -> HardwareNode:
     if isinstance(hardware, HardwareNode):
         return hardware
     if isinstance(hardware, str):
-        from .hardware.registry import Hardware
+        from .hardware.registry import Hardware, hardware_from_yaml
 
+        if hardware.endswith((".yaml", ".yml")):
+            return _device_file(hardware, hardware_from_yaml)
         return Hardware.get(hardware)
     accel = getattr(hardware, "accelerator", None) or getattr(getattr(hardware, "node", None), "accelerator", None)
     if isinstance(accel, HardwareNode):
         return accel
     raise InputError(f"hardware must be a HardwareNode or a hardware name, got {type(hardware).__name__}")
+
+
+@lru_cache(maxsize=64)
+def _device_file(path: str, load) -> HardwareNode:
+    """A device file read once per process (the engine caches by the record's identity)."""
+    return load(path)
 
 
 def resolve_fleet(fleet):

@@ -1,9 +1,11 @@
 """The hardware zoo, built from ``zoo/data/hardware.yaml``."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..core.types import Metadata
 from ..zoo.facts import check_entry
-from ..zoo.registry import Registry, load_data
+from ..zoo.registry import Registry, load_data, read_yaml
 from ..zoo.schemas.hardware import ENTRY
 from .types import ComputeCore, HardwareNode, IOInterconnect, MemoryHierarchy, StorageHierarchy
 
@@ -24,6 +26,19 @@ def hardware_from_fact(fact: dict) -> HardwareNode:
     """A datasheet entry laid out as in hardware.yaml, checked against the file's schema, as a HardwareNode."""
     check_entry(fact, ENTRY, "hardware")
     return _node(fact)
+
+
+def hardware_from_yaml(path) -> HardwareNode:
+    """A device described in its own YAML file, laid out as one hardware.yaml entry (``mlsysim zoo hardware
+    --template`` prints one to fill in); a file holding a single ``key: {entry}`` mapping is accepted too."""
+    fact = read_yaml(path, "hardware")
+    if len(fact) == 1 and isinstance(next(iter(fact.values())), dict) and "name" not in fact:
+        fact = next(iter(fact.values()))
+    return hardware_from_fact(fact)
+
+
+#: the commented example ``mlsysim zoo hardware --template`` prints
+TEMPLATE = Path(__file__).with_name("template.yaml")
 
 
 def _node(fact: dict) -> HardwareNode:

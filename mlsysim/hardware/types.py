@@ -93,6 +93,13 @@ class HardwareNode(Record):
     def __repr__(self) -> str:
         return f"HardwareNode({self.name}, {self.release_year})"
 
+    @classmethod
+    def from_yaml(cls, path) -> HardwareNode:
+        """A device from its spec sheet in a YAML file, laid out as a hardware.yaml entry."""
+        from .registry import hardware_from_yaml
+
+        return hardware_from_yaml(path)
+
     __str__ = __repr__
 
     # -- derived figures --------------------------------------------------------------------

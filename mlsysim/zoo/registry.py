@@ -34,6 +34,31 @@ class _StrictLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.S
         return super().construct_mapping(node, deep=deep)
 
 
+def read_yaml(path, what: str) -> dict:
+    """A user's YAML file (a device, a model) as a mapping: a missing file, malformed YAML or a key given
+    twice is one sentence naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} file '{path}' not found")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            loader = _StrictLoader(fh)
+            loader.name = path.name
+            try:
+                data = loader.get_single_data()
+            finally:
+                loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise InputError(f"{path}: malformed YAML at line {mark.line + 1}, column {mark.column + 1}: "
+                         f"{exc.problem}") from None
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InputError(f"{path}: not a YAML {what} file ({type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: a {what} file must be a mapping of keys")
+    return data
+
+
 @lru_cache(maxsize=None)
 def load_data(name: str) -> dict:
     """The parsed facts file ``zoo/data/<name>.yaml``, checked against its schema (read once per process)."""

@@ -6,7 +6,8 @@ import typer
 from ...units import SIValue, format_number
 from ..output import choose, dumps
 
-EXAMPLES = "Examples:\n  mlsysim zoo hardware --sort-by memory.bandwidth\n  mlsysim zoo hardware H100"
+EXAMPLES = ("Examples:\n  mlsysim zoo hardware --sort-by memory.bandwidth\n  mlsysim zoo hardware H100\n"
+            "  mlsysim zoo hardware --template > my_gpu.yaml   (then: mlsysim eval Llama3_8B my_gpu.yaml)")
 CATEGORIES = ("hardware", "models", "systems", "grids", "scenarios", "stacks")
 #: per category: (column title, dotted attribute path) of the listing
 COLUMNS = {
@@ -56,11 +57,19 @@ def register(app: typer.Typer) -> None:
         name: str = typer.Argument(None, help="one entry: show every figure and its source"),
         sort_by: str = typer.Option(None, "--sort-by", help="a dotted field, e.g. memory.bandwidth"),
         output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
+        template: bool = typer.Option(False, "--template", help="hardware: print a commented device file to "
+                                                                 "fill in from a spec sheet"),
     ):
         """List a registry of the facts zoo, or show one entry with its sources."""
         from ...errors import InputError, closest
 
         fmt = choose(ctx, output)
+        if template:
+            if category != "hardware" or name or sort_by or fmt != "text":
+                raise InputError("--template goes alone with the hardware category: mlsysim zoo hardware --template")
+            from ...hardware.registry import TEMPLATE
+            print(TEMPLATE.read_text(encoding="utf-8"), end="")
+            return
         if category is None:
             raise InputError(f"zoo category is required: one of {', '.join(CATEGORIES)}")
         if category not in CATEGORIES:
