@@ -7,7 +7,7 @@ from ...units import SIValue, format_number
 from ..output import choose, dumps
 
 EXAMPLES = ("Examples:\n  mlsysim zoo hardware --sort-by memory.bandwidth\n  mlsysim zoo hardware H100\n"
-            "  mlsysim zoo hardware --template > my_gpu.yaml   (then: mlsysim eval Llama3_8B my_gpu.yaml)")
+            "  mlsysim zoo hardware --template > my_gpu.yaml   # fill it in, then give my_gpu.yaml as the device")
 CATEGORIES = ("hardware", "models", "systems", "grids", "scenarios", "stacks")
 #: per category: (column title, dotted attribute path) of the listing
 COLUMNS = {
