@@ -8,7 +8,7 @@ result carries the assumptions that produced it and the binding constraint, in w
 from __future__ import annotations
 
 import inspect
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -102,6 +102,8 @@ def _plain(value):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, Result):
         return value.to_dict()
+    if is_dataclass(value) and not isinstance(value, type):       # a record inside a result (a candidate)
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     return value
 
 

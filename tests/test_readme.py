@@ -35,8 +35,8 @@ def test_every_documented_command_is_shown():
 
 
 HELP_EXAMPLES = sorted({m.group(1).strip() for path in (ROOT / "mlsysim" / "cli" / "commands").glob("*.py")
-                        for m in re.finditer(r"mlsysim ((?:eval|serve|optimize|zoo|schema|explain|validate) "
-                                             r"[^`\"\n#>\\]+)", path.read_text(encoding="utf-8"))})
+                        for m in re.finditer(r"mlsysim ((?:eval|serve|optimize|fit|cheapest|zoo|schema|explain|"
+                                             r"validate) [^`\"\n#>\\]+)", path.read_text(encoding="utf-8"))})
 
 
 @pytest.mark.parametrize("command", HELP_EXAMPLES)
