@@ -55,11 +55,16 @@ _KV_ALWAYS = ("fp32", "fp16", "bf16")
 
 # --- resolving names --------------------------------------------------------------------------
 def resolve_model(model) -> Workload:
+    """A workload, a zoo name, or a Hugging Face config.json (its path, or the directory holding it)."""
     if isinstance(model, Workload):
         return model
     if isinstance(model, str):
+        from pathlib import Path
+
         from .models.registry import Models
 
+        if model.endswith(".json") or (Path(model) / "config.json").is_file():
+            return _read_once(model, Models.from_hf_config)
         return Models.get(model)
     raise InputError(f"model must be a Workload or a model name, got {type(model).__name__}")
 
@@ -71,7 +76,7 @@ def resolve_hardware(hardware) -> HardwareNode:
         from .hardware.registry import Hardware, hardware_from_yaml
 
         if hardware.endswith((".yaml", ".yml")):
-            return _device_file(hardware, hardware_from_yaml)
+            return _read_once(hardware, hardware_from_yaml)
         return Hardware.get(hardware)
     accel = getattr(hardware, "accelerator", None) or getattr(getattr(hardware, "node", None), "accelerator", None)
     if isinstance(accel, HardwareNode):
@@ -80,8 +85,8 @@ def resolve_hardware(hardware) -> HardwareNode:
 
 
 @lru_cache(maxsize=64)
-def _device_file(path: str, load) -> HardwareNode:
-    """A device file read once per process (the engine caches by the record's identity)."""
+def _read_once(path: str, load):
+    """A model or device file read once per process (the engine caches a step by its records' identity)."""
     return load(path)
 
 

@@ -5,6 +5,7 @@ from ..core.types import Metadata
 from ..zoo.facts import check_entry
 from ..zoo.registry import Registry, load_data
 from ..zoo.schemas.models import ENTRY
+from .hf_config import from_hf_config
 from .types import (
     CNNWorkload,
     DiffusionWorkload,
@@ -48,3 +49,4 @@ def _build() -> Registry:
 
 
 Models = _build()
+Models.from_hf_config = from_hf_config      # Models.from_hf_config(path): a model the zoo does not hold

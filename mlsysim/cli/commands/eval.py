@@ -19,7 +19,8 @@ def register(app: typer.Typer) -> None:
     @app.command("eval", epilog=EXAMPLES)
     def eval_command(
         ctx: typer.Context,
-        target: str = typer.Argument(..., help="a model registry name (e.g. Llama3_8B) or a plan file (.yaml)"),
+        target: str = typer.Argument(..., help="a model registry name (e.g. Llama3_8B), a Hugging Face config.json, "
+                                               "or a plan file (.yaml)"),
         hardware: str = typer.Argument(None, help="hardware registry name (e.g. H100); not used with a plan"),
         batch_size: int = typer.Option(None, "--batch-size", "-b",
                                        help="samples (sequences) per step [default: 1; training on a fleet: one "
@@ -60,7 +61,7 @@ def register(app: typer.Typer) -> None:
         from ...plan import load_plan, parse_plan, run_plan
 
         fmt = choose(ctx, output)
-        if target.endswith((".yaml", ".yml")) or Path(target).is_file():
+        if target.endswith((".yaml", ".yml")) or (Path(target).is_file() and not target.endswith(".json")):
             if hardware:
                 raise InputError("a plan file names its own hardware; drop the second argument")
             flags = {"--batch-size": (batch_size, None), "--precision": (precision, "fp16"),
