@@ -127,6 +127,23 @@ class PerformanceProfile:
         return quantity(self.samples_per_step / self.latency_s, self.throughput_unit)
 
     @property
+    def latency_range(self):
+        """(low, high) seconds: the 10th-90th percentile band where a measurement of this step is expected,
+        from the validation suite's errors (``mlsysim.validation.bands``); None where the suite has none."""
+        from ..zoo.bands import band
+        return band(self._band_category, self.latency_s, self.hardware_name)
+
+    @property
+    def throughput_range(self):
+        """(low, high) of the throughput, in its unit: the band of :attr:`latency_range`, inverted."""
+        from ..zoo.bands import band
+        return band(self._band_category, self.samples_per_step / self.latency_s, self.hardware_name, rate=True)
+
+    @property
+    def _band_category(self) -> str:
+        return "training" if self.phase == "train" else "single_device_inference"
+
+    @property
     def arithmetic_intensity(self):
         return quantity(self.flops_total / np.maximum(self.bytes_total, 1e-30), "FLOP/B")
 

@@ -18,9 +18,10 @@ def scorecard_text(ev: SystemEvaluation, width: int = 78) -> str:
     for level in ev.levels:
         lines.append(_row(f"{_MARK[level.status]} {level.level_name:<12} {level.status:<8} {level.summary}", inner))
         for key, value in level.metrics.items():
-            if key == "throughput_unit":
+            if key == "throughput_unit" or _is_band(key):
                 continue
             label, shown = _labelled(key, value)
+            shown += _band_text(key, level.metrics)
             if key.endswith("throughput") and "throughput_unit" in level.metrics:
                 shown += " " + level.metrics["throughput_unit"]
             lines.append(_row(f"    {label:<28} {shown}", inner))
@@ -35,7 +36,8 @@ def scorecard_markdown(ev: SystemEvaluation) -> str:
     for level in ev.levels:
         if level.metrics:
             rows += ["", f"### {level.level_name}", ""]
-            rows += ["- **{}**: {}".format(*_labelled(k, v)) for k, v in level.metrics.items()]
+            rows += ["- **{}**: {}".format(*_labelled(k, v)) + _band_text(k, level.metrics)
+                     for k, v in level.metrics.items() if not _is_band(k)]
     return "\n".join(rows)
 
 
@@ -78,6 +80,20 @@ def _row(text: str, inner: int) -> str:
 #: metric-name suffix -> (suffix dropped from the label, unit shown after the value, scale)
 _UNITS = (("_ms", " ms", 1.0), ("_gb", " GB", 1.0), ("_usd", "", 1.0), ("_kwh", " kWh", 1.0), ("_j", " J", 1.0),
           ("_liters", " L", 1.0), ("_gbs", " GB/s", 1.0))
+
+
+def _is_band(key: str) -> bool:
+    return key.endswith(("_low_ms", "_high_ms"))
+
+
+def _band_text(key: str, metrics: dict) -> str:
+    """' (4.9 ms-6.2 ms)' after a time whose 10th-90th percentile band the metrics carry."""
+    if not key.endswith("_ms"):
+        return ""
+    low, high = metrics.get(key[:-3] + "_low_ms"), metrics.get(key[:-3] + "_high_ms")
+    if low is None or high is None:
+        return ""
+    return f" ({format_si(low / 1e3, 's')}–{format_si(high / 1e3, 's')})"
 
 
 def _labelled(key: str, value) -> tuple[str, str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..engine.engine import solve_step
 from ..errors import InputError
 from ..run import DEFAULT_REGION, Run
@@ -128,11 +130,19 @@ def _device_lenses(run: Run):
     feas = _data_rate_check(run.workload, run.hardware, feas)
     perf = EvaluationLevel("Performance", PASS if p.feasible else FAIL,
                            f"{p.bottleneck} bound ({p.bottleneck_op})" + ("" if p.feasible else " (infeasible)"),
-                           {"latency_ms": p.latency_s * 1e3, "throughput": float(p.throughput),
+                           {"latency_ms": p.latency_s * 1e3, **_band_ms("latency", p.latency_range),
+                            "throughput": float(p.throughput),
                             "throughput_unit": p.throughput_unit, "mfu": p.mfu, "bottleneck": p.bottleneck,
                             "energy_per_step_j": p.energy_j, "stack": run.profile.key})
     busy = (p.latency_compute_s + p.latency_memory_s) / p.latency_s
     return feas, perf, p, busy
+
+
+def _band_ms(name: str, band) -> dict:
+    """The 10th-90th percentile band of a time as ``<name>_low_ms`` and ``<name>_high_ms`` (none without one)."""
+    if band is None or np.ndim(band[0]):
+        return {}
+    return {f"{name}_low_ms": float(band[0]) * 1e3, f"{name}_high_ms": float(band[1]) * 1e3}
 
 
 def _data_rate_check(model, hw, feas: EvaluationLevel) -> EvaluationLevel:
@@ -162,7 +172,8 @@ def _training_lenses(run: Run):
                             "memory_utilization": per_dev / cap, "accelerators": fleet.total_accelerators})
     perf = EvaluationLevel("Performance", PASS if r.feasible else FAIL,
                            f"{format_si(r.step_time_s, 's')} per step, scaling efficiency {r.scaling_efficiency:.0%}",
-                           {"step_latency_ms": r.step_time_s * 1e3, "comm_overhead": r.comm_fraction,
+                           {"step_latency_ms": r.step_time_s * 1e3, **_band_ms("step_latency", r.step_time_range),
+                            "comm_overhead": r.comm_fraction,
                             "fleet_throughput": r.samples_per_s, "throughput_unit": "samples/s",
                             "scaling_efficiency": r.scaling_efficiency, "mfu": r.mfu, "stack": run.profile.key})
     return feas, perf, r, r.mfu

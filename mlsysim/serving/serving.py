@@ -81,6 +81,25 @@ class ServingResult(Result):
         return self.memory_bytes / self.memory_capacity_bytes
 
     @property
+    def ttft_range(self):
+        """(low, high) seconds: the 10th-90th percentile band where a measured TTFT is expected, from the
+        validation suite's serving errors (``mlsysim.validation.bands``)."""
+        from ..zoo.bands import band
+        return band("serving", self.ttft_s, self.hardware_name)
+
+    @property
+    def itl_range(self):
+        """(low, high) seconds of the inter-token latency (the serving band)."""
+        from ..zoo.bands import band
+        return band("serving", self.itl_s, self.hardware_name)
+
+    @property
+    def tokens_per_s_range(self):
+        """(low, high) of the output tokens per second (the serving band, inverted)."""
+        from ..zoo.bands import band
+        return band("serving", self.tokens_per_s, self.hardware_name, rate=True)
+
+    @property
     def prompt_cache_hit_ratio(self):
         return self.cached_prefix_len / self.prompt_len
 

@@ -88,6 +88,23 @@ class DistributedResult(Result):
         return self.tp_comm_s + self.cp_comm_s + self.pp_comm_s + self.ep_comm_s + self.dp_exposed_s
 
     @property
+    def step_time_range(self):
+        """(low, high) seconds: the 10th-90th percentile band where a measured step time is expected, from the
+        validation suite's training errors (``mlsysim.validation.bands``)."""
+        from ..zoo.bands import band
+        return band("training", self.step_time_s, self._device)
+
+    @property
+    def mfu_range(self):
+        """(low, high) MFU (the training band, inverted: a longer step is a lower MFU)."""
+        from ..zoo.bands import band
+        return band("training", self.mfu, self._device, rate=True)
+
+    @property
+    def _device(self):
+        return getattr(self.node_profile, "hardware_name", None)
+
+    @property
     def comm_fraction(self):
         """The share of the step spent communicating."""
         return self.communication_time_s / self.step_time_s

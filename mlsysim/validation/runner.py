@@ -451,12 +451,18 @@ def run(category: str | None = None, path: Path | None = None) -> list[AnchorRes
 
 
 def summarize(results: list[AnchorResult]) -> dict[str, dict]:
-    """Per category: anchors, how many predicted, median / mean / worst absolute error, share within 25%,
-    and the same per device (``by_hardware``), so that no device's errors hide in a category's median."""
+    """Per category: anchors, how many predicted, median / mean / worst absolute error, share within 25%, how
+    often the measured value falls inside the 10th-90th percentile band fitted without it (``band_coverage``
+    of ``band_scored`` anchors), and the errors per device (``by_hardware``), so that no device's errors hide
+    in a category's median."""
+    from .bands import coverage
+
+    covered = coverage(results)
     out = {}
     for cat in sorted({r.category for r in results}):
         rs = [r for r in results if r.category == cat]
-        out[cat] = _errors(rs)
+        out[cat] = _errors(rs) | {"band_coverage": covered[cat]["coverage"] if cat in covered else None,
+                                  "band_scored": covered[cat]["scored"] if cat in covered else 0}
         out[cat]["by_hardware"] = {hw: _errors([r for r in rs if r.hardware == hw])
                                    for hw in sorted({r.hardware for r in rs})}
     return out

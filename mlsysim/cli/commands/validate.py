@@ -49,4 +49,7 @@ def register(app: typer.Typer) -> None:
 
 def _line(s: dict) -> str:
     med = f"{s['median_abs_error']:.1%}" if s["median_abs_error"] is not None else "-"
-    return f"{s['predicted']}/{s['anchors']} predicted, median |error| {med}, within 25%: {s['within_25pct'] or 0:.0%}"
+    line = f"{s['predicted']}/{s['anchors']} predicted, median |error| {med}, within 25%: {s['within_25pct'] or 0:.0%}"
+    if s.get("band_coverage") is not None:
+        line += f", inside the 10-90% band: {s['band_coverage']:.0%} of {s['band_scored']}"
+    return line
