@@ -38,7 +38,7 @@ def test_every_model_is_sourced_and_consistent(key, model):
 
 
 def test_published_hardware_is_present():
-    for name in ("V100", "A100", "H100", "H200", "B200", "GB200_NVL72", "MI300X", "MI250X", "Gaudi2", "Gaudi3",
+    for name in ("V100", "A100", "H100", "H200", "B200", "GB200", "MI300X", "MI250X", "Gaudi2", "Gaudi3",
                  "Trainium2", "TPUv4", "TPUv5p", "TPUv6", "T4", "Cerebras_CS3", "DGX_Spark", "MacBookM3Max",
                  "iPhone15Pro", "Pixel8", "Snapdragon8Gen3", "JetsonOrinNX", "Coral", "NUC_Movidius",
                  "GenericServer", "ESP32_S3", "nRF52840", "HimaxWE1",
