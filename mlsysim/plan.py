@@ -46,7 +46,7 @@ class WorkloadSpec(_Spec):
 
 
 class HardwareSpec(_Spec):
-    name: str = Field(description="accelerator registry name, e.g. H100")
+    name: str = Field(description="accelerator registry name, e.g. H100, or a device file (.yaml)")
     accelerators: int | None = Field(None, gt=0, description="total accelerators")
     node_count: int | None = Field(None, gt=0, description="nodes (needs accelerators_per_node)")
     accelerators_per_node: int | None = Field(None, gt=0)
@@ -55,6 +55,8 @@ class HardwareSpec(_Spec):
     intra_node_bw: Bandwidth | None = Field(None, description="per-accelerator scale-up bandwidth, per direction")
     precision: str = "fp16"
     efficiency: float | None = Field(None, gt=0, le=1, description="override the calibrated compute efficiency")
+    calibration: str | None = Field(None, description="a calibration file of one's own machine (`mlsysim audit` "
+                                                      "--write-calibration) in place of the shipped constants")
 
     @model_validator(mode="after")
     def _topology_agrees(self):
@@ -188,6 +190,7 @@ def plan_run(plan: Plan) -> Run:
                          "workload.training and more than one accelerator")
     return Run.build(w.name, hw, fleet=fleet, phase=w.phase, training=w.training, batch_size=batch,
                      seq_len=w.seq_len, precision=plan.hardware.precision, efficiency=plan.hardware.efficiency,
+                     calibration=plan.hardware.calibration,
                      stack=w.stack, host_speed=w.host_speed, runtime_overhead=w.runtime_overhead, tp=par.tp,
                      pp=par.pp, region=ops.region if ops else None,
                      duration_days=ops.duration_days if ops else None, utilization=ops.utilization if ops else None,

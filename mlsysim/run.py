@@ -48,14 +48,15 @@ RUN_KEYWORDS = frozenset({
     "activation_precision", "kv_precision", "stack", "efficiency", "tp", "pp", "dp", "ep", "tp_size", "pp_size",
     "dp_size", "ep_size", "microbatches", "microbatch_count", "v_stages", "zero_stage", "activation_recomputation",
     "recompute", "optimizer", "is_lora", "lora", "region", "grid", "datacenter", "duration_days", "utilization",
-    "cp", "layers_per_stage", "schedule", "runtime_overhead"})
+    "cp", "layers_per_stage", "schedule", "runtime_overhead", "calibration"})
 #: KV-cache formats any device can store; 8- and 4-bit ones need the chip's support
 _KV_ALWAYS = ("fp32", "fp16", "bf16")
 
 
 # --- resolving names --------------------------------------------------------------------------
 def resolve_model(model) -> Workload:
-    """A workload, a zoo name, or a Hugging Face config.json (its path, or the directory holding it)."""
+    """A workload, a zoo name, a Hugging Face config.json (its path, or the directory holding it), or a YAML file
+    listing a CNN's layers (``models/layers.py``)."""
     if isinstance(model, Workload):
         return model
     if isinstance(model, str):
@@ -65,6 +66,8 @@ def resolve_model(model) -> Workload:
 
         if model.endswith(".json") or (Path(model) / "config.json").is_file():
             return _read_once(model, Models.from_hf_config)
+        if model.endswith((".yaml", ".yml")):
+            return _read_once(model, Models.from_layers)
         return Models.get(model)
     raise InputError(f"model must be a Workload or a model name, got {type(model).__name__}")
 
@@ -88,6 +91,20 @@ def resolve_hardware(hardware) -> HardwareNode:
 def _read_once(path: str, load):
     """A model or device file read once per process (the engine caches a step by its records' identity)."""
     return load(path)
+
+
+def _calibration(given):
+    """The run's timing constants as given: None (the shipped ones), a Calibration, or the path of a file of
+    one's own (the engine reads it, once)."""
+    if given is None or hasattr(given, "_kt"):          # a Calibration record
+        return given
+    if isinstance(given, str) or hasattr(given, "__fspath__"):
+        from pathlib import Path
+
+        if not Path(given).is_file():
+            raise InputError(f"calibration file '{given}' not found")
+        return str(given)
+    raise InputError(f"calibration must be a calibration file's path or a Calibration, got {type(given).__name__}")
 
 
 def resolve_fleet(fleet):
@@ -221,12 +238,15 @@ class Run:
     prompt_len: object = None
     output_len: object = None
     site: Site | None = None
+    #: the timing model's constants (a ``Calibration``): None for the shipped ones, or one's own machine's
+    #: (``mlsysim audit`` writes them)
+    calibration: object = None
 
     @classmethod
     def build(cls, model, hardware=None, *, phase=None, training=False, batch_size=1, seq_len=None, past_len=0,
               prompt_len=None, output_len=None, precision=DEFAULT_PRECISION, weight_precision=None,
               activation_precision=None, kv_precision=None, stack=None, host_speed=None, runtime_overhead=None,
-              efficiency=None, fleet=None,
+              efficiency=None, fleet=None, calibration=None,
               tp=1, pp=1, dp=None, ep=1, microbatches=None, v_stages=None, zero_stage=0, recompute="none",
               optimizer=None, lora=False, cp=1, layers_per_stage=None, schedule=None, region=None, duration_days=None,
               utilization=None, purpose="inference") -> Run:
@@ -235,7 +255,9 @@ class Run:
         ``purpose`` (``inference``, ``serving`` or ``train``) picks the default stack when none is
         given; ``host_speed`` is how fast the host issuing its kernels is, relative to the measuring
         one; ``runtime_overhead`` (bytes, or a string such as ``"2 GiB"``) replaces the stack's own device
-        footprint (CUDA context, framework kernels) in every memory fit; ``training`` makes the phase
+        footprint (CUDA context, framework kernels) in every memory fit; ``calibration`` (a file in
+        calibration.yaml's layout, such as ``mlsysim audit`` writes, or a ``Calibration``) replaces the
+        timing model's shipped constants; ``training`` makes the phase
         ``train``. On a ``fleet``, ``dp`` defaults to what the other degrees leave of its accelerators.
         """
         w = resolve_model(model)
@@ -286,7 +308,8 @@ class Run:
         return _made({"workload": w, "hardware": hw, "phase": phase, "batch_size": B, "seq_len": S, "past_len": past,
                       "precision": prec, "precisions": precisions, "profile": profile,
                       "asked": (weight_precision, activation_precision, kv_precision), "efficiency": efficiency,
-                      "layout": layout, "fleet": fleet, "prompt_len": P, "output_len": G, "site": site})
+                      "layout": layout, "fleet": fleet, "prompt_len": P, "output_len": G, "site": site,
+                      "calibration": _calibration(calibration)})
 
     def at(self, **changes) -> Run:
         """This run with some fields changed (already-resolved values: a derived step of a solver)."""

@@ -35,7 +35,7 @@ def test_every_documented_command_is_shown():
 
 
 HELP_EXAMPLES = sorted({m.group(1).strip() for path in (ROOT / "mlsysim" / "cli" / "commands").glob("*.py")
-                        for m in re.finditer(r"mlsysim ((?:eval|serve|optimize|fit|cheapest|zoo|schema|explain|"
+                        for m in re.finditer(r"mlsysim ((?:eval|serve|optimize|fit|cheapest|audit|zoo|schema|explain|"
                                              r"validate) [^`\"\n#>\\]+)", path.read_text(encoding="utf-8"))})
 
 

@@ -13,7 +13,7 @@ import typer
 from ..errors import MlsysimError, OOMError
 from .output import EXIT_INFEASIBLE, EXIT_INPUT, EXIT_OK, Finished, dumps, scan_format
 
-COMMANDS = ("eval", "serve", "optimize", "fit", "cheapest", "zoo", "schema", "explain", "validate")
+COMMANDS = ("eval", "serve", "optimize", "fit", "cheapest", "audit", "zoo", "schema", "explain", "validate")
 
 app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]},

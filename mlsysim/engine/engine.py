@@ -23,7 +23,7 @@ from ..solver import Solver
 from ..units import format_si
 from .device import device_for
 from .profile import PerformanceProfile
-from .timing import step_times, timer, times
+from .timing import load_calibration, step_times, timer, times
 
 #: a large sweep is solved in slices of about this many configurations, so each slice's
 #: per-operator arrays stay in the CPU caches (4x faster than one pass over a million points)
@@ -38,7 +38,7 @@ class Engine:
               is_training=False, seq_len=None, zero_stage=0, dp_size=1, is_lora=False,
               activation_recomputation=False, *, phase=None, stack=None, weight_precision=None,
               kv_precision=None, activation_precision=None, optimizer="adam", past_len=0,
-              runtime_overhead=None) -> PerformanceProfile:
+              runtime_overhead=None, calibration=None) -> PerformanceProfile:
         """Latency, throughput, bottleneck, memory and energy of one step.
 
         ``model`` may be a :class:`~mlsysim.run.Run` (then it carries every input). Otherwise the
@@ -52,6 +52,7 @@ class Engine:
         activations and KV cache at once; ``weight_precision``, ``activation_precision`` (the matmuls'
         precision) and ``kv_precision`` override each. ``runtime_overhead`` replaces the stack's own device
         footprint (CUDA context, framework kernels; ``Stacks.<stack>.runtime_bytes``) in the memory fit.
+        ``calibration`` (a file ``mlsysim audit`` writes, or a ``Calibration``) replaces the timing constants.
         """
         if isinstance(model, Run):
             if hardware is not None:
@@ -61,7 +62,7 @@ class Engine:
                         past_len=past_len, precision=precision, weight_precision=weight_precision,
                         activation_precision=activation_precision, kv_precision=kv_precision, stack=stack,
                         efficiency=efficiency, dp=dp_size, zero_stage=zero_stage, recompute=activation_recomputation,
-                        optimizer=optimizer, lora=is_lora, runtime_overhead=runtime_overhead)
+                        optimizer=optimizer, lora=is_lora, runtime_overhead=runtime_overhead, calibration=calibration)
         return solve_step(run, raise_errors)
 
     @staticmethod
@@ -195,7 +196,8 @@ def _sweep_step(run: Run, phase, B, S, past, raise_errors) -> PerformanceProfile
     weights = parts["weights"]
     dev = device_for(hw, float(np.min(weights)))
     ops = family.lower(w, phase, B, S, p, past=past, stack=profile, training=run.layout)
-    t = times(dev, profile, ops.kind, ops.prec, ops.flops, ops.bytes, ops.M, ops.N, ops.K, ops.G, run.efficiency)
+    t = times(dev, profile, ops.kind, ops.prec, ops.flops, ops.bytes, ops.M, ops.N, ops.K, ops.G, run.efficiency,
+              calibration_of(run))
     busy, overhead = step_times(*t, profile)
     c = ops.count
     lat_c = _weighted(np.where(t[0] >= t[1], busy, 0.0), c)
@@ -239,7 +241,7 @@ class _Structure:
     its operators' timing and the device's figures, built once and then solved for any scalar sizes."""
 
     __slots__ = ("lowering", "footprint", "template", "hardware", "stack", "phase", "workload",
-                 "weights", "dev", "timer", "peak", "capacity", "tdp", "host_bw", "runtime")
+                 "weights", "dev", "timer", "peak", "capacity", "tdp", "host_bw", "runtime", "cal")
 
     def __init__(self, run: Run, phase: str):
         w, p, profile, training, family, hw = run.workload, run.precisions, run.profile, run.layout, run.family, \
@@ -257,6 +259,7 @@ class _Structure:
         self.weights = self.dev = self.timer = self.peak = None
         self.capacity, self.tdp, self.host_bw = float(hw.memory.capacity), float(hw.tdp or 0.0), host_link_bw(hw)
         self.runtime = float(profile.runtime_bytes)
+        self.cal = calibration_of(run)
 
     def solve(self, run: Run, B, S, past, raise_errors: bool = False, each: bool = True):
         """Sizes (B, S, past) solved: (operator table and per-operator times (None and empty unless
@@ -277,7 +280,7 @@ class _Structure:
         else:
             dev = device_for(self.hardware, weights)
             codes = ops if template is None else template.layout
-            clock = timer(dev, self.stack, codes.kind, codes.prec)
+            clock = timer(dev, self.stack, codes.kind, codes.prec, cal=self.cal)
             peak = dev.peak[int(codes.prec[0])] or run.hardware.peak_at(run.precisions.compute)
             if template is not None:
                 self.weights, self.dev, self.timer, self.peak = weights, dev, clock, peak
@@ -314,11 +317,17 @@ def _bound(compute: float, memory: float, overhead: float) -> str:
 _STRUCTURES: dict = {}
 
 
+def calibration_of(run: Run):
+    """The timing constants a run asks for: the shipped ones (None), its own Calibration, or its file's."""
+    cal = run.calibration
+    return load_calibration(cal) if isinstance(cal, str) else cal
+
+
 def _structure(run: Run, phase: str) -> _Structure:
     """The structure of ``run``'s step, cached. Records are keyed by identity (they are long-lived, and the
     structure keeps them, so an identity seen again with the same record is that record)."""
     key = (id(run.workload), phase, run.precisions, id(run.profile), run.layout if phase == "train" else None,
-           id(run.hardware))
+           id(run.hardware), run.calibration if isinstance(run.calibration, str) else id(run.calibration))
     found = _STRUCTURES.get(key)
     if found is None or found.workload is not run.workload or found.stack is not run.profile or \
             found.hardware is not run.hardware:

@@ -250,10 +250,9 @@ def load_calibration(path: str | None = None) -> Calibration:
     """The calibration constants of ``zoo/data/calibration.yaml``, or of the file at ``path`` (cached)."""
     if path is None:
         return Calibration.from_dict(load_data("calibration"), source=DEFAULT_PATH)
-    import yaml  # only for a file of one's own
+    from ..zoo.registry import read_yaml  # a file of one's own: one sentence for a missing or broken file
 
-    with open(os.fspath(path), encoding="utf-8") as fh:
-        return Calibration.from_dict(yaml.safe_load(fh), source=os.fspath(path))
+    return Calibration.from_dict(read_yaml(os.fspath(path), "calibration"), source=os.fspath(path))
 
 
 class _Tables:

@@ -6,6 +6,7 @@ from ..zoo.facts import check_entry
 from ..zoo.registry import Registry, load_data
 from ..zoo.schemas.models import ENTRY
 from .hf_config import from_hf_config
+from .layers import cnn_from_layers
 from .types import (
     CNNWorkload,
     DiffusionWorkload,
@@ -50,3 +51,4 @@ def _build() -> Registry:
 
 Models = _build()
 Models.from_hf_config = from_hf_config      # Models.from_hf_config(path): a model the zoo does not hold
+Models.from_layers = cnn_from_layers        # Models.from_layers(list or path.yaml): a CNN given layer by layer

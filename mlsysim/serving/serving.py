@@ -172,7 +172,7 @@ class ServingModel(Solver):
               kv_precision=None, tp=1, pp=None, stack=None, prefill_chunk_tokens=None, cached_prefix_len=0,
               decode_hardware=None, kv_link_bandwidth=None, network_bandwidth=None, draft_model=None,
               draft_acceptance_rate=None, draft_len=None, raise_errors=False, options=None,
-              runtime_overhead=None) -> ServingResult:
+              runtime_overhead=None, calibration=None) -> ServingResult:
         """TTFT of a ``prompt_len`` prompt, ITL at a ``seq_len`` context, memory per device.
 
         ``model`` may be a :class:`~mlsysim.run.Run` carrying every run input. Without ``prompt_len`` the
@@ -180,7 +180,8 @@ class ServingModel(Solver):
         generation and ``request_latency_s`` covers all of it. ``pp=None`` picks the fewest pipeline
         stages that fit the weights. ``network_bandwidth`` is the 0.1.0 name of ``kv_link_bandwidth``.
         ``options`` (a :class:`ServingOptions`) stands for the deployment keywords. ``runtime_overhead``
-        replaces the stack's own device footprint (CUDA context, framework) in the memory fit.
+        replaces the stack's own device footprint (CUDA context, framework) in the memory fit; ``calibration``
+        (a file ``mlsysim audit`` writes) the timing constants.
         """
         if isinstance(model, Run):
             only_run(ServingModel.solve, locals())
@@ -190,7 +191,7 @@ class ServingModel(Solver):
                             prompt_len=prompt_len, output_len=output_len, precision=precision,
                             weight_precision=weight_precision, activation_precision=activation_precision,
                             kv_precision=kv_precision, stack=stack, efficiency=efficiency, tp=tp, pp=pp,
-                            runtime_overhead=runtime_overhead)
+                            runtime_overhead=runtime_overhead, calibration=calibration)
         if options is None:
             if kv_link_bandwidth is not None and network_bandwidth is not None:
                 raise InputError("give the KV link once: kv_link_bandwidth and network_bandwidth are synonyms")

@@ -35,6 +35,8 @@ def register(app: typer.Typer) -> None:
                                          help="host CPU speed relative to the measuring one (eager launch costs)"),
         runtime_overhead: str = typer.Option(None, "--runtime-overhead",
                                              help="device memory of the stack's process itself, e.g. '2 GiB'"),
+        calibration: str = typer.Option(None, "--calibration",
+                                        help="timing constants of one's own machine (as `mlsysim audit` writes them)"),
         accelerators: int = typer.Option(None, "--accelerators", help="total accelerators (a fleet when > 1)"),
         nodes: int = typer.Option(None, "--nodes", help="number of nodes (with the zoo's node size)"),
         tp: int = typer.Option(1, "--tp", help="tensor-parallel degree (fleets)"),
@@ -58,10 +60,12 @@ def register(app: typer.Typer) -> None:
     ):
         """Evaluate a model on hardware (or a plan file): feasibility, performance, macro."""
         from ...errors import InputError
+        from ...models.layers import is_layer_file
         from ...plan import load_plan, parse_plan, run_plan
 
         fmt = choose(ctx, output)
-        if target.endswith((".yaml", ".yml")) or (Path(target).is_file() and not target.endswith(".json")):
+        if (target.endswith((".yaml", ".yml")) or (Path(target).is_file() and not target.endswith(".json"))) \
+                and not is_layer_file(target):          # a YAML file with a top-level `layers:` is a model
             if hardware:
                 raise InputError("a plan file names its own hardware; drop the second argument")
             flags = {"--batch-size": (batch_size, None), "--precision": (precision, "fp16"),
@@ -71,7 +75,7 @@ def register(app: typer.Typer) -> None:
                      "--layers-per-stage": (layers_per_stage, None), "--optimizer": (optimizer, None),
                      "--efficiency": (efficiency, None), "--training": (training, False), "--phase": (phase, None),
                      "--stack": (stack, None), "--host-speed": (host_speed, None),
-                     "--runtime-overhead": (runtime_overhead, None),
+                     "--runtime-overhead": (runtime_overhead, None), "--calibration": (calibration, None),
                      "--accelerators": (accelerators, None), "--nodes": (nodes, None),
                      "--tp": (tp, 1), "--pp": (pp, 1), "--region": (region, None),
                      "--duration-days": (duration_days, None)}
@@ -88,7 +92,7 @@ def register(app: typer.Typer) -> None:
                       "layers_per_stage": _stages(layers_per_stage)}
             plan = parse_plan(_flags_plan(target, hardware, batch_size, precision, seq_len, efficiency, training,
                                           phase, stack, host_speed, accelerators, nodes, layout, optimizer, region,
-                                          duration_days, runtime_overhead), "options")
+                                          duration_days, runtime_overhead, calibration), "options")
         evaluation, violations = run_plan(plan)
         if plot is not None:
             _plot(evaluation, plan, plot)
@@ -128,8 +132,11 @@ def _stages(value: str | None):
 
 
 def _flags_plan(model, hardware, batch_size, precision, seq_len, efficiency, training, phase, stack, host_speed,
-                accelerators, nodes, layout, optimizer, region, duration_days, runtime_overhead=None) -> dict:
+                accelerators, nodes, layout, optimizer, region, duration_days, runtime_overhead=None,
+                calibration=None) -> dict:
     hw = {"name": hardware, "precision": precision}
+    if calibration is not None:
+        hw["calibration"] = calibration
     if efficiency is not None:
         hw["efficiency"] = efficiency
     if accelerators is not None:

@@ -35,6 +35,8 @@ def register(app: typer.Typer) -> None:
                                          help="host CPU speed relative to the measuring one (eager launch costs)"),
         runtime_overhead: str = typer.Option(None, "--runtime-overhead",
                                              help="device memory of the stack's process itself, e.g. '2 GiB'"),
+        calibration: str = typer.Option(None, "--calibration",
+                                        help="timing constants of one's own machine (as `mlsysim audit` writes them)"),
         chunk: int = typer.Option(None, "--prefill-chunk-tokens", help="chunked prefill size"),
         cached: int = typer.Option(0, "--cached-prefix", help="prompt tokens already in the prefix cache"),
         draft: str = typer.Option(None, "--draft-model", help="speculative decoding draft model"),
@@ -58,7 +60,7 @@ def register(app: typer.Typer) -> None:
                         prompt_len=prompt_len, output_len=output_len, precision=precision,
                         weight_precision=weight_precision, activation_precision=activation_precision,
                         kv_precision=kv_precision, stack=stack, host_speed=host_speed, tp=tp, pp=pp,
-                        runtime_overhead=runtime_overhead)
+                        runtime_overhead=runtime_overhead, calibration=calibration)
         options = ServingOptions.build(chunk, cached, draft_model=draft, draft_acceptance_rate=acceptance)
         r = serve(run, options)
         rows, capacity = _rows(r), None
