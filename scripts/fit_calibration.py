@@ -2,11 +2,12 @@
 
     python scripts/fit_calibration.py [DATA.json] [--out mlsysim/zoo/data/calibration.yaml]
     python scripts/fit_calibration.py calibration/h100_sxm_micro.json --also calibration/h200_micro.json --out F
-    python scripts/fit_calibration.py calibration/h200_micro.json --host-only
+    python scripts/fit_calibration.py calibration/h200_micro.json --host-only [--out calibration_h200.yaml]
 
 With ``--host-only``, the transfer check: the device constants of the committed calibration are kept
 as they are and only what belongs to the measuring host (below) is fitted on DATA; the per-class
-errors are printed and nothing is written.
+errors are printed, and with ``--out`` the profile is written (mlsysim/zoo/data/calibration_<device>.yaml
+is the default for that zoo device).
 
 With ``--also``, one fit over both files: the device constants are shared (each file's rows are
 predicted through its own device's datasheet figures), while what belongs to the measuring host
@@ -235,19 +236,24 @@ def yus(x):
     return (s if "." in s else s + ".0") + "e-6"
 
 
-def write_yaml(cal: T.Calibration, path, data_path, meta, summ):
+def write_yaml(cal: T.Calibration, path, data_path, meta, summ, host_only: bool = False):
     d = cal.to_dict()
     c, m, lch = d["compute"], d["memory"], d["launch"]
     n, med, p90 = summ["overall"]
     pp = lambda x, s=4: "{" + ", ".join(f"{k}: {yf(v, s)}" for k, v in x.items()) + "}"  # noqa: E731
+    measured = (f"calibration/{os.path.basename(data_path)} ({meta.get('device', '?')}, measured"
+                f" {meta.get('date', '?')}, torch {meta.get('torch', '?')}, CUDA {meta.get('cuda', '?')})")
+    fitted = ["# The device constants of calibration.yaml (fitted on the H100); the host's (launch and dispatch",
+              f"# costs) fitted on {measured}:", f"#   {n} operator rows (python scripts/fit_calibration.py "
+              f"{data_path} --host-only --out {path})"] if host_only else [
+        f"# Fitted on: {measured}:",
+        f"#   {n} operator rows + the 2 launch-cost rows (taken as measured)",
+        "# Device description used in the fit (datasheet, NVIDIA H100 SXM5): peak fp32 67, tf32 494.7,",
+        "#   bf16 989.4, fp8 1978.9, int8 1978.9 TFLOP/s dense; HBM 3.35 TB/s; 132 SMs; 1.98 GHz; L2 50 MB"]
     lines = [
         "# Operator timing model constants (mlsysim.engine.timing).",
         "# Written by scripts/fit_calibration.py -- do not edit by hand; re-run the fit instead.",
-        f"# Fitted on: calibration/{os.path.basename(data_path)} ({meta.get('device', '?')}, measured"
-        f" {meta.get('date', '?')}, torch {meta.get('torch', '?')}, CUDA {meta.get('cuda', '?')}):",
-        f"#   {n} operator rows + the 2 launch-cost rows (taken as measured)",
-        "# Device description used in the fit (datasheet, NVIDIA H100 SXM5): peak fp32 67, tf32 494.7,",
-        "#   bf16 989.4, fp8 1978.9, int8 1978.9 TFLOP/s dense; HBM 3.35 TB/s; 132 SMs; 1.98 GHz; L2 50 MB",
+        *fitted,
         f"# Fit date: {datetime.date.today().isoformat()}; robust least squares (soft-L1) on log(predicted/measured).",
         f"# Result on the fitting data: median |error| {med * 100:.1f}%, p90 {p90 * 100:.1f}% "
         "(python scripts/calibration_report.py)",
@@ -366,7 +372,10 @@ def main(argv=None):
         cal, host = fit_host(ops, dev, launch, T.load_calibration())
         print(f"{os.path.basename(a.data)}: device constants as committed, host constants fitted here: "
               + ", ".join(f"{p[0]} {v * 1e6:.3g} us" for p, v in zip(HOST, host)))
-        _print_summary(CR.summary(ops, CR.predict(ops, cal, dev)[0] / ops["t"] - 1))
+        summ = CR.summary(ops, CR.predict(ops, cal, dev)[0] / ops["t"] - 1)
+        _print_summary(summ)
+        if a.out != DEFAULT_OUT:            # a device's own profile (the committed one is never overwritten here)
+            write_yaml(cal, a.out, a.data, meta, summ, host_only=True)
         return
     others = []
     for path in a.also:

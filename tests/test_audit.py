@@ -85,3 +85,18 @@ def test_a_broken_calibration_file_names_the_key(tmp_path):
     path.write_text(yaml.safe_dump(d))
     with pytest.raises(InputError, match="gemm"):
         Engine.solve("Llama3_8B", "H100", calibration=str(path))
+
+
+def test_the_h200_defaults_to_its_own_measured_profile():
+    """The H200's shipped profile (its host's launch and dispatch costs fitted on calibration/h200_micro.json,
+    the device constants as fitted on the H100) is its default; other devices keep the H100-fitted one."""
+    from mlsysim.engine.engine import calibration_of
+    from mlsysim.run import Run
+
+    h200 = calibration_of(Run.build("Llama3_8B", "H200"))
+    h100 = calibration_of(Run.build("Llama3_8B", "H100"))
+    assert h200.source.endswith("calibration_h200.yaml") and h100.source.endswith("calibration.yaml")
+    assert h200.max_fraction == h100.max_fraction and h200.launch_eager_s != h100.launch_eager_s
+    eager = Engine.solve("Llama3_8B", "H200", batch_size=1, stack="pytorch_eager")
+    as_h100 = Engine.solve("Llama3_8B", "H200", batch_size=1, stack="pytorch_eager", calibration=load_calibration())
+    assert eager.latency_s != as_h100.latency_s

@@ -23,7 +23,7 @@ from ..solver import Solver
 from ..units import format_si
 from .device import device_for
 from .profile import PerformanceProfile
-from .timing import load_calibration, step_times, timer, times
+from .timing import device_calibration, load_calibration, step_times, timer, times
 
 #: a large sweep is solved in slices of about this many configurations, so each slice's
 #: per-operator arrays stay in the CPU caches (4x faster than one pass over a million points)
@@ -318,9 +318,24 @@ _STRUCTURES: dict = {}
 
 
 def calibration_of(run: Run):
-    """The timing constants a run asks for: the shipped ones (None), its own Calibration, or its file's."""
+    """The timing constants a run asks for: its own Calibration or its file's, else its device's shipped
+    default (its own profile where one was measured on it, else the H100-fitted constants)."""
     cal = run.calibration
+    if cal is None:
+        return device_calibration(_zoo_key(run.hardware))
     return load_calibration(cal) if isinstance(cal, str) else cal
+
+
+_KEYS: dict = {}
+
+
+def _zoo_key(hw) -> str | None:
+    """The zoo key of a device record (None for one of one's own), remembered by identity."""
+    found = _KEYS.get(id(hw))
+    if found is None or found[0] is not hw:
+        from ..hardware.registry import Hardware
+        found = _KEYS[id(hw)] = (hw, Hardware.key_of(hw))
+    return found[1]
 
 
 def _structure(run: Run, phase: str) -> _Structure:

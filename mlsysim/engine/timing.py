@@ -84,7 +84,7 @@ from ..ops import (  # noqa: F401  (the kind and precision codes are part of thi
     TF32,
 )
 from ..zoo.facts import check
-from ..zoo.registry import load_data
+from ..zoo.registry import DATA, load_data
 from ..zoo.schemas.calibration import SCHEMA as CALIBRATION_SCHEMA
 from .scalar_step import compile_step
 
@@ -253,6 +253,16 @@ def load_calibration(path: str | None = None) -> Calibration:
     from ..zoo.registry import read_yaml  # a file of one's own: one sentence for a missing or broken file
 
     return Calibration.from_dict(read_yaml(os.fspath(path), "calibration"), source=os.fspath(path))
+
+
+@functools.lru_cache(maxsize=64)
+def device_calibration(key: str | None) -> Calibration:
+    """The default constants for the zoo device ``key``: its own profile where one is shipped
+    (``zoo/data/calibration_<key>.yaml``: measured on that device), else the H100-fitted ones."""
+    name = f"calibration_{key.lower()}" if key else None
+    if name and (DATA / f"{name}.yaml").is_file():
+        return Calibration.from_dict(load_data(name), source=str(DATA / f"{name}.yaml"))
+    return load_calibration()
 
 
 class _Tables:
