@@ -82,3 +82,13 @@ def test_the_scorecard_shows_and_returns_the_band():
     assert out["p_latency_low_ms"] < out["p_latency_high_ms"]
     text = cli("eval", "Llama3_8B", "H100", "-b", "8").stdout
     assert "ms (" in text and "–" in text
+
+
+def test_energy_and_memory_carry_bands_too():
+    p = Engine.solve("Llama3_8B", "H100", batch_size=8)
+    low, high = p.energy_range
+    assert low / p.energy_j == pytest.approx(p.latency_range[0] / p.latency_s)     # energy = power x time
+    from mlsysim.training.memory import TrainingMemoryModel
+    r = TrainingMemoryModel().solve("Llama3_8B", "H100", batch_size=8)
+    f = factors(load_data("bands")["categories"]["training_memory"], None)
+    assert r.total_range == pytest.approx((r.total_b * f[0], r.total_b * f[1]))

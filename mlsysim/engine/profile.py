@@ -140,6 +140,12 @@ class PerformanceProfile:
         return band(self._band_category, self.samples_per_step / self.latency_s, self.hardware_name, rate=True)
 
     @property
+    def energy_range(self):
+        """(low, high) joules per step: the step-time band at the step's power (energy = power x time)."""
+        from ..zoo.bands import band
+        return band(self._band_category, self.energy_j, self.hardware_name)
+
+    @property
     def _band_category(self) -> str:
         return "training" if self.phase == "train" else "single_device_inference"
 

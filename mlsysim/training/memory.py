@@ -102,6 +102,13 @@ class TrainingMemoryResult(Result):
     def total_memory(self): return quantity(self.total_b, "GB")
 
     @property
+    def total_range(self):
+        """(low, high) bytes: the 10th-90th percentile band of the total from the suite's training-memory errors
+        (the ZeRO paper's model states; activations and buffers are not measured there)."""
+        from ..zoo.bands import band
+        return band("training_memory", self.total_b, None)
+
+    @property
     def available_memory(self): return quantity(self.capacity_b, "GB")
 
     @property
