@@ -92,3 +92,9 @@ def test_energy_and_memory_carry_bands_too():
     r = TrainingMemoryModel().solve("Llama3_8B", "H100", batch_size=8)
     f = factors(load_data("bands")["categories"]["training_memory"], None)
     assert r.total_range == pytest.approx((r.total_b * f[0], r.total_b * f[1]))
+
+
+def test_serve_shows_the_band_of_its_times():
+    out = one_json(cli("serve", "Llama3_8B", "H100", "--prompt-len", "1024", "--output-len", "256", "-b", "16",
+                       "-o", "json"))
+    assert out["ttft_low_ms"] < out["ttft_high_ms"] and out["itl_low_ms"] < out["itl_high_ms"]

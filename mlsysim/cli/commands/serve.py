@@ -95,11 +95,20 @@ def register(app: typer.Typer) -> None:
             raise Finished(EXIT_ASSERT)
 
 
+def _band_rows(name: str, band) -> list[tuple[str, str, float]]:
+    """A time's 10th-90th percentile band (seconds) as two rows in ms (none without a band)."""
+    if band is None:
+        return []
+    return [(f"{name}_low_ms", "  10th percentile", float(band[0]) * 1e3),
+            (f"{name}_high_ms", "  90th percentile", float(band[1]) * 1e3)]
+
+
 def _rows(r) -> list[tuple[str, str, object]]:
     rows = [("execution_profile", "stack", r.execution_profile), ("prompt_len", "prompt tokens", r.prompt_len),
             ("output_len", "output tokens", r.output_len),
             ("batch_size", "batch", r.batch_size), ("tp", "tensor parallel", r.tp), ("pp", "pipeline stages", r.pp),
-            ("ttft_ms", "time to first token", r.ttft_s * 1e3), ("itl_ms", "inter-token latency", r.itl_s * 1e3),
+            ("ttft_ms", "time to first token", r.ttft_s * 1e3), *_band_rows("ttft", r.ttft_range),
+            ("itl_ms", "inter-token latency", r.itl_s * 1e3), *_band_rows("itl", r.itl_range),
             ("tokens_per_s", "decode tokens/s", r.tokens_per_s),
             ("request_latency_ms", "request latency",
              None if r.request_latency_s is None else r.request_latency_s * 1e3),
