@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .errors import InputError, UnsupportedPrecisionError
+from .errors import InputError, UnknownNameError, UnsupportedPrecisionError
 from .execution import ExecutionProfile, execution_profile, on_host, with_runtime
 from .hardware.types import HardwareNode
 from .models.families import TrainingState
@@ -60,15 +60,20 @@ def resolve_model(model) -> Workload:
     if isinstance(model, Workload):
         return model
     if isinstance(model, str):
-        from pathlib import Path
-
         from .models.registry import Models
 
-        if model.endswith(".json") or (Path(model) / "config.json").is_file():
+        if model.endswith(".json"):
             return _read_once(model, Models.from_hf_config)
         if model.endswith((".yaml", ".yml")):
             return _read_once(model, Models.from_layers)
-        return Models.get(model)
+        try:
+            return Models.get(model)
+        except UnknownNameError:            # a folder holding a config.json (checked after the zoo: no disk per name)
+            from pathlib import Path
+
+            if (Path(model) / "config.json").is_file():
+                return _read_once(model, Models.from_hf_config)
+            raise
     raise InputError(f"model must be a Workload or a model name, got {type(model).__name__}")
 
 

@@ -5,8 +5,6 @@ from ..core.types import Metadata
 from ..zoo.facts import check_entry
 from ..zoo.registry import Registry, load_data
 from ..zoo.schemas.models import ENTRY
-from .hf_config import from_hf_config
-from .layers import cnn_from_layers
 from .types import (
     CNNWorkload,
     DiffusionWorkload,
@@ -50,5 +48,19 @@ def _build() -> Registry:
 
 
 Models = _build()
-Models.from_hf_config = from_hf_config      # Models.from_hf_config(path): a model the zoo does not hold
-Models.from_layers = cnn_from_layers        # Models.from_layers(list or path.yaml): a CNN given layer by layer
+
+
+def _from_hf_config(source, name=None, parameters=None) -> Workload:
+    """A Hugging Face config.json as a workload (``mlsysim.models.hf_config``; imported when first used)."""
+    from .hf_config import from_hf_config
+    return from_hf_config(source, name=name, parameters=parameters)
+
+
+def _from_layers(layers, name=None, input_shape=None, **kw) -> Workload:
+    """A CNN given layer by layer (``mlsysim.models.layers``; imported when first used)."""
+    from .layers import cnn_from_layers
+    return cnn_from_layers(layers, name=name, input_shape=input_shape, **kw)
+
+
+Models.from_hf_config = _from_hf_config      # Models.from_hf_config(path): a model the zoo does not hold
+Models.from_layers = _from_layers            # Models.from_layers(list or path.yaml): a CNN given layer by layer
