@@ -98,3 +98,13 @@ def test_serve_shows_the_band_of_its_times():
     out = one_json(cli("serve", "Llama3_8B", "H100", "--prompt-len", "1024", "--output-len", "256", "-b", "16",
                        "-o", "json"))
     assert out["ttft_low_ms"] < out["ttft_high_ms"] and out["itl_low_ms"] < out["itl_high_ms"]
+
+
+def test_the_macro_lens_bands_energy_carbon_and_cost_by_the_suites_energy_errors():
+    out = one_json(cli("eval", "Llama3_8B", "H100", "--region", "Quebec", "--duration-days", "30", "-o", "json"))
+    f = factors(load_data("bands")["categories"]["training_energy"], None)
+    assert out["m_energy_low_kwh"] == pytest.approx(out["m_energy_kwh"] * f[0])
+    assert out["m_energy_high_kwh"] == pytest.approx(out["m_energy_kwh"] * f[1])
+    spent = out["m_energy_cost_high_usd"] - out["m_energy_cost_low_usd"]
+    assert out["m_tco_high_usd"] - out["m_tco_low_usd"] == pytest.approx(spent)       # capex is not uncertain
+    assert out["m_carbon_footprint_low"] < out["m_carbon_footprint_high"]

@@ -82,18 +82,26 @@ _UNITS = (("_ms", " ms", 1.0), ("_gb", " GB", 1.0), ("_usd", "", 1.0), ("_kwh", 
           ("_liters", " L", 1.0), ("_gbs", " GB/s", 1.0))
 
 
+def _split(key: str) -> tuple[str, str]:
+    """(name, unit suffix) of a metric key: 'latency_ms' -> ('latency', '_ms')."""
+    for suffix, _, _ in _UNITS:
+        if key.endswith(suffix):
+            return key[: -len(suffix)], suffix
+    return key, ""
+
+
 def _is_band(key: str) -> bool:
-    return key.endswith(("_low_ms", "_high_ms"))
+    name, _ = _split(key)
+    return name.endswith(("_low", "_high"))
 
 
 def _band_text(key: str, metrics: dict) -> str:
-    """' (4.9 ms-6.2 ms)' after a time whose 10th-90th percentile band the metrics carry."""
-    if not key.endswith("_ms"):
-        return ""
-    low, high = metrics.get(key[:-3] + "_low_ms"), metrics.get(key[:-3] + "_high_ms")
+    """' (4.9 ms–6.2 ms)' after a figure whose 10th-90th percentile band the metrics carry."""
+    name, suffix = _split(key)
+    low, high = metrics.get(f"{name}_low{suffix}"), metrics.get(f"{name}_high{suffix}")
     if low is None or high is None:
         return ""
-    return f" ({format_si(low / 1e3, 's')}–{format_si(high / 1e3, 's')})"
+    return f" ({_labelled(f'{name}_low{suffix}', low)[1]}–{_labelled(f'{name}_high{suffix}', high)[1]})"
 
 
 def _labelled(key: str, value) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from ..engine.engine import solve_step
 from ..errors import InputError
 from ..run import DEFAULT_REGION, Run
 from ..units import format_si
+from ..zoo.bands import band
 
 PASS, FAIL, WARNING, SKIPPED = "PASS", "FAIL", "WARNING", "SKIPPED"
 
@@ -142,7 +143,14 @@ def _band_ms(name: str, band) -> dict:
     """The 10th-90th percentile band of a time as ``<name>_low_ms`` and ``<name>_high_ms`` (none without one)."""
     if band is None or np.ndim(band[0]):
         return {}
-    return {f"{name}_low_ms": float(band[0]) * 1e3, f"{name}_high_ms": float(band[1]) * 1e3}
+    return _band_keys(name, "_ms", (float(band[0]) * 1e3, float(band[1]) * 1e3))
+
+
+def _band_keys(name: str, suffix: str, band) -> dict:
+    """``<name>_low<suffix>`` and ``<name>_high<suffix>``: a figure's band beside it (none without one)."""
+    if band is None:
+        return {}
+    return {f"{name}_low{suffix}": float(band[0]), f"{name}_high{suffix}": float(band[1])}
 
 
 def _data_rate_check(model, hw, feas: EvaluationLevel) -> EvaluationLevel:
@@ -214,8 +222,16 @@ def _macro_lens(system, site, utilization) -> EvaluationLevel:
     days = site.duration_days
     eco = EconomicsModel().solve(fleet=system, duration_days=days, grid=grid, utilization=util)
     sus = eco.footprint
-    return EvaluationLevel("Macro", PASS, f"TCO ${eco.tco_usd:,.0f} over {days:g} days in {grid.name}",
-                           {"tco_usd": eco.tco_usd, "capex_usd": eco.capex_usd, "energy_cost_usd": eco.energy_cost_usd,
-                            "energy_kwh": float(sus.total_energy_kwh.magnitude),
+    kwh, tco, cost = float(sus.total_energy_kwh.magnitude), eco.tco_usd, eco.energy_cost_usd
+    energy = band("training_energy", kwh, None)                   # the suite's errors on facility energy
+    carbon = band("training_carbon", sus.carbon_footprint_kg / 1000.0, None)
+    spent = None if energy is None else (cost * energy[0] / kwh, cost * energy[1] / kwh) if kwh else (cost, cost)
+    return EvaluationLevel("Macro", PASS, f"TCO ${tco:,.0f} over {days:g} days in {grid.name}",
+                           {"tco_usd": tco, **_band_keys("tco", "_usd", None if spent is None else
+                                                         (tco - cost + spent[0], tco - cost + spent[1])),
+                            "capex_usd": eco.capex_usd, "energy_cost_usd": cost,
+                            **_band_keys("energy_cost", "_usd", spent),
+                            "energy_kwh": kwh, **_band_keys("energy", "_kwh", energy),
                             "carbon_footprint": sus.carbon_footprint_kg / 1000.0,
+                            **_band_keys("carbon_footprint", "", carbon),
                             "water_liters": sus.water_usage_liters, "region": grid.name})
