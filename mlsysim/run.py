@@ -29,6 +29,9 @@ from .units import parse
 DEFAULT_STACK = {"train": "pytorch_eager", "inference": "torch_compile", "serving": "vllm"}
 #: generated tokens per request when a serving question needs one and none is given
 DEFAULT_OUTPUT_LEN = 128
+#: the smallest compute efficiency a run may give: below it a step's time is not a number worth printing (and
+#: subnormal values overflow to infinity)
+MIN_EFFICIENCY = 1e-9
 #: the grid a run draws from when no region is given
 DEFAULT_REGION = "US_Avg"
 #: the precision a run computes at when none is given
@@ -291,6 +294,9 @@ class Run:
         G = None if output_len is None else check_sizes("output_len", output_len)
         if efficiency is not None:
             efficiency = fraction("efficiency", efficiency, open_low=True)
+            if efficiency < MIN_EFFICIENCY:
+                raise InputError(f"efficiency {efficiency:.3g} is no fraction of a device's peak that a step could run "
+                                 f"at (its times overflow); give at least {MIN_EFFICIENCY:g}")
         purpose = "train" if phase == "train" else purpose
         profile = execution_profile(stack if stack is not None else DEFAULT_STACK[purpose])
         if host_speed is not None:

@@ -26,13 +26,24 @@ YEAR_S = 365.0 * 86400.0
 KWH_J = 3.6e6
 
 
+#: zoo tiers whose devices run where they are (a camera, a phone, a sensor), not in a datacenter: without a
+#: datacenter named they pay no facility overhead (PUE 1) and no cooling water
+UNHOUSED_TIERS = ("Edge", "Mobile", "Tiny")
+
+
 @dataclass(frozen=True)
 class Site:
-    """Where the fleet runs: the grid it draws from and the facility's PUE."""
+    """Where the fleet runs: the grid it draws from, the facility's PUE and its on-site water per IT kWh
+    (None: the grid's typical facility, ``grid.wue``)."""
 
     grid: GridProfile
     pue: float
     how: str
+    onsite_wue: float | None = None
+
+    @property
+    def wue(self) -> float:
+        return self.grid.wue if self.onsite_wue is None else self.onsite_wue
 
     @property
     def region_name(self) -> str:
@@ -51,6 +62,7 @@ def resolve_site(datacenter=None, grid=None, region=None, fleet=None) -> Site:
     if place is None and fleet is not None:
         place = getattr(fleet, "datacenter", None) or getattr(fleet, "region", None)
         how = "the fleet's own site"
+    unhoused = _unhoused_tier(fleet) if datacenter is None else None
     if place is None:
         place, how = DEFAULT_REGION, "no site given: US average grid assumed"
     if isinstance(place, str):
@@ -63,8 +75,24 @@ def resolve_site(datacenter=None, grid=None, region=None, fleet=None) -> Site:
     if isinstance(place, Datacenter):
         return Site(place.grid, float(place.pue), f"{place.name} ({how})")
     if isinstance(place, GridProfile):
+        if unhoused:
+            article = "an" if unhoused[0] in "AEIOU" else "a"
+            return Site(place, 1.0, f"{how}; {article} {unhoused.lower()} device outside any datacenter: PUE 1 and "
+                                    f"no cooling water (name a datacenter to house it)", onsite_wue=0.0)
         return Site(place, float(place.pue), how)
     raise InputError(f"datacenter must be a GridProfile, a Datacenter or a grid name, got {type(place).__name__}")
+
+
+def _unhoused_tier(fleet) -> str | None:
+    """The zoo tier of a lone edge, mobile or tiny device (None for anything a datacenter houses)."""
+    from ..hardware.types import HardwareNode
+
+    if not isinstance(fleet, HardwareNode):
+        return None
+    from ..hardware.registry import Hardware
+
+    tier = Hardware.tier_of(fleet)
+    return tier if tier in UNHOUSED_TIERS else None
 
 
 def check_fraction(value, what: str, allow_zero: bool = True) -> float:
@@ -171,7 +199,7 @@ class SustainabilityModel(Solver):
         it_j = watts.it_w * seconds
         facility_j = it_j * site.pue
         carbon = site.grid.carbon_kg(facility_j / KWH_J)
-        onsite = site.grid.wue * it_j / KWH_J
+        onsite = site.wue * it_j / KWH_J
         offsite = (site.grid.grid_water_l_kwh or 0.0) * facility_j / KWH_J
 
         per_device = acc.embodied_carbon_kg if embodied_carbon_per_device is None else \
@@ -181,7 +209,7 @@ class SustainabilityModel(Solver):
         useful = None if m is None else float(acc.compute.peak_flops) * m * n_acc * seconds
 
         notes = [f"site: {site.region_name}, {site.how}; PUE {site.pue:g}, "
-                 f"{site.grid.carbon_intensity_g_kwh:g} gCO2e/kWh (life-cycle), on-site WUE {site.grid.wue:g} L/kWh",
+                 f"{site.grid.carbon_intensity_g_kwh:g} gCO2e/kWh (life-cycle), on-site WUE {site.wue:g} L/kWh",
                  power.SOURCES["utilization"] if utilization is None
                  else f"activity {u:g} of the idle-to-TDP range",
                  *power.power_assumptions(fleet, storage)]
@@ -251,7 +279,7 @@ class SustainabilityModel(Solver):
         tokens_per_s = tokens_per_step / float(profile.latency_s)
         it_kwh = (device_w + host_w) / tokens_per_s * 1e6 / KWH_J
         facility_kwh = it_kwh * site.pue
-        water = site.grid.wue * it_kwh + (site.grid.grid_water_l_kwh or 0.0) * facility_kwh
+        water = site.wue * it_kwh + (site.grid.grid_water_l_kwh or 0.0) * facility_kwh
         return TokenFootprint(
             region_name=site.region_name, pue=site.pue, tokens_per_s=tokens_per_s, it_power_w=device_w + host_w,
             energy_per_million_tokens_kwh=facility_kwh,

@@ -114,7 +114,8 @@ class ContinuousBatchingResult(Result):
     static_itl_s: float
     throughput_tokens_per_s: float
     static_throughput_tokens_per_s: float
-    speedup_vs_static: float
+    #: paged over static throughput; None when neither holds a sequence (no ratio to give)
+    speedup_vs_static: float | None
     ttft_s: float
 
     @property
@@ -218,7 +219,7 @@ def batch(run: Run, mean_request_tokens=None, max_batch_size=256, page_size=16,
     capacity = one.memory_capacity_bytes
     usable = share * capacity
     act = float(one.activation_bytes)
-    budget = usable - one.weights_bytes - one.runtime_bytes
+    budget = max(usable - one.weights_bytes - one.runtime_bytes, 0.0)   # none left when the weights do not fit
     paged = paged_bytes(kv, mean, max_len, page, request_length_distribution) + act
     static = float(kv(max_len)) + act
     n_paged = max(0, math.floor(budget / paged))
@@ -231,7 +232,7 @@ def batch(run: Run, mean_request_tokens=None, max_batch_size=256, page_size=16,
     itl, itl_static = (float(x) for x in decode.itl_s)
     tps = active / itl
     tps_static = active_static / itl_static
-    speedup = tps / tps_static if tps_static else (math.inf if tps else math.nan)
+    speedup = tps / tps_static if tps_static else (math.inf if tps else None)
 
     notes = [f"KV budget: {share:g} of {format_si(capacity, 'B')} less {format_si(one.weights_bytes, 'B')} of "
              f"weights and {format_si(one.runtime_bytes, 'B')} of runtime (CUDA context, framework) = "
@@ -240,7 +241,7 @@ def batch(run: Run, mean_request_tokens=None, max_batch_size=256, page_size=16,
              f"request lengths: {request_length_distribution}, mean {mean:g} of at most {max_len:g} tokens; a "
              f"request holds its pages until it ends (its full length)",
              f"decode timed at a {mean:g}-token context by ServingModel at each allocator's batch"]
-    binding = _binding(budget, active, n_paged, cap, one.weights_bytes, usable)
+    binding = _binding(budget, active, n_paged, cap, one.weights_bytes + one.runtime_bytes, usable)
     return ContinuousBatchingResult(
         model_name=model.name, hardware_name=hw.name, max_seq_len=max_len, mean_request_tokens=mean,
         page_size=page, request_length_distribution=request_length_distribution, max_batch_size=cap,
@@ -255,9 +256,9 @@ def batch(run: Run, mean_request_tokens=None, max_batch_size=256, page_size=16,
         speedup_vs_static=speedup, ttft_s=float(one.ttft_s), assumptions=tuple(notes), binding=binding)
 
 
-def _binding(budget, active, n_paged, cap, weights, usable) -> str:
+def _binding(budget, active, n_paged, cap, resident, usable) -> str:
     if budget <= 0:
-        return (f"memory: the weights ({format_si(weights, 'B')}) leave no KV cache in the usable "
+        return (f"memory: the weights and the runtime ({format_si(resident, 'B')}) leave no KV cache in the usable "
                 f"{format_si(usable, 'B')}")
     if active < 1:
         return f"memory: {format_si(budget, 'B')} of KV cache holds not one request"

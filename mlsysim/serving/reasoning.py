@@ -312,7 +312,7 @@ def _costs(hw, energy_j, device_s, grid, datacenter, region, cloud_rate, kwh_pri
     if any(x is not None for x in (grid, datacenter, region)):
         site = resolve_site(datacenter, grid, region)
         out["carbon_per_query_kg"] = real(facility_kwh * site.grid.carbon_intensity_kg_kwh)
-        out["water_per_query_liters"] = real(site.grid.wue * energy_j / KWH_J + (site.grid.grid_water_l_kwh or 0.0)
+        out["water_per_query_liters"] = real(site.wue * energy_j / KWH_J + (site.grid.grid_water_l_kwh or 0.0)
                                            * facility_kwh)
         notes.append(f"carbon: {site.grid.carbon_intensity_g_kwh:g} gCO2e/kWh x PUE {site.pue:g} ({site.region_name})")
     return out

@@ -1,0 +1,51 @@
+"""Reproducers of inputs that once came back silently wrong through the API, each now refused or reported in
+one sentence (issue: hardened against bad input)."""
+import math
+
+import pytest
+
+from mlsysim import Engine, ServingModel
+from mlsysim.errors import InputError
+from mlsysim.serving.batching import ContinuousBatchingModel
+
+
+def test_an_efficiency_too_small_to_time_is_refused():
+    """efficiency=1e-320 once gave an infinite step time and a passing scorecard."""
+    with pytest.raises(InputError, match="efficiency 1e-320 is no fraction of a device's peak"):
+        Engine.solve("Llama3_8B", "H100", efficiency=1e-320)
+    assert math.isfinite(Engine.solve("Llama3_8B", "H100", efficiency=1e-9).latency_s)
+
+
+def test_weights_that_leave_no_kv_cache_report_zero_not_a_negative_budget():
+    """Llama 3 70B's 141 GB on a 24 GB L4 once reported a -121 GB KV budget and a NaN speed-up."""
+    r = ContinuousBatchingModel().solve("Llama3_70B", "L4", max_seq_len=4096)
+    assert not r.feasible and r.kv_budget_bytes == 0.0 and r.max_active_requests == 0
+    assert r.throughput_tokens_per_s == 0.0 and r.speedup_vs_static is None
+    assert "leave no KV cache" in r.binding and r.summary().startswith("infeasible: memory")
+
+
+def test_a_pipeline_deeper_than_the_model_is_one_sentence():
+    with pytest.raises(InputError, match="pp=1000000000 exceeds Llama-3.1-8B's 32 layers"):
+        ServingModel().solve("Llama3_8B", "H100", pp=10**9)
+
+
+def test_an_edge_or_mobile_device_pays_no_datacenter_pue_or_water():
+    """An edge-device plan once applied a datacenter's PUE and cooling water to a camera."""
+    from conftest import cli, one_json
+
+    from mlsysim import Hardware
+    from mlsysim.infra.registry import Infra
+    from mlsysim.operations.sustainability import SustainabilityModel
+
+    for key in ("JetsonOrinNano", "iPhone15Pro"):
+        r = SustainabilityModel().solve(Hardware.get(key), 30, region="US_Avg")
+        assert r.pue == 1.0 and r.water_onsite_liters == 0.0 and "outside any datacenter" in r.assumptions[0]
+        assert r.facility_energy_j == pytest.approx(r.it_energy_j)
+    housed = SustainabilityModel().solve(Hardware.get("JetsonOrinNano"), 30,
+                                         datacenter=next(iter(Infra.Datacenters.items()))[1])
+    assert housed.pue > 1.0
+    assert SustainabilityModel().solve(Hardware.get("H100"), 30, region="US_Avg").pue > 1.0
+    out = one_json(cli("eval", "ResNet50", "JetsonOrinNano", "-p", "int8", "--region", "US_Avg", "--duration-days",
+                       "30", "-o", "json"))
+    grid = Infra.Grids.get("US_Avg")              # only the water of generating its electricity remains
+    assert out["m_water_liters"] == pytest.approx(grid.grid_water_l_kwh * out["m_energy_kwh"])
