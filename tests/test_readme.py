@@ -45,3 +45,10 @@ def test_help_examples_run(command, monkeypatch):
     monkeypatch.chdir(ROOT)
     out = cli(*shlex.split(command))
     assert out.returncode in (0, 2, 3), f"mlsysim {command}: {out.stderr}"
+
+
+@pytest.mark.parametrize("plan", sorted((ROOT / "examples").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_plan_runs_and_holds_its_assertions(plan):
+    """The shipped plans run as they stand: each evaluates and every assertion it states holds (exit 0)."""
+    out = cli("eval", plan, "-o", "json")
+    assert out.returncode == 0, out.stderr or out.stdout
