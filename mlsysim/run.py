@@ -287,6 +287,8 @@ class Run:
             family.check_phase(w, phase)
         B = check_sizes("batch_size", batch_size)
         S = None if seq_len is None else check_sizes("seq_len", seq_len)
+        if phase != "train":
+            _refuse_training_inputs(zero_stage, optimizer, lora, recompute, dp if fleet is None else None)
         past = check_sizes("past_len", past_len, minimum=0.0)
         if phase not in (None, "prefill") and np.any(past):
             raise InputError("past_len (tokens already cached) applies to the prefill phase only")
@@ -402,6 +404,24 @@ _AUTO_DEPTH = Layout(pp=None)          # one device, or as many pipeline stages 
 _LAYOUT_FIELDS = ("tp", "pp", "dp", "ep", "microbatches", "v_stages", "zero_stage", "recompute", "lora", "cp",
                   "layers_per_stage", "schedule")
 _ONE_DEVICE_FIELDS = tuple(getattr(_ONE_DEVICE, name) for name in _LAYOUT_FIELDS)
+
+
+def refuse_sequence(workload, seq_len) -> None:
+    """A sequence length given for a model whose step does not depend on one (it would be ignored)."""
+    if seq_len is not None and not workload.family.language_model:
+        raise InputError(f"seq_len is the sequence of a language model; {workload.name} is a "
+                         f"{workload.architecture}, whose step does not depend on it (drop seq_len)")
+
+
+def _refuse_training_inputs(zero_stage, optimizer, lora, recompute, dp) -> None:
+    """An inference run given a training input (it would be ignored): one sentence naming it."""
+    given = [name for name, value, unset in (("zero_stage", zero_stage, (0, None)), ("optimizer", optimizer, (None,)),
+                                             ("lora", lora, (False, None)),
+                                             ("recompute", recompute, ("none", False, None)),
+                                             ("dp", dp, (None, 1))) if value not in unset]
+    if given:
+        raise InputError(f"{given[0]} describes a training step, and this run is inference; drop it or time a "
+                         f"training step (training=True / is_training=True / --training)")
 
 
 def _layout(fleet, tp, pp, dp, ep, microbatches, v_stages, zero_stage, recompute, optimizer, lora, cp=1,

@@ -49,3 +49,29 @@ def test_an_edge_or_mobile_device_pays_no_datacenter_pue_or_water():
                        "30", "-o", "json"))
     grid = Infra.Grids.get("US_Avg")              # only the water of generating its electricity remains
     assert out["m_water_liters"] == pytest.approx(grid.grid_water_l_kwh * out["m_energy_kwh"])
+
+
+@pytest.mark.parametrize("kw, words", [
+    (dict(zero_stage=2), "zero_stage describes a training step"),
+    (dict(dp_size=4), "dp describes a training step"),
+    (dict(is_lora=True), "lora describes a training step"),
+    (dict(optimizer="sgd"), "optimizer describes a training step"),
+    (dict(activation_recomputation=True), "recompute describes a training step"),
+    (dict(seq_len=512), "seq_len is the sequence of a language model; ResNet-50 is a cnn"),
+])
+def test_an_input_an_inference_step_would_ignore_is_refused(kw, words):
+    """Each of these was once accepted by Engine.solve for a ResNet-50 inference step and changed nothing."""
+    with pytest.raises(InputError, match=words):
+        Engine.solve("ResNet50", "A100", batch_size=8, **kw)
+    Engine.solve("ResNet50", "A100", batch_size=8, is_training=True, **{k: v for k, v in kw.items()
+                                                                        if k != "seq_len"})
+
+
+def test_the_default_training_batch_checks_the_degrees_first():
+    """DistributedModel without a batch once divided by a zero or a string degree (ZeroDivisionError, TypeError)."""
+    from mlsysim.training.distributed import DistributedModel
+
+    for kw, words in ((dict(ep=0), "ep must be a whole number"), (dict(ep=""), "ep must be a whole number"),
+                      (dict(tp=None), "tp must be a whole number")):
+        with pytest.raises(InputError, match=words):
+            DistributedModel().solve("Llama3_8B", "Research_256", **kw)

@@ -18,7 +18,7 @@ from ..errors import InputError, OOMError
 from ..hardware.links import host_link_bw
 from ..hardware.power import step_energy
 from ..ops import Template
-from ..run import Run, resolve_hardware
+from ..run import Run, refuse_sequence, resolve_hardware
 from ..solver import Solver
 from ..units import format_si
 from .device import device_for
@@ -37,7 +37,7 @@ class Engine:
     def solve(model, hardware=None, batch_size=1, precision="fp16", efficiency=None, raise_errors=False,
               is_training=False, seq_len=None, zero_stage=0, dp_size=1, is_lora=False,
               activation_recomputation=False, *, phase=None, stack=None, weight_precision=None,
-              kv_precision=None, activation_precision=None, optimizer="adam", past_len=0,
+              kv_precision=None, activation_precision=None, optimizer=None, past_len=0,
               runtime_overhead=None, calibration=None) -> PerformanceProfile:
         """Latency, throughput, bottleneck, memory and energy of one step.
 
@@ -63,6 +63,7 @@ class Engine:
                         activation_precision=activation_precision, kv_precision=kv_precision, stack=stack,
                         efficiency=efficiency, dp=dp_size, zero_stage=zero_stage, recompute=activation_recomputation,
                         optimizer=optimizer, lora=is_lora, runtime_overhead=runtime_overhead, calibration=calibration)
+        refuse_sequence(run.workload, seq_len)
         return solve_step(run, raise_errors)
 
     @staticmethod

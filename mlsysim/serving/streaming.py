@@ -22,7 +22,7 @@ from ..engine.timing import step_times
 from ..errors import InputError, OOMError
 from ..hardware.power import accelerator_power
 from ..models.families.base import LM_CONTEXT
-from ..run import Run
+from ..run import Run, resolve_model
 from ..solver import Result, Solver, only_run, real, verdict
 from ..units import format_si, parse, quantity
 
@@ -123,6 +123,12 @@ class WeightStreamingResult(Result):
 
 
 
+def _decoder(model) -> None:
+    if not model.family.decoder:
+        raise InputError(f"{model.name} is not a decoder language model; weight streaming models the "
+                         f"layers of one (prefill or decode)")
+
+
 class WeightStreamingModel(Solver):
     """Layer-by-layer weight streaming onto a wafer-scale or SRAM device (wall 6)."""
 
@@ -143,6 +149,7 @@ class WeightStreamingModel(Solver):
             only_run(WeightStreamingModel.solve, locals())
             run = model
         else:
+            _decoder(resolve_model(model))
             run = Run.build(model, hardware, purpose="serving", batch_size=batch_size, seq_len=seq_len,
                             precision=precision, weight_precision=weight_precision,
                             activation_precision=activation_precision, kv_precision=kv_precision, stack=stack,
@@ -150,9 +157,7 @@ class WeightStreamingModel(Solver):
         run.refuse("WeightStreamingModel", "fleet", "tp", "pp", "ep", "prompt_len", "output_len", "site")
         model, hw = run.workload, run.hardware
         phase = run.phase or phase
-        if not model.family.decoder:
-            raise InputError(f"{model.name} is not a decoder language model; weight streaming models the "
-                             f"layers of one (prefill or decode)")
+        _decoder(model)
         if phase not in ("decode", "prefill"):
             raise InputError(f"phase must be 'decode' or 'prefill', got {phase!r}")
         link_name, bw = _link(hw, injection_bandwidth)

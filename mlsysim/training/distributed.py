@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..hardware.links import FABRIC_ALPHA, NVLINK_ALPHA
 from ..models.families.base import LM_CONTEXT
 from ..models.families.decoder import LORA_RANK
-from ..run import DEFAULT_VIRTUAL_STAGES, Layout, Run, fraction, resolve_fleet
+from ..run import DEFAULT_VIRTUAL_STAGES, Layout, Run, fraction, resolve_fleet, whole
 from ..solver import Result, Solver, only_run, verdict
 from ..units import format_si, quantity
 from . import collectives as cc
@@ -237,7 +237,10 @@ class DistributedModel(Solver):
             if fleet is None:
                 raise InputError("give the fleet (a Fleet, or a cluster name such as 'Lab_64_H100')")
             fleet = resolve_fleet(fleet)
-            if batch_size is None:
+            if batch_size is None:           # the degrees are checked before they size the default batch
+                tp, cp, pp, ep = (whole(name, value) for name, value in (("tp", tp), ("cp", cp), ("pp", pp),
+                                                                          ("ep", ep)))
+                dp = None if dp is None else whole("dp", dp)
                 batch_size = default_batch(fleet, tp, cp, pp, dp, ep)
             run = Run.build(model, fleet=fleet, training=True, batch_size=batch_size, seq_len=seq_len,
                             precision=precision, efficiency=efficiency, tp=tp, pp=pp, dp=dp, ep=ep, cp=cp,
