@@ -29,6 +29,9 @@ from .units import parse
 DEFAULT_STACK = {"train": "pytorch_eager", "inference": "torch_compile", "serving": "vllm"}
 #: generated tokens per request when a serving question needs one and none is given
 DEFAULT_OUTPUT_LEN = 128
+#: the largest size or count a run takes: 2^53, the last integer a float holds exactly (beyond it sizes stop
+#: being whole numbers and products overflow)
+MAX_SIZE = 2**53
 #: the smallest compute efficiency a run may give: below it a step's time is not a number worth printing (and
 #: subnormal values overflow to infinity)
 MIN_EFFICIENCY = 1e-9
@@ -128,10 +131,12 @@ def resolve_fleet(fleet):
 
 # --- checking numbers ---------------------------------------------------------------------------
 def check_sizes(name: str, value, minimum: float = 1.0):
-    """A finite size >= ``minimum`` (scalar or array); arrays come back as float arrays."""
+    """A finite size >= ``minimum`` and at most ``MAX_SIZE`` (scalar or array); arrays come back as float arrays."""
     if type(value) is int or type(value) is float:
-        if value >= minimum and value - value == 0:      # the second test fails for inf and nan
+        if minimum <= value <= MAX_SIZE:                  # false for nan; inf is beyond MAX_SIZE
             return value
+        if value > MAX_SIZE and value - value == 0:
+            raise InputError(f"{name} must be at most 2^53 ({MAX_SIZE:.3g}), got {value!r}")
         raise InputError(f"{name} must be a finite number >= {minimum:g}, got {value!r}")
     if isinstance(value, bool) or value is None:
         raise InputError(f"{name} must be a number >= {minimum:g}, got {value!r}")
@@ -139,20 +144,22 @@ def check_sizes(name: str, value, minimum: float = 1.0):
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise InputError(f"{name} must be a number (or an array of numbers), got {value!r}") from None
-    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < minimum):
-        raise InputError(f"{name} must be finite and >= {minimum:g}" + (" everywhere" if arr.ndim else
-                                                                         f", got {value!r}"))
+    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < minimum) or np.any(arr > MAX_SIZE):
+        raise InputError(f"{name} must be finite, >= {minimum:g} and at most 2^53" + (" everywhere" if arr.ndim else
+                                                                                       f", got {value!r}"))
     return arr if arr.ndim else float(arr)
 
 
 def whole(name: str, value) -> int:
-    """A count the user gives (degrees, workers, job sizes): a whole number >= 1, or one clear error."""
-    if type(value) is int and value >= 1:
+    """A count the user gives (degrees, workers, job sizes): a whole number from 1 to 2^53, or one clear error."""
+    if type(value) is int and 1 <= value <= MAX_SIZE:
         return value
     ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) and \
         math.isfinite(value) and value >= 1 and value == int(value)
     if not ok:
         raise InputError(f"{name} must be a whole number >= 1, got {value!r}")
+    if value > MAX_SIZE:
+        raise InputError(f"{name} must be at most 2^53 ({MAX_SIZE:.3g}), got {value!r}")
     return int(value)
 
 
