@@ -352,8 +352,12 @@ class Run:
 
     @property
     def context(self):
-        """The context of a step: ``seq_len``, or the family's default when none was given."""
-        return self.family.default_seq_len if self.seq_len is None else self.seq_len
+        """The context of a step: ``seq_len``, or the family's default when none was given (no longer than the
+        model's own window: GPT-2's is 1,024 tokens)."""
+        if self.seq_len is not None:
+            return self.seq_len
+        default, window = self.family.default_seq_len, getattr(self.workload, "context_length", None)
+        return min(default, window) if default is not None and window else default
 
     def step_phase(self) -> str:
         return self.phase or self.family.default_phase(self.workload, False)

@@ -75,3 +75,13 @@ def test_the_default_training_batch_checks_the_degrees_first():
                       (dict(tp=None), "tp must be a whole number")):
         with pytest.raises(InputError, match=words):
             DistributedModel().solve("Llama3_8B", "Research_256", **kw)
+
+
+def test_a_model_with_a_short_window_takes_it_as_its_default_context():
+    """GPT-2 (1,024 tokens) once could not be evaluated without a seq_len: the default 2,048 exceeded its window."""
+    from conftest import cli
+
+    assert Engine.solve("GPT2_Small", "H100").seq_len == 1024
+    from mlsysim.run import Run
+    assert Run.build("GPT2_Small", "H100").context == 1024
+    assert cli("eval", "GPT2_Small", "H100").returncode == 0

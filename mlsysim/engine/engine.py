@@ -209,10 +209,15 @@ def _sweep_step(run: Run, phase, B, S, past, raise_errors) -> PerformanceProfile
     latency = lat_c + lat_m + lat_o
     peak = dev.peak[int(ops.prec[0])] or hw.peak_at(p.compute)
     bottleneck = np.where(lat_o > np.maximum(lat_c, lat_m), "Overhead", np.where(lat_m > lat_c, "Memory", "Compute"))
-    return _profile(run, phase, B, S, parts, capacity, ops, t, dev, peak, lat_c, lat_m, lat_o, latency,
+    # every figure in the sweep's shape, also those that do not depend on its sizes (a model whose memory does
+    # not grow with the batch)
+    shape = np.broadcast_shapes(np.shape(B), np.shape(S), np.shape(latency))
+    prof = _profile(run, phase, B, S, parts, capacity, ops, t, dev, peak, lat_c, lat_m, lat_o, latency,
                     np.minimum(ops.model_flops / (latency * peak), 1.0),
-                    np.minimum(ops.flops_total / (latency * peak), 1.0), bottleneck, total <= capacity,
-                    max(worst - capacity, 0.0))
+                    np.minimum(ops.flops_total / (latency * peak), 1.0), bottleneck,
+                    np.broadcast_to(total <= capacity, shape), max(worst - capacity, 0.0))
+    object.__setattr__(prof, "bytes_total", np.broadcast_to(ops.bytes_total, shape))
+    return prof
 
 
 def _out_of_memory(run: Run, need: float, capacity: float):
@@ -331,11 +336,13 @@ _KEYS: dict = {}
 
 
 def _zoo_key(hw) -> str | None:
-    """The zoo key of a device record (None for one of one's own), remembered by identity."""
+    """The zoo key of a device record, or of the zoo device a modified copy keeps the name of (a what-if on an
+    H200 is still timed with the H200's constants); None for a device of one's own. Remembered by identity."""
     found = _KEYS.get(id(hw))
     if found is None or found[0] is not hw:
         from ..hardware.registry import Hardware
-        found = _KEYS[id(hw)] = (hw, Hardware.key_of(hw))
+        key = Hardware.key_of(hw) or next((k for k, zoo in Hardware.items() if zoo.name == hw.name), None)
+        found = _KEYS[id(hw)] = (hw, key)
     return found[1]
 
 

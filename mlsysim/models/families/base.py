@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
+
 from ...errors import InputError
 from ...execution import BARE, ExecutionProfile
 from ...ops import OpBuilder, OpTable, train_step
@@ -128,11 +130,12 @@ class Family:
             gemms = [row for row in forward if row[1] == "gemm"]
             linears = sum(row[-1] for row in gemms)
             self.bias_gradients(ops, w, gemms, p)
-            if p.w < 4 and not training.lora and linears:
+            if p.w < 4 and not training.lora and np.any(np.asarray(linears) > 0):
                 # mixed precision keeps fp32 master weights: each step casts every matmul's weights to the
-                # matmul precision once (torch.autocast caches one cast per weight per forward pass)
-                ops.memory("amp_weight_cast", "elementwise", w.parameter_count() * (4.0 + p.w) / linears,
-                           count=linears)
+                # matmul precision once (torch.autocast caches one cast per weight per forward pass); a MoE's
+                # count of matmuls may vary over a sweep (the experts a batch reaches)
+                ops.memory("amp_weight_cast", "elementwise",
+                           w.parameter_count() * (4.0 + p.w) / np.maximum(linears, 1), count=linears)
         return ops
 
     def bias_gradients(self, ops: OpBuilder, w, gemms: list, p) -> None:
