@@ -85,3 +85,12 @@ def test_a_model_with_a_short_window_takes_it_as_its_default_context():
     from mlsysim.run import Run
     assert Run.build("GPT2_Small", "H100").context == 1024
     assert cli("eval", "GPT2_Small", "H100").returncode == 0
+
+
+def test_a_period_longer_than_a_million_years_is_refused():
+    """The long fuzz run found 6.3e296 days giving an infinite energy."""
+    from mlsysim.operations.sustainability import SustainabilityModel
+    from mlsysim.run import resolve_fleet
+
+    with pytest.raises(InputError, match="duration_days must be at most a million years"):
+        SustainabilityModel().solve(resolve_fleet("Training_1K"), 6.3309721179621044e296)

@@ -106,9 +106,16 @@ def check_fraction(value, what: str, allow_zero: bool = True) -> float:
     return x
 
 
+#: the longest period a footprint is computed over (a million years: beyond it energies stop being numbers)
+MAX_DURATION_S = 1e6 * YEAR_S
+
+
 def duration_seconds(duration_days) -> float:
-    """A positive duration, read as days when a bare number."""
-    return parse(duration_days, "day", "duration_days", positive=True)
+    """A positive duration, read as days when a bare number, of at most a million years."""
+    seconds = parse(duration_days, "day", "duration_days", positive=True)
+    if seconds > MAX_DURATION_S:
+        raise InputError(f"duration_days must be at most a million years, got {duration_days!r}")
+    return seconds
 
 
 @dataclass(frozen=True)
