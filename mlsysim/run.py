@@ -296,6 +296,9 @@ class Run:
         S = None if seq_len is None else check_sizes("seq_len", seq_len)
         if phase != "train":
             _refuse_training_inputs(zero_stage, optimizer, lora, recompute, dp if fleet is None else None)
+        if kv_precision is not None and not family.decoder:
+            raise InputError(f"kv_precision sets the precision of a decoder's KV cache; {w.name} keeps none "
+                             f"(drop kv_precision)")
         past = check_sizes("past_len", past_len, minimum=0.0)
         if phase not in (None, "prefill") and np.any(past):
             raise InputError("past_len (tokens already cached) applies to the prefill phase only")

@@ -94,3 +94,10 @@ def test_a_period_longer_than_a_million_years_is_refused():
 
     with pytest.raises(InputError, match="duration_days must be at most a million years"):
         SustainabilityModel().solve(resolve_fleet("Training_1K"), 6.3309721179621044e296)
+
+
+def test_a_kv_precision_for_a_model_without_a_kv_cache_is_refused():
+    """kv_precision was once accepted for ResNet-50 and BERT (no KV cache in their steps) and changed nothing."""
+    for model in ("ResNet50", "BERT_Base"):
+        with pytest.raises(InputError, match="kv_precision sets the precision of a decoder's KV cache"):
+            Engine.solve(model, "H100", kv_precision="fp8")

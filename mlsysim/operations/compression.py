@@ -157,7 +157,7 @@ class CompressionModel(Solver):
                              f"matmuls at {base}")
             else:
                 prof = Engine.solve(m, hw, precision=base, weight_precision=prec, activation_precision=prec,
-                                    kv_precision=base, **common)
+                                    kv_precision=base if m.family.decoder else None, **common)
                 notes.append(f"weights and activations at {prec}: matmuls at the device's {prec} rate")
             size1 = float(prof.memory_parts["weights"])
             t1 = prof.latency_s
