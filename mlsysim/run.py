@@ -296,6 +296,9 @@ class Run:
         S = None if seq_len is None else check_sizes("seq_len", seq_len)
         if phase != "train":
             _refuse_training_inputs(zero_stage, optimizer, lora, recompute, dp if fleet is None else None)
+        elif fleet is None and zero_stage not in (0, None) and dp in (None, 1):
+            raise InputError(f"zero_stage={zero_stage} shards the training state over the data-parallel ranks, and "
+                             f"this run has one: give dp_size (e.g. dp_size=8), or time a fleet with DistributedModel")
         if kv_precision is not None and not family.decoder:
             raise InputError(f"kv_precision sets the precision of a decoder's KV cache; {w.name} keeps none "
                              f"(drop kv_precision)")

@@ -63,8 +63,14 @@ def test_an_input_an_inference_step_would_ignore_is_refused(kw, words):
     """Each of these was once accepted by Engine.solve for a ResNet-50 inference step and changed nothing."""
     with pytest.raises(InputError, match=words):
         Engine.solve("ResNet50", "A100", batch_size=8, **kw)
-    Engine.solve("ResNet50", "A100", batch_size=8, is_training=True, **{k: v for k, v in kw.items()
-                                                                        if k != "seq_len"})
+    training = {k: v for k, v in kw.items() if k != "seq_len"} | ({"dp_size": 4} if "zero_stage" in kw else {})
+    Engine.solve("ResNet50", "A100", batch_size=8, is_training=True, **training)
+
+
+def test_zero_on_one_rank_is_refused():
+    """zero_stage=2 on one device without data-parallel ranks shards nothing: once accepted and ignored."""
+    with pytest.raises(InputError, match="zero_stage=2 shards the training state over the data-parallel ranks"):
+        Engine.solve("Llama3_8B", "H100", is_training=True, zero_stage=2)
 
 
 def test_the_default_training_batch_checks_the_degrees_first():
