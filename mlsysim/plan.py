@@ -14,10 +14,16 @@ from pydantic import ConfigDict, Field, ValidationError, model_validator
 from .core.types import Bandwidth, Record
 from .errors import InputError
 from .evaluation.scorecard import SystemEvaluation, evaluate_run
-from .run import DEFAULT_REGION, Run, resolve_hardware
+from .run import DEFAULT_REGION, MAX_SIZE, Run, resolve_hardware
 from .training.distributed import default_batch
 
 PHASE = Literal["forward", "prefill", "decode", "train"]
+#: the most bytes a plan file may have (plans are a few lines; this keeps a wrong file from being parsed for minutes)
+MAX_PLAN_BYTES = 1 << 20
+#: the deepest nesting of lists and mappings a plan may have (its own is four: constraints.assert[i].metric)
+MAX_DEPTH = 32
+#: the most values a plan may expand to (YAML aliases can repeat a list inside itself a billion times)
+MAX_VALUES = 100_000
 
 
 class _Spec(Record):
@@ -29,16 +35,18 @@ class _Spec(Record):
 
 class WorkloadSpec(_Spec):
     name: str = Field(description="model registry name, e.g. Llama3_8B")
-    batch_size: int | None = Field(None, gt=0, description="samples (sequences) per step, across the whole system "
-                                                            "(default 1; a training layout's default: one "
-                                                            "sequence per replica per microbatch, pp microbatches)")
-    seq_len: int | None = Field(None, gt=0, description="sequence / context length for language models")
+    batch_size: int | None = Field(None, gt=0, le=MAX_SIZE,
+                                   description="samples (sequences) per step, across the whole system (default 1; a "
+                                               "training layout's default: one sequence per replica per microbatch, "
+                                               "pp microbatches)")
+    seq_len: int | None = Field(None, gt=0, le=MAX_SIZE, description="sequence / context length for language models")
     training: bool = Field(False, description="time a training step instead of inference")
     phase: PHASE | None = Field(None, description="forward, prefill, decode or train (single device)")
     stack: str | None = Field(None, description="the software stack it runs under, e.g. vllm, pytorch_eager, "
                                                 "torch_compile (see `mlsysim zoo stacks`)")
-    host_speed: float | None = Field(None, gt=0, description="how fast the host CPU issuing the kernels is, "
-                                                             "relative to the one the launch costs were measured on")
+    host_speed: float | None = Field(None, gt=0, allow_inf_nan=False,
+                                     description="how fast the host CPU issuing the kernels is, relative to the one "
+                                                 "the launch costs were measured on")
     optimizer: str | None = Field(None, description="training optimizer: adam, adamw, sgd, adafactor, adam8bit, none")
     runtime_overhead: str | float | None = Field(
         None, description="device memory the stack's process holds before the model (CUDA context, framework), "
@@ -47,14 +55,15 @@ class WorkloadSpec(_Spec):
 
 class HardwareSpec(_Spec):
     name: str = Field(description="accelerator registry name, e.g. H100, or a device file (.yaml)")
-    accelerators: int | None = Field(None, gt=0, description="total accelerators")
-    node_count: int | None = Field(None, gt=0, description="nodes (needs accelerators_per_node)")
-    accelerators_per_node: int | None = Field(None, gt=0)
+    accelerators: int | None = Field(None, gt=0, le=MAX_SIZE, description="total accelerators")
+    node_count: int | None = Field(None, gt=0, le=MAX_SIZE, description="nodes (needs accelerators_per_node)")
+    accelerators_per_node: int | None = Field(None, gt=0, le=MAX_SIZE)
     fabric: str | None = Field(None, description="scale-out fabric registry name, e.g. InfiniBand_NDR")
     fabric_bandwidth: Bandwidth | None = Field(None, description="per-port fabric bandwidth, e.g. '400 Gbps'")
     intra_node_bw: Bandwidth | None = Field(None, description="per-accelerator scale-up bandwidth, per direction")
     precision: str = "fp16"
-    efficiency: float | None = Field(None, gt=0, le=1, description="override the calibrated compute efficiency")
+    efficiency: float | None = Field(None, gt=0, le=1, allow_inf_nan=False,
+                                     description="override the calibrated compute efficiency")
     calibration: str | None = Field(None, description="a calibration file of one's own machine (`mlsysim audit` "
                                                       "--write-calibration) in place of the shipped constants")
 
@@ -62,6 +71,9 @@ class HardwareSpec(_Spec):
     def _topology_agrees(self):
         if self.node_count is not None and self.accelerators_per_node is None:
             raise ValueError("node_count needs accelerators_per_node")
+        if self.node_count and self.node_count * self.accelerators_per_node > MAX_SIZE:
+            raise ValueError(f"node_count x accelerators_per_node = {self.node_count * self.accelerators_per_node} "
+                             f"accelerators; at most 2^53 ({MAX_SIZE:.3g})")
         if self.node_count and self.accelerators and self.node_count * self.accelerators_per_node != self.accelerators:
             raise ValueError(f"node_count x accelerators_per_node = {self.node_count * self.accelerators_per_node} "
                              f"but accelerators = {self.accelerators}")
@@ -80,16 +92,18 @@ class HardwareSpec(_Spec):
 
 
 class ParallelismSpec(_Spec):
-    tp: int = Field(1, gt=0, description="tensor-parallel degree")
-    cp: int = Field(1, gt=0, description="context-parallel degree (ring attention over each sequence)")
-    pp: int = Field(1, gt=0, description="pipeline-parallel degree")
-    v_stages: int | None = Field(None, gt=0, description="virtual pipeline stages per device (interleaved 1F1B; "
-                                                            "default 2 under it, TorchTitan's)")
-    dp: int | None = Field(None, gt=0, description="data-parallel degree (default: what the others leave)")
-    ep: int = Field(1, gt=0, description="expert-parallel degree")
+    tp: int = Field(1, gt=0, le=MAX_SIZE, description="tensor-parallel degree")
+    cp: int = Field(1, gt=0, le=MAX_SIZE, description="context-parallel degree (ring attention over each sequence)")
+    pp: int = Field(1, gt=0, le=MAX_SIZE, description="pipeline-parallel degree")
+    v_stages: int | None = Field(None, gt=0, le=MAX_SIZE, description="virtual pipeline stages per device "
+                                                                      "(interleaved 1F1B; default 2 under it, "
+                                                                      "TorchTitan's)")
+    dp: int | None = Field(None, gt=0, le=MAX_SIZE, description="data-parallel degree (default: what the others leave)")
+    ep: int = Field(1, gt=0, le=MAX_SIZE, description="expert-parallel degree")
     zero: int | Literal["fsdp"] = Field(0, description="ZeRO stage 0-3, or fsdp (= 3)")
     recompute: Literal["none", "selective", "full"] = Field("none", description="activation recomputation")
-    micro_batch: int | None = Field(None, gt=0, description="sequences per microbatch (default: one under PP)")
+    micro_batch: int | None = Field(None, gt=0, le=MAX_SIZE,
+                                    description="sequences per microbatch (default: one under PP)")
     schedule: Literal["1f1b", "interleaved", "zero_bubble", "dualpipe"] | None = Field(
         None, description="pipeline schedule (default 1f1b, interleaved with v_stages > 1)")
     layers_per_stage: list[int] | None = Field(None, description="an uneven pipeline split, one count per stage")
@@ -101,14 +115,15 @@ class ParallelismSpec(_Spec):
 
 class OpsSpec(_Spec):
     region: str = Field(DEFAULT_REGION, description="grid registry name: drives carbon, water and electricity price")
-    duration_days: float = Field(30.0, gt=0, description="how long the system runs")
-    utilization: float | None = Field(None, ge=0, le=1, description="average busy fraction (default: predicted)")
+    duration_days: float = Field(30.0, gt=0, allow_inf_nan=False, description="how long the system runs")
+    utilization: float | None = Field(None, ge=0, le=1, allow_inf_nan=False,
+                                      description="average busy fraction (default: predicted)")
 
 
 class Assertion(_Spec):
     metric: str = Field(description="dotted path: feasibility.<k>, performance.<k> or macro.<k>")
-    max: float | None = None
-    min: float | None = None
+    max: float | None = Field(None, allow_inf_nan=False)
+    min: float | None = Field(None, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _bounded(self):
@@ -142,22 +157,97 @@ def plan_schema() -> dict:
 def load_plan(path) -> Plan:
     """Read and validate a plan file; every failure is one sentence with the file, line or key."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"plan file '{path}' not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise InputError(f"{path}: malformed YAML at line {mark.line + 1}, column {mark.column + 1}: "
-                         f"{exc.problem}") from None
+    data = _read_yaml(path)
     if not isinstance(data, dict):
         raise InputError(f"{path}: a plan must be a mapping of keys (version, name, workload, hardware, ...)")
     return parse_plan(data, str(path))
 
 
-def parse_plan(data: dict, where: str = "plan") -> Plan:
+def _read_yaml(path: Path):
+    """A plan file's YAML: safe, a key given twice refused; a missing or unreadable file, text that is not
+    UTF-8, a control character, malformed or too deeply nested YAML are each one sentence naming the file."""
+    from .zoo.registry import _StrictLoader
+
     try:
-        return Plan(**data)
+        if not path.is_file():
+            raise InputError(f"plan file '{path}' not found" if not path.exists() else
+                             f"plan file '{path}' is not a file")
+        if path.stat().st_size > MAX_PLAN_BYTES:
+            raise InputError(f"{path}: {path.stat().st_size:,} bytes is no plan (a plan is a few lines of YAML; "
+                             f"at most {MAX_PLAN_BYTES:,} bytes)")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(file_problem("plan file", path, exc)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at {_where(raw, exc.start)})") \
+            from None
+    if "\x00" in text:
+        raise InputError(f"{path}: a NUL character at {_where(text, text.index(chr(0)))}; a plan is YAML text")
+    loader = _StrictLoader(text)
+    loader.name = str(path)
+    try:
+        _check_depth(text, path)
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise InputError(f"{path}: malformed YAML at line {mark.line + 1}, column {mark.column + 1}: "
+                         f"{exc.problem}") from None
+    except yaml.reader.ReaderError as exc:
+        at = _where(text, len(raw[:exc.position].decode("utf-8", "ignore")))      # the offset counts bytes
+        raise InputError(f"{path}: character U+{exc.character:04X} at {at} is not allowed in YAML") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not readable as YAML ({' '.join(str(exc).split())})") from None
+    except RecursionError:
+        raise InputError(f"{path}: YAML nested too deeply; a plan is a few levels deep") from None
+    finally:
+        loader.dispose()
+
+
+def _check_depth(text: str, path: Path) -> None:
+    """Refuse lists and mappings nested beyond ``MAX_DEPTH`` before they are built (the C parser builds
+    them recursively: a file of a hundred thousand brackets would crash the process)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                raise InputError(f"{path}: lists or mappings nested more than {MAX_DEPTH} levels deep at line "
+                                 f"{mark.line + 1}, column {mark.column + 1}; a plan is a few levels deep")
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+
+
+def _where(text, index: int) -> str:
+    """``line L, column C`` of the character (or byte) at ``index``."""
+    newline = "\n" if isinstance(text, str) else b"\n"
+    line = text.count(newline, 0, index) + 1
+    return f"line {line}, column {index - (text.rfind(newline, 0, index) + 1) + 1}"
+
+
+def file_problem(what: str, path, exc: OSError) -> str:
+    """One sentence for a file that cannot be opened or written (the name shortened when it is very long)."""
+    import errno
+
+    name = str(path)
+    shown = name if len(name) <= 80 else f"{name[:40]}...{name[-20:]} ({len(name):,} characters)"
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"{what} name '{shown}' is too long for the file system"
+    reason = exc.strerror or type(exc).__name__
+    return f"cannot use {what} '{shown}': {reason[0].lower() + reason[1:]}"
+
+
+def parse_plan(data: dict, where: str = "plan") -> Plan:
+    _check_keys(data, where)
+    return build_spec(Plan, where, data)
+
+
+def build_spec(cls, where: str, data: dict):
+    """A plan or one of its sections from ``data``; a bad key or value is one sentence naming its path."""
+    try:
+        return cls(**data)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
@@ -165,7 +255,44 @@ def parse_plan(data: dict, where: str = "plan") -> Plan:
             raise InputError(f"{where}: unknown key '{key}'") from None
         if err["type"] == "missing":
             raise InputError(f"{where}: missing required key '{key}'") from None
+        if err["type"] == "less_than_equal" and err.get("ctx", {}).get("le") == MAX_SIZE:
+            raise InputError(f"{where}: '{key}' must be at most 2^53 ({MAX_SIZE:.3g}), got {err['input']!r}") \
+                from None
         raise InputError(f"{where}: '{key}' {err['msg'].removeprefix('Value error, ')}") from None
+
+
+def _check_keys(data: dict, where: str) -> None:
+    """Every key of the plan's mappings is a word (YAML also allows numbers, dates, null, lists as keys), and
+    no value is nested beyond ``MAX_DEPTH``, holds itself or expands (YAML aliases repeat what they name) to
+    more than ``MAX_VALUES`` values: the checks downstream then never recurse or repeat without end."""
+    sizes: dict[int, int] = {}                     # expanded size of each list or mapping, each counted once
+    open_: set[int] = set()
+
+    def walk(node, path: str, depth: int) -> int:
+        top = ".".join(path.split(".")[:3]) or "plan"
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in open_:
+            raise InputError(f"{where}: '{top}' holds itself (a YAML alias inside its own anchor)")
+        if depth > MAX_DEPTH:
+            raise InputError(f"{where}: '{top}' holds lists or mappings nested more than {MAX_DEPTH} levels deep; "
+                             f"a plan is a few levels deep")
+        open_.add(id(node))
+        total = 1
+        for key, value in node.items() if isinstance(node, dict) else enumerate(node):
+            if isinstance(node, dict) and not isinstance(key, str):
+                raise InputError(f"{where}: key {key!r}{f' in {path!r}' if path else ''} is not a name; "
+                                 f"keys are words such as 'workload'")
+            total += walk(value, f"{path}.{key}" if path else str(key), depth + 1) \
+                if isinstance(value, (dict, list)) else 1
+            if total > MAX_VALUES:
+                raise InputError(f"{where}: '{top}' expands to more than {MAX_VALUES:,} values (YAML aliases "
+                                 f"repeat what they name); a plan holds a few dozen")
+        open_.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    walk(data, "", 1)
 
 
 def plan_run(plan: Plan) -> Run:

@@ -1,8 +1,9 @@
 """The ``mlsysim`` command: one module per command under ``cli/commands``.
 
 Errors reach the user as one sentence (on stderr, or as ``{"status": "error"}`` on stdout with
-``-o json``) and an exit code: 0 ok, 1 bad input, 2 does not fit, 3 an assert failed.
-``--debug`` shows the traceback instead.
+``-o json``) and an exit code: 0 ok, 1 bad input, 2 does not fit, 3 an assert failed; whatever a user
+types, never "internal error" (tests/test_fuzz_cli.py generates command lines and plans to hold it to that).
+``--debug`` shows the traceback instead; ``--version`` prints the installed version.
 """
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import sys
 
 import typer
 
-from ..errors import MlsysimError, OOMError
-from .output import EXIT_INFEASIBLE, EXIT_INPUT, EXIT_OK, Finished, dumps, scan_format
+from ..errors import InputError, MlsysimError, OOMError
+from .output import EXIT_INFEASIBLE, EXIT_INPUT, EXIT_OK, Finished, dumps, nesting_problem, scan_format
 
 COMMANDS = ("eval", "serve", "optimize", "fit", "cheapest", "audit", "zoo", "schema", "explain", "validate")
 
@@ -20,9 +21,32 @@ app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_e
                   help="MLSys·im: predict latency, throughput, memory, cost and carbon of ML systems.")
 
 
+class _VersionAsked(Exception):
+    """``--version`` was given: print it (in the output format asked) and stop."""
+
+
+def _ask_version(value: bool) -> None:
+    if value:
+        raise _VersionAsked()
+
+
+def version() -> str:
+    """The installed package's version (its metadata), else the source tree's ``__version__``."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("mlsysim")
+    except PackageNotFoundError:
+        import mlsysim
+        return str(getattr(mlsysim, "__version__", "unknown"))
+
+
 @app.callback()
 def _root(ctx: typer.Context,
-          output: str = typer.Option("text", "--output", "-o", help="text, json or markdown (any command)")):
+          output: str = typer.Option("text", "--output", "-o", help="text, json or markdown (any command)"),
+          _version: bool = typer.Option(False, "--version", is_eager=True, callback=_ask_version,
+                                        help="print the version and exit")):
     """MLSys·im: predict latency, throughput, memory, cost and carbon of ML systems.
 
     Example: mlsysim eval Llama3_8B H100 --batch-size 8
@@ -39,6 +63,8 @@ def _register(args: list[str]) -> None:
 
     words = [a for i, a in enumerate(args)
              if not a.startswith("-") and (i == 0 or args[i - 1] not in ("-o", "--output"))]
+    if not words and "--version" in args and not {"-h", "--help"} & set(args):
+        return                                      # nothing but the version: no command to load
     wanted = [words[0]] if words and words[0] in COMMANDS else COMMANDS
     for name in wanted:
         if name not in _REGISTERED:
@@ -55,13 +81,25 @@ def main(argv=None) -> None:
     fmt = scan_format(args)
     _register(args)
     try:
+        _check_arguments(args)
         app(args, standalone_mode=False, prog_name="mlsysim")
     except Finished as done:
         sys.exit(done.code)
+    except _VersionAsked:
+        print(dumps({"status": "ok", "version": version()}) if fmt == "json" else f"mlsysim {version()}")
+        sys.exit(EXIT_OK)
     except OOMError as exc:
         _fail(str(exc), EXIT_INFEASIBLE, fmt, debug, exc)
     except MlsysimError as exc:
         _fail(str(exc), EXIT_INPUT, fmt, debug, exc)
+    except MemoryError as exc:                        # a size far beyond any machine (a solver sweeping 2^53)
+        _fail("the inputs need more memory than this machine has; give smaller sizes or counts", EXIT_INPUT, fmt,
+              debug, exc)
+    except BrokenPipeError:                           # the reader stopped early (| head): nothing more to say,
+        _quiet_stdout()                               # and exit 1, silently, as the parser does on a broken pipe
+        sys.exit(EXIT_INPUT)
+    except OSError as exc:                            # a file named on the command line or in a plan
+        _fail(_file_problem(exc), EXIT_INPUT, fmt, debug, exc)
     except Exception as exc:  # usage errors from the parser, and anything unforeseen: still one sentence
         if hasattr(exc, "format_message"):            # a bad option, a missing argument
             _fail(exc.format_message(), EXIT_INPUT, fmt, debug, exc)
@@ -73,10 +111,83 @@ def main(argv=None) -> None:
     sys.exit(EXIT_OK)
 
 
+def _check_arguments(args: list[str]) -> None:
+    """What no command could take: a NUL character (no file name or registry name holds one), a YAML or
+    JSON file nested so deep that reading it would exhaust the parser (or crash it, for the C one), an option
+    whose value is missing."""
+    for i, arg in enumerate(args, 1):
+        if "\x00" in arg:
+            raise InputError(f"argument {i} holds a NUL character; no name, number or file name can")
+        for name in (arg, arg.split("=", 1)[1] if arg.startswith("--") and "=" in arg else None):
+            problem = name and nesting_problem(name)
+            if problem:
+                raise InputError(f"{problem}; such files are a few levels deep")
+    _check_values(args)
+
+
+def _check_values(args: list[str]) -> None:
+    """An option that takes a value followed by another option (``--sort-by -o json``, ``--stack --training``)
+    is missing its value: the parser would take the option for the value, silently."""
+    from typer.main import get_command
+
+    root = command = get_command(app)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            return
+        option = _option(command, arg) or _option(root, arg)
+        if option is None:
+            if not arg.startswith("-") and arg in getattr(command, "commands", {}):
+                command = command.commands[arg]          # a command, or a group's subcommand
+            i += 1
+            continue
+        takes_value = not getattr(option, "is_flag", False) and not getattr(option, "count", False)
+        if takes_value and "=" not in arg and i + 1 < len(args):
+            following = args[i + 1]
+            if following in ("-h", "--help") or _option(command, following) or _option(root, following):
+                raise InputError(f"option '{arg}' needs a value, but the option '{following}' follows it")
+            i += 1                                       # its value, whatever it looks like (-3, say)
+        i += 1
+
+
+def _option(command, word: str):
+    """The option of ``command`` that ``word`` (``--name`` or ``--name=value``) names, or None."""
+    if not word.startswith("-") or word == "-":
+        return None
+    name = word.split("=", 1)[0]
+    return next((p for p in getattr(command, "params", ()) if getattr(p, "param_type_name", "") == "option"
+                 and name in (*p.opts, *p.secondary_opts)), None)
+
+
+def _file_problem(exc: OSError) -> str:
+    if exc.filename is None:
+        return exc.strerror or str(exc) or type(exc).__name__
+    from ..plan import file_problem
+    return file_problem("file", exc.filename, exc)
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe, send what is left of stdout nowhere (so exiting does not fail once more)."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):     # stdout is no file (tests capture it)
+        pass
+
+
+def one_line(message) -> str:
+    """A message as one printable line: line breaks become spaces, other control characters (and the
+    undecodable bytes of a command line) their escapes."""
+    text = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _fail(message: str, code: int, fmt: str, debug: bool, exc: BaseException) -> None:
     if debug:
         raise exc
-    text = message
+    text = one_line(message) or type(exc).__name__
     if fmt == "json":
         print(dumps({"status": "error", "error": text, "exit_code": code}))
     print(f"error: {text}", file=sys.stderr)

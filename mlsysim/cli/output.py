@@ -33,13 +33,85 @@ def choose(ctx, local: str | None, supported=FORMATS) -> str:
 
 
 def scan_format(argv: list[str]) -> str:
-    """The output format named anywhere on the command line (so errors can be shaped before parsing)."""
+    """The output format named on the command line (so errors can be shaped before parsing): the last one,
+    as the parser takes it (a command's own ``-o`` comes after the global one, and wins), passing over names
+    that are no format (``-o json eval --output plan.yaml`` still answers in JSON)."""
+    fmt = "text"
     for i, arg in enumerate(argv):
-        if arg in ("-o", "--output") and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--output="):
-            return arg.split("=", 1)[1]
-    return "text"
+        named = argv[i + 1] if arg in ("-o", "--output") and i + 1 < len(argv) else \
+            arg.split("=", 1)[1] if arg.startswith("--output=") else None
+        if named in FORMATS:
+            fmt = named
+    return fmt
+
+
+def is_file(name: str) -> bool:
+    """Whether ``name`` is an existing file; a name the system cannot even look up (too long, a NUL) is not."""
+    from pathlib import Path
+
+    try:
+        return Path(name).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def looks_like_plan(target: str) -> bool:
+    """Whether a command's first argument is a plan file (a ``.yaml`` name or an existing file that is not
+    JSON) rather than a registry name; a YAML file whose top level holds ``layers:`` is a model, not a plan."""
+    from ..models.layers import is_layer_file
+
+    if not (target.endswith((".yaml", ".yml")) or (is_file(target) and not target.endswith(".json"))):
+        return False
+    try:
+        return not is_layer_file(target)
+    except (OSError, ValueError, RecursionError):      # unreadable: reading it as a plan says why
+        return True
+
+
+#: the deepest nesting of lists and mappings a YAML or JSON file named on the command line may have (device,
+#: model, calibration and plan files nest a few levels; far deeper ones crash or exhaust the parsers)
+MAX_FILE_DEPTH = 64
+
+
+def nesting_problem(name: str, limit: int = MAX_FILE_DEPTH) -> str | None:
+    """Why a ``.yaml``/``.yml``/``.json`` file named on the command line cannot be read safely (nested beyond
+    ``limit``), or None. Anything else about the file is left to the command that reads it."""
+    import re
+
+    lower = name.lower()
+    if not lower.endswith((".yaml", ".yml", ".json")) or not is_file(name):
+        return None
+    try:
+        with open(name, encoding="utf-8") as fh:
+            text = fh.read()
+    except (OSError, ValueError):                      # unreadable or not UTF-8: the command says so
+        return None
+    depth = 0
+    if lower.endswith(".json"):
+        for m in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+            token = m.group()
+            if token in "[{":
+                depth += 1
+                if depth > limit:
+                    line = text.count("\n", 0, m.start()) + 1
+                    return f"{name}: arrays or objects nested more than {limit} levels deep (line {line})"
+            elif token in "]}":
+                depth -= 1
+        return None
+    import yaml
+
+    try:
+        for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > limit:
+                    return (f"{name}: lists or mappings nested more than {limit} levels deep (line "
+                            f"{event.start_mark.line + 1})")
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:                             # malformed: the command's reader says where
+        return None
+    return None
 
 
 def dumps(obj) -> str:

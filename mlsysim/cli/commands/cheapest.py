@@ -1,6 +1,8 @@
 """``mlsysim cheapest``: the device (and how many) that serves a load within a latency target for the least."""
 from __future__ import annotations
 
+import math
+
 import typer
 
 from ...units import format_si
@@ -27,6 +29,9 @@ def register(app: typer.Typer) -> None:
         from ...optimize.cheapest import CheapestHardwareModel
 
         fmt = choose(ctx, output)
+        if not math.isfinite(p99_ms) or p99_ms <= 0:
+            from ...errors import InputError
+            raise InputError(f"--p99 must be a positive number of milliseconds, got {p99_ms:g}")
         r = CheapestHardwareModel().solve(model, qps=qps, target_p99_latency=f"{p99_ms} ms", prompt_len=prompt_len,
                                           output_len=output_len, precision=precision, stack=stack,
                                           hardware=hardware or None, top=top)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from ..output import EXIT_ASSERT, EXIT_INFEASIBLE, Finished, choose, dumps
+from ..output import EXIT_ASSERT, EXIT_INFEASIBLE, Finished, choose, dumps, looks_like_plan
 
 EXAMPLES = """Examples:
   mlsysim eval Llama3_8B H100 --batch-size 8
@@ -60,12 +60,10 @@ def register(app: typer.Typer) -> None:
     ):
         """Evaluate a model on hardware (or a plan file): feasibility, performance, macro."""
         from ...errors import InputError
-        from ...models.layers import is_layer_file
         from ...plan import load_plan, parse_plan, run_plan
 
         fmt = choose(ctx, output)
-        if (target.endswith((".yaml", ".yml")) or (Path(target).is_file() and not target.endswith(".json"))) \
-                and not is_layer_file(target):          # a YAML file with a top-level `layers:` is a model
+        if looks_like_plan(target):
             if hardware:
                 raise InputError("a plan file names its own hardware; drop the second argument")
             flags = {"--batch-size": (batch_size, None), "--precision": (precision, "fp16"),
@@ -183,10 +181,23 @@ def _plot(evaluation, plan, path: Path) -> None:
 
     if path.suffix.lower() not in (".png", ".svg"):
         raise InputError(f"--plot needs a .png or .svg file name, got '{path.name}'")
-    if hasattr(evaluation.details, "operators"):
-        plot_roofline(_hardware(plan), evaluation.details, path=path, precision=plan.hardware.precision)
-    else:
-        plot_evaluation_scorecard(evaluation, path=path)
+    if "\x00" in str(path):
+        raise InputError("--plot: a file name cannot hold a NUL character")
+    folder = path.parent
+    try:
+        missing = not folder.is_dir()
+    except (OSError, ValueError):
+        missing = True
+    if missing:
+        raise InputError(f"--plot: cannot write '{path}': there is no folder '{folder}'")
+    try:
+        if hasattr(evaluation.details, "operators"):
+            plot_roofline(_hardware(plan), evaluation.details, path=path, precision=plan.hardware.precision)
+        else:
+            plot_evaluation_scorecard(evaluation, path=path)
+    except OSError as exc:
+        from ...plan import file_problem
+        raise InputError(file_problem("--plot file", path, exc)) from None
 
 
 def _hardware(plan):

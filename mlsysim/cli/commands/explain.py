@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         steps = compare(model, hardware, batch_size=batch_size, precision=precision, seq_len=seq_len,
                         is_training=training)
         if fmt == "json":
-            print(dumps({"model": model, "comparisons": [s.to_dict() for s in steps]}))
+            print(dumps({"status": "ok", "model": model, "comparisons": [s.to_dict() for s in steps]}))
             return
         for s in steps:
             head = f"{s.baseline} -> {s.proposal}: {s.speedup:.2f}x"

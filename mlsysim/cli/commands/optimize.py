@@ -5,7 +5,7 @@ import typer
 
 from ...evaluation import format_metric
 from ...models.families.base import LM_CONTEXT
-from ..output import EXIT_ASSERT, Finished, choose, dumps
+from ..output import EXIT_ASSERT, Finished, choose, dumps, is_file
 
 optimize_app = typer.Typer(no_args_is_help=True, help="Search a design space for the best configuration.")
 
@@ -139,7 +139,6 @@ def parallelism_command(
 ):
     """The fastest training layout that fits: TP, CP, PP, virtual stages, DP, EP, ZeRO, recomputation, micro-batch."""
     import sys
-    from pathlib import Path
 
     from ...errors import InputError
     from ...optimize.parallelism import ParallelismOptimizer
@@ -147,7 +146,7 @@ def parallelism_command(
     from ...run import resolve_hardware
 
     fmt = choose(ctx, output)
-    if target.endswith((".yaml", ".yml")) or Path(target).is_file():
+    if target.endswith((".yaml", ".yml")) or is_file(target):
         if hardware or accelerators or global_batch:
             raise InputError("a plan file names its own model, hardware and batch; drop HARDWARE, --accelerators "
                              "and --global-batch")
@@ -161,10 +160,10 @@ def parallelism_command(
     else:
         if not hardware or not accelerators or not global_batch:
             raise InputError("give MODEL HARDWARE --accelerators N --global-batch B, or a plan file")
-        from ...plan import HardwareSpec
+        from ...plan import HardwareSpec, build_spec
 
         model, hw = target, resolve_hardware(hardware)
-        fleet = plan_fleet(HardwareSpec(name=hardware, accelerators=accelerators), hw)
+        fleet = plan_fleet(build_spec(HardwareSpec, "options", {"name": hardware, "accelerators": accelerators}), hw)
     bar = _progress_bar(sys.stderr) if fmt == "text" and sys.stderr.isatty() else None
     r = ParallelismOptimizer().solve(model, fleet, global_batch, seq_len, precision, tp=_ints(tp, "--tp"),
                                      pp=_ints(pp, "--pp"), cp=_ints(cp, "--cp"), ep=_ints(ep, "--ep"),

@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
         rows = [[keys[id(e)]] + [_cell(_get(e, path)) for _, path in COLUMNS[category]] for e in entries]
         headers = ["Key"] + [t for t, _ in COLUMNS[category]]
         if fmt == "json":
-            print(dumps({category: [{"key": r[0], **{h.lower(): _plain(_get(e, p)) for (h, p) in
+            print(dumps({"status": "ok", category: [{"key": r[0], **{h.lower(): _plain(_get(e, p)) for (h, p) in
                                                       COLUMNS[category]}, "source": _source(e)}
                                     for r, e in zip(rows, entries)]}))
         elif fmt == "markdown":
@@ -156,7 +156,8 @@ def _show_entry(key: str, entry, fmt: str) -> None:
     meta = getattr(entry, "metadata", None)
     sources, url = (meta.sources, meta.url) if meta is not None else ({}, None)
     if fmt == "json":
-        print(dumps({"key": key, "entry": data, "source": _source(entry), "sources": sources, "url": url}))
+        print(dumps({"status": "ok", "key": key, "entry": data, "source": _source(entry), "sources": sources,
+                     "url": url}))
         return
     lines = [f"{key}: {getattr(entry, 'name', key)}"] if fmt == "text" else [f"## {key}: {getattr(entry, 'name', key)}",
                                                                            ""]
