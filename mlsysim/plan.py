@@ -14,7 +14,7 @@ from pydantic import ConfigDict, Field, ValidationError, model_validator
 from .core.types import Bandwidth, Record
 from .errors import InputError
 from .evaluation.scorecard import SystemEvaluation, evaluate_run
-from .run import DEFAULT_REGION, MAX_SIZE, Run, resolve_hardware
+from .run import DEFAULT_REGION, MAX_SIZE, Run, refuse_sequence, resolve_hardware
 from .training.distributed import default_batch
 
 PHASE = Literal["forward", "prefill", "decode", "train"]
@@ -315,13 +315,15 @@ def plan_run(plan: Plan) -> Run:
     elif w.optimizer is not None or _set_beyond_tp_pp(par):
         raise InputError("optimizer, and parallelism beyond tp and pp, describe training on a fleet: set "
                          "workload.training and more than one accelerator")
-    return Run.build(w.name, hw, fleet=fleet, phase=w.phase, training=w.training, batch_size=batch,
-                     seq_len=w.seq_len, precision=plan.hardware.precision, efficiency=plan.hardware.efficiency,
-                     calibration=plan.hardware.calibration,
-                     stack=w.stack, host_speed=w.host_speed, runtime_overhead=w.runtime_overhead, tp=par.tp,
-                     pp=par.pp, region=ops.region if ops else None,
-                     duration_days=ops.duration_days if ops else None, utilization=ops.utilization if ops else None,
-                     **training)
+    run = Run.build(w.name, hw, fleet=fleet, phase=w.phase, training=w.training, batch_size=batch,
+                    seq_len=w.seq_len, precision=plan.hardware.precision, efficiency=plan.hardware.efficiency,
+                    calibration=plan.hardware.calibration,
+                    stack=w.stack, host_speed=w.host_speed, runtime_overhead=w.runtime_overhead, tp=par.tp,
+                    pp=par.pp, region=ops.region if ops else None,
+                    duration_days=ops.duration_days if ops else None, utilization=ops.utilization if ops else None,
+                    **training)
+    refuse_sequence(run.workload, w.seq_len)
+    return run
 
 
 def _zero(value) -> int:

@@ -107,3 +107,10 @@ def test_a_kv_precision_for_a_model_without_a_kv_cache_is_refused():
     for model in ("ResNet50", "BERT_Base"):
         with pytest.raises(InputError, match="kv_precision sets the precision of a decoder's KV cache"):
             Engine.solve(model, "H100", kv_precision="fp8")
+
+
+def test_the_cli_refuses_a_sequence_for_a_model_without_one():
+    from conftest import cli
+
+    out = cli("eval", "ResNet50", "A100", "--seq-len", "512")
+    assert out.returncode == 1 and "seq_len is the sequence of a language model" in out.stderr
