@@ -208,16 +208,24 @@ def _read_yaml(path: Path):
 def _check_depth(text: str, path: Path) -> None:
     """Refuse lists and mappings nested beyond ``MAX_DEPTH`` before they are built (the C parser builds
     them recursively: a file of a hundred thousand brackets would crash the process)."""
+    def too_deep(mark):
+        return InputError(f"{path}: lists or mappings nested more than {MAX_DEPTH} levels deep at line "
+                          f"{mark.line + 1}, column {mark.column + 1}; a plan is a few levels deep")
+
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):
-        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-            depth += 1
-            if depth > MAX_DEPTH:
-                mark = event.start_mark
-                raise InputError(f"{path}: lists or mappings nested more than {MAX_DEPTH} levels deep at line "
-                                 f"{mark.line + 1}, column {mark.column + 1}; a plan is a few levels deep")
-        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-            depth -= 1
+    events = yaml.parse(text, Loader=yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader)
+    try:
+        for event in events:
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise too_deep(event.start_mark)
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:          # PyYAML >= 6.0.4 stops at its own depth limit before we count
+        if "nesting depth" in str(exc.problem):
+            raise too_deep(exc.problem_mark) from None
+        raise
 
 
 def _where(text, index: int) -> str:

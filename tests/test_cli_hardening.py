@@ -240,3 +240,9 @@ def test_the_json_asked_for_is_kept_when_a_later_output_names_no_format():
 def test_a_sweep_beyond_any_memory_is_one_sentence():
     refused("optimize", "batching", "Llama3_8B", "H100", "--sla-ms", "100000", "--qps", "1", "--max-batch",
             str(2**53), words=[])
+
+
+@pytest.mark.parametrize("args", [(), ("optimize",)])
+def test_a_bare_command_prints_its_help_and_no_error(args):
+    out = cli(*args)
+    assert out.returncode == 0 and "Usage: mlsysim" in out.stdout and out.stderr == ""

@@ -101,6 +101,8 @@ def main(argv=None) -> None:
     except OSError as exc:                            # a file named on the command line or in a plan
         _fail(_file_problem(exc), EXIT_INPUT, fmt, debug, exc)
     except Exception as exc:  # usage errors from the parser, and anything unforeseen: still one sentence
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare `mlsysim` or `mlsysim optimize`: the help
+            sys.exit(EXIT_OK)                          # is printed, and it is the answer
         if hasattr(exc, "format_message"):            # a bad option, a missing argument
             _fail(exc.format_message(), EXIT_INPUT, fmt, debug, exc)
         if type(exc).__name__ == "Exit":              # --help and explicit exits

@@ -109,7 +109,12 @@ def nesting_problem(name: str, limit: int = MAX_FILE_DEPTH) -> str | None:
                             f"{event.start_mark.line + 1})")
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
                 depth -= 1
-    except yaml.YAMLError:                             # malformed: the command's reader says where
+    except yaml.MarkedYAMLError as exc:                # PyYAML >= 6.0.4 stops at its own depth limit first
+        if "nesting depth" in str(exc.problem):
+            return (f"{name}: lists or mappings nested more than {limit} levels deep (line "
+                    f"{exc.problem_mark.line + 1})")
+        return None                                    # malformed: the command's reader says where
+    except yaml.YAMLError:
         return None
     return None
 
