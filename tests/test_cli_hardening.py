@@ -246,3 +246,17 @@ def test_a_sweep_beyond_any_memory_is_one_sentence():
 def test_a_bare_command_prints_its_help_and_no_error(args):
     out = cli(*args)
     assert out.returncode == 0 and "Usage: mlsysim" in out.stdout and out.stderr == ""
+
+
+def test_zoo_hardware_is_readable_with_units_in_the_header():
+    """`mlsysim zoo hardware` once printed a 157-column table of mixed units: now a readable default with the
+    unit of each column in its header, and --columns to choose."""
+    out = cli("zoo", "hardware")
+    header, rows = out.stdout.splitlines()[0], out.stdout.splitlines()[2:]
+    assert "Peak 16-bit (TFLOP/s)" in header and "Memory (GiB)" in header and "Name" not in header
+    assert max(len(line) for line in out.stdout.splitlines()) <= 110
+    h100 = next(r for r in rows if r.startswith("H100 "))
+    assert h100.split()[1:] == ["2022", "989.4", "80", "3,350", "700"]
+    named = cli("zoo", "hardware", "--columns", "name,bandwidth").stdout.splitlines()[0]
+    assert "Name" in named and "Bandwidth (GB/s)" in named and "Year" not in named
+    refused("zoo", "hardware", "--columns", "colour", words=["unknown column 'colour'", "choose from name"])

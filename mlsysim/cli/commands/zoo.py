@@ -28,6 +28,13 @@ COLUMNS = {
 }
 
 
+#: columns a text listing shows in one unit, named in the header (the values plain numbers in it)
+UNITS = {"compute.peak_flops": ("TFLOP/s", 1e12), "memory.capacity": ("GiB", 2**30), "memory.bandwidth": ("GB/s", 1e9),
+         "tdp": ("W", 1.0)}
+#: the columns a text listing shows unless --columns says otherwise (a long name would push the rest off screen)
+DEFAULT_TEXT = {"hardware": ("Year", "Peak 16-bit", "Memory", "Bandwidth", "TDP")}
+
+
 def _registry(category: str):
     if category == "hardware":
         from ...hardware.registry import Hardware
@@ -59,6 +66,8 @@ def register(app: typer.Typer) -> None:
         output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
         template: bool = typer.Option(False, "--template", help="hardware: print a commented device file to "
                                                                  "fill in from a spec sheet"),
+        columns: str = typer.Option(None, "--columns", help="the columns to show, comma-separated (e.g. "
+                                                            "name,year,bandwidth); default: a readable set"),
     ):
         """List a registry of the facts zoo, or show one entry with its sources."""
         from ...errors import InputError, closest
@@ -85,8 +94,9 @@ def register(app: typer.Typer) -> None:
             _check_path(reg, sort_by)
         entries = reg.list(sort_by=sort_by, reverse=True) if sort_by else [e for _, e in reg.items()]
         keys = {id(e): k for k, e in reg.items()}
-        rows = [[keys[id(e)]] + [_cell(_get(e, path)) for _, path in COLUMNS[category]] for e in entries]
-        headers = ["Key"] + [t for t, _ in COLUMNS[category]]
+        shown = _chosen(category, columns, fmt)
+        rows = [[keys[id(e)]] + [_cell(_get(e, path), path) for _, path in shown] for e in entries]
+        headers = ["Key"] + [title + (f" ({UNITS[path][0]})" if path in UNITS else "") for title, path in shown]
         if fmt == "json":
             print(dumps({"status": "ok", category: [{"key": r[0], **{h.lower(): _plain(_get(e, p)) for (h, p) in
                                                       COLUMNS[category]}, "source": _source(e)}
@@ -97,6 +107,24 @@ def register(app: typer.Typer) -> None:
         else:
             from ...show import format_table
             print(format_table(headers, rows))
+
+
+def _chosen(category: str, columns: str | None, fmt: str) -> tuple:
+    """The (title, path) columns to show: those ``--columns`` names, else the category's readable default
+    (JSON always carries every column)."""
+    from ...errors import InputError
+
+    every = COLUMNS[category]
+    if columns is None:
+        default = DEFAULT_TEXT.get(category)
+        return every if default is None or fmt == "json" else tuple(c for c in every if c[0] in default)
+    by_name = {title.lower().replace(" ", "_").replace("-", "_"): (title, path) for title, path in every}
+    wanted = [w.strip().lower().replace(" ", "_").replace("-", "_") for w in columns.split(",") if w.strip()]
+    unknown = [w for w in wanted if w not in by_name]
+    if unknown or not wanted:
+        raise InputError(f"unknown column '{unknown[0] if unknown else columns}' for {category}; choose from "
+                         f"{', '.join(by_name)}")
+    return tuple(by_name[w] for w in wanted)
 
 
 def _check_path(reg, path: str) -> None:
@@ -127,9 +155,11 @@ def _source(entry) -> str:
     return meta.source if meta is not None else entry.source
 
 
-def _cell(value) -> str:
+def _cell(value, path: str = "") -> str:
     if value is None:
         return "-"
+    if path in UNITS and isinstance(value, (SIValue, int, float)):
+        return format_number(float(value) / UNITS[path][1])
     if isinstance(value, (tuple, frozenset)):
         return ", ".join(sorted(map(str, value))) or "-"
     if isinstance(value, SIValue):
