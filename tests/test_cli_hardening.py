@@ -260,3 +260,22 @@ def test_zoo_hardware_is_readable_with_units_in_the_header():
     named = cli("zoo", "hardware", "--columns", "name,bandwidth").stdout.splitlines()[0]
     assert "Name" in named and "Bandwidth (GB/s)" in named and "Year" not in named
     refused("zoo", "hardware", "--columns", "colour", words=["unknown column 'colour'", "choose from name"])
+
+
+def test_long_work_shows_progress_on_a_terminal_and_nothing_elsewhere():
+    """A progress bar on a terminal's stderr for validation, cheapest-device and layout searches; none in JSON
+    mode or when stderr is not a terminal (the payload alone)."""
+    import io
+
+    from mlsysim.cli.output import progress_bar
+    from mlsysim.validation import run
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty = Terminal()
+    run("training_memory", progress=progress_bar("text", "anchors", tty))
+    assert tty.getvalue().endswith("4/4 anchors\n") and "[" in tty.getvalue()
+    assert progress_bar("json", "anchors", Terminal()) is None
+    assert progress_bar("text", "anchors", io.StringIO()) is None

@@ -119,6 +119,25 @@ def nesting_problem(name: str, limit: int = MAX_FILE_DEPTH) -> str | None:
     return None
 
 
+def progress_bar(fmt: str, what: str, stream=None):
+    """A one-line progress bar on a terminal's stderr for long work (``show(done, total)``); None in JSON or
+    markdown, or when stderr is not a terminal, so nothing but the payload is ever printed there."""
+    import sys
+
+    stream = stream or sys.stderr
+    if fmt != "text" or not stream.isatty():
+        return None
+
+    def show(done, total):
+        width = 30
+        filled = int(width * done / max(total, 1))
+        stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} {what}")
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
+    return show
+
+
 def dumps(obj) -> str:
     return json.dumps(_safe(obj), allow_nan=False)
 

@@ -62,7 +62,7 @@ class CheapestHardwareModel(Solver):
     needs = ("model", "qps", "target_p99_latency")
 
     def solve(self, model, qps=None, target_p99_latency=None, prompt_len=None, output_len=None, precision="fp16", *,
-              hardware=None, stack=None, max_replicas=1024, service_cv=None, top=10) -> CheapestResult:
+              hardware=None, stack=None, max_replicas=1024, service_cv=None, top=10, progress=None) -> CheapestResult:
         """Every zoo device with a list price (or those in ``hardware``, a list of names) at tp 1, 2, 4, 8:
         the fewest replicas meeting ``target_p99_latency`` at ``qps`` requests/s of ``prompt_len`` prompt and
         ``output_len`` generated tokens; the ``top`` cheapest (device, tp) deployments are kept."""
@@ -75,7 +75,9 @@ class CheapestHardwareModel(Solver):
         devices = _devices(hardware)
         unpriced = tuple(key for key, hw in devices if not hw.unit_cost)
         found, rejected = [], []
-        for key, hw in devices:
+        for done, (key, hw) in enumerate(devices, 1):
+            if progress is not None:
+                progress(done, len(devices))
             if not hw.unit_cost:
                 continue
             reasons = []

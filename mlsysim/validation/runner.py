@@ -432,11 +432,13 @@ def _days(cfg: dict) -> float:
     return parse(cfg.pop("days"), "day", "days", positive=True) / 86400.0
 
 
-def run(category: str | None = None, path: Path | None = None) -> list[AnchorResult]:
+def run(category: str | None = None, path: Path | None = None, progress=None) -> list[AnchorResult]:
+    """Every anchor predicted (``progress(done, total)`` is told after each)."""
     from ..errors import MlsysimError
 
     results = []
-    for a in load_anchors(category, path):
+    anchors = load_anchors(category, path)
+    for i, a in enumerate(anchors, 1):
         unit = a["measured"]["unit"]
         measured = parse(f"{a['measured']['value']} {unit}", unit, a["id"])
         predicted, failure, bound = None, None, None
@@ -447,6 +449,8 @@ def run(category: str | None = None, path: Path | None = None) -> list[AnchorRes
         results.append(AnchorResult(a["id"], a["category"], a["model"], a["hardware"], a["metric"],
                                     dict(a.get("config") or {}), unit, measured, predicted, a.get("source", ""),
                                     a.get("url"), failure, bound))
+        if progress is not None:
+            progress(i, len(anchors))
     return results
 
 

@@ -6,7 +6,7 @@ import math
 import typer
 
 from ...units import format_si
-from ..output import choose, dumps
+from ..output import choose, dumps, progress_bar
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +34,8 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"--p99 must be a positive number of milliseconds, got {p99_ms:g}")
         r = CheapestHardwareModel().solve(model, qps=qps, target_p99_latency=f"{p99_ms} ms", prompt_len=prompt_len,
                                           output_len=output_len, precision=precision, stack=stack,
-                                          hardware=hardware or None, top=top)
+                                          hardware=hardware or None, top=top,
+                                          progress=progress_bar(fmt, "devices"))
         if fmt == "json":
             print(dumps({"status": "ok", **r.to_dict()}))
             return

@@ -5,7 +5,7 @@ import typer
 
 from ...evaluation import format_metric
 from ...models.families.base import LM_CONTEXT
-from ..output import EXIT_ASSERT, Finished, choose, dumps, is_file
+from ..output import EXIT_ASSERT, Finished, choose, dumps, is_file, progress_bar
 
 optimize_app = typer.Typer(no_args_is_help=True, help="Search a design space for the best configuration.")
 
@@ -138,7 +138,6 @@ def parallelism_command(
     output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
 ):
     """The fastest training layout that fits: TP, CP, PP, virtual stages, DP, EP, ZeRO, recomputation, micro-batch."""
-    import sys
 
     from ...errors import InputError
     from ...optimize.parallelism import ParallelismOptimizer
@@ -164,7 +163,7 @@ def parallelism_command(
 
         model, hw = target, resolve_hardware(hardware)
         fleet = plan_fleet(build_spec(HardwareSpec, "options", {"name": hardware, "accelerators": accelerators}), hw)
-    bar = _progress_bar(sys.stderr) if fmt == "text" and sys.stderr.isatty() else None
+    bar = progress_bar(fmt, "layouts")
     r = ParallelismOptimizer().solve(model, fleet, global_batch, seq_len, precision, tp=_ints(tp, "--tp"),
                                      pp=_ints(pp, "--pp"), cp=_ints(cp, "--cp"), ep=_ints(ep, "--ep"),
                                      zero_stage=_ints(zero, "--zero"), micro_batch=_ints(micro_batch, "--micro-batch"),
@@ -211,15 +210,3 @@ def _ints(value, flag):
 def _shape(c) -> str:
     return (f"tp{c.tp} cp{c.cp} pp{c.pp} dp{c.dp} ep{c.ep} v{c.v_stages} zero{c.zero_stage} {c.recompute} "
             f"mb{c.micro_batch}")
-
-
-def _progress_bar(stream):
-    """A one-line progress bar on ``stream`` for long searches."""
-    def show(done, total):
-        width = 30
-        filled = int(width * done / max(total, 1))
-        stream.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} layouts")
-        if done >= total:
-            stream.write("\n")
-        stream.flush()
-    return show

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from ..output import choose, dumps
+from ..output import choose, dumps, progress_bar
 
 
 def register(app: typer.Typer) -> None:
@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         from ...validation import run, summarize
 
         output = choose(ctx, output)
-        results = run(category)
+        results = run(category, progress=progress_bar(output, "anchors"))
         if category and not results:
             raise InputError(f"no anchors in category '{category}'")
         summary = summarize(results)
