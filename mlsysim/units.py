@@ -271,28 +271,27 @@ _LADDERS = {
              ("EFLOP", 1e18), ("ZFLOP", 1e21)),
     "FLOP/s": (("FLOP/s", 1.0), ("KFLOP/s", 1e3), ("MFLOP/s", 1e6), ("GFLOP/s", 1e9), ("TFLOP/s", 1e12),
                ("PFLOP/s", 1e15), ("EFLOP/s", 1e18)),
-    "s": (("ns", 1e-9), ("us", 1e-6), ("ms", 1e-3), ("s", 1.0)),
+    "s": (("ns", 1e-9), ("µs", 1e-6), ("ms", 1e-3), ("s", 1.0)),
     "J": (("mJ", 1e-3), ("J", 1.0), ("kJ", 1e3), ("MJ", 1e6), ("GJ", 1e9)),
     "J/s": (("mW", 1e-3), ("W", 1.0), ("kW", 1e3), ("MW", 1e6)),
 }
 
 
 def format_number(x: float) -> str:
-    """A number as a person would write it: thousands separators, 3 significant digits."""
+    """A number as a person reads it: three significant figures ('6.62', '85.9', '0.00543'), whole numbers
+    and anything from 1,000 up grouped in thousands without decimals, the very small in e-notation."""
     if x != x:
         return "nan"
     ax = abs(x)
     if ax == 0:
         return "0"
-    if ax >= 1e6 or (ax >= 1 and float(x).is_integer()):
+    if ax >= 999.5 or (ax >= 1 and float(x).is_integer()):
         return f"{x:,.0f}"
-    if ax >= 100:
-        return f"{x:,.1f}"
-    if ax >= 1:
-        return f"{x:.2f}"
-    if ax >= 0.01:
-        return f"{x:.3f}"
-    return f"{x:.2e}"
+    if ax < 1e-3:
+        return f"{x:.2e}"
+    text = f"{x:.3g}"                                     # 3 significant figures, then fixed notation
+    decimals = max(0, 2 - math.floor(math.log10(abs(float(text)))))
+    return f"{float(text):.{decimals}f}"
 
 
 def format_si(si: float, unit: str = "") -> str:

@@ -1,6 +1,7 @@
 """Inputs an earlier fuzzing run of the command line turned into "internal error": each is now one sentence
 naming the problem, exit 1 (and, with ``-o json``, one JSON object on stdout)."""
 import json
+import re
 
 import pytest
 from conftest import cli
@@ -256,7 +257,7 @@ def test_zoo_hardware_is_readable_with_units_in_the_header():
     assert "Peak 16-bit (TFLOP/s)" in header and "Memory (GiB)" in header and "Name" not in header
     assert max(len(line) for line in out.stdout.splitlines()) <= 110
     h100 = next(r for r in rows if r.startswith("H100 "))
-    assert h100.split()[1:] == ["2022", "989.4", "80", "3,350", "700"]
+    assert h100.split()[1:] == ["2022", "989", "80", "3,350", "700"]
     named = cli("zoo", "hardware", "--columns", "name,bandwidth").stdout.splitlines()[0]
     assert "Name" in named and "Bandwidth (GB/s)" in named and "Year" not in named
     refused("zoo", "hardware", "--columns", "colour", words=["unknown column 'colour'", "choose from name"])
@@ -279,3 +280,30 @@ def test_long_work_shows_progress_on_a_terminal_and_nothing_elsewhere():
     assert tty.getvalue().endswith("4/4 anchors\n") and "[" in tty.getvalue()
     assert progress_bar("json", "anchors", Terminal()) is None
     assert progress_bar("text", "anchors", io.StringIO()) is None
+
+
+#: a decimal number in running text (not part of a name such as 'Llama-3.1' or a path)
+_DECIMAL = re.compile(r"(?<![\w.:/-])\d[\d,]*\.\d+(?![\w.])")
+
+
+@pytest.mark.parametrize("args", [
+    ("eval", "Llama3_8B", "H100", "--batch-size", "8"), ("eval", "ResNet50", "A100", "-o", "markdown"),
+    ("serve", "Llama3_70B", "H100", "--tp", "8"), ("serve", "Llama3_8B", "H100", "-o", "markdown"),
+    ("eval", "examples/training_64_gpus.yaml"), ("eval", "examples/edge_device.yaml"),
+    ("optimize", "batching", "Llama3_8B", "H100", "--sla-ms", "20000", "--qps", "5"),
+    ("optimize", "parallelism", "Llama3_8B", "H100", "--accelerators", "16", "--global-batch", "64"),
+    ("explain", "Llama3_8B", "A100", "H100"), ("fit", "Llama3_8B", "H100", "--seq-len", "8192"),
+    ("cheapest", "Llama3_8B", "--qps", "5", "--p99", "2", "-o", "markdown"), ("validate", "--category", "serving"),
+])
+def test_text_and_markdown_numbers_have_three_significant_figures(args):
+    """One formatter for everything a person reads: no figure shows more than three significant digits after
+    its decimal point is involved ('85.9 GB', '6.62 ms', '0.0839' scaled to '83.9 MB'); quoted sources aside."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out = cli(*(str(root / a) if a.startswith("examples/") else a for a in args))
+    assert out.returncode == 0, out.stderr
+    text = "\n".join(line for line in out.stdout.splitlines() if "source:" not in line and "](http" not in line)
+    digits = {m.group(): len(re.sub(r"^[0,.]*", "", m.group()).replace(",", "").replace(".", ""))
+              for m in _DECIMAL.finditer(text)}
+    assert not {n for n, d in digits.items() if d > 3}, f"numbers with more than 3 significant figures in {args}"

@@ -8,7 +8,7 @@ def test_table_aligns_columns_and_formats_numbers(capsys):
     lines = out.splitlines()
     assert capsys.readouterr().out.strip() == out.strip()
     assert lines[0].startswith("Region") and set(lines[1]) == {"─"}
-    assert lines[3].endswith("109,437.2") and len({len(line) for line in lines[2:]}) == 1
+    assert lines[3].endswith("109,437") and len({len(line) for line in lines[2:]}) == 1
 
 
 def test_info_shows_quantities_with_units():

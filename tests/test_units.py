@@ -69,8 +69,18 @@ def test_decimal_and_binary_gigabytes_differ():
 
 def test_formatting_picks_a_readable_prefix():
     assert format_si(3.35e12, "B/s") == "3.35 TB/s"
-    assert format_si(989.4e12, "FLOP/s") == "989.4 TFLOP/s"
-    assert format_si(5.4e-4, "s") == "540 us"
+    assert format_si(989.4e12, "FLOP/s") == "989 TFLOP/s"
+    assert format_si(5.4e-4, "s") == "540 µs"
+    assert format_si(85.904e9, "B") == "85.9 GB" and format_si(1.2e6, "J/s") == "1.20 MW"
+
+
+@pytest.mark.parametrize("x, text", [(6.624, "6.62"), (85.904, "85.9"), (123.4, "123"), (0.54321, "0.543"),
+                                     (0.00543, "0.00543"), (9.996, "10.0"), (8, "8"), (1234.5, "1,234"),
+                                     (-3.14159, "-3.14"), (5.43e-4, "5.43e-04")])
+def test_numbers_read_with_three_significant_figures(x, text):
+    from mlsysim.units import format_number
+
+    assert format_number(x) == text
 
 
 def test_errors_share_one_base():

@@ -19,6 +19,7 @@ from ..engine.timing import Calibration, load_calibration
 from ..errors import InputError
 from ..ops import KIND_NAMES, PREC_NAMES
 from ..solver import Result
+from ..units import format_number, format_si
 
 #: square matrix sizes timed (``quick``: the first two)
 SHAPES = (256, 1024, 2048)
@@ -108,8 +109,8 @@ def device_fact(result: AuditResult, capacity_bytes: float | None = None) -> dic
     capacity = capacity_bytes or _host_memory()
     return {"name": f"{result.device_name} (measured)", "release_year": time.gmtime().tm_year,
             "compute": {"peak_tflops": rates},
-            "memory": {"capacity": f"{capacity / 2**30:.1f} GiB",
-                       "bandwidth": f"{result.memory_bandwidth / 1e9:.2f} GB/s"},
+            "memory": {"capacity": f"{format_number(capacity / 2**30)} GiB",
+                       "bandwidth": format_si(result.memory_bandwidth, "B/s")},
             "source": f"mlsysim audit ({result.backend}): measured matmul rates and copy bandwidth, not datasheet "
                       f"figures"}
 

@@ -77,9 +77,10 @@ def _row(text: str, inner: int) -> str:
     return f"│ {text:<{inner}} │"
 
 
-#: metric-name suffix -> (suffix dropped from the label, unit shown after the value, scale)
-_UNITS = (("_ms", " ms", 1.0), ("_gb", " GB", 1.0), ("_usd", "", 1.0), ("_kwh", " kWh", 1.0), ("_j", " J", 1.0),
-          ("_liters", " L", 1.0), ("_gbs", " GB/s", 1.0))
+#: metric-name suffix -> (the SI unit the value is shown in, scaled to its magnitude, or a fixed unit after a
+#: space; the factor from the suffix's unit to it)
+_UNITS = (("_ms", "s", 1e-3), ("_gb", "B", 1e9), ("_usd", "", 1.0), ("_kwh", " kWh", 1.0), ("_j", "J", 1.0),
+          ("_liters", " L", 1.0), ("_gbs", "B/s", 1e9))
 
 
 def _split(key: str) -> tuple[str, str]:
@@ -114,9 +115,9 @@ def _labelled(key: str, value) -> tuple[str, str]:
                 label = key[: -len(suffix)].replace("_", " ")
                 if suffix == "_usd":
                     return label, f"${value:,.0f}"
-                if suffix == "_ms":
-                    return label, format_si(value / 1e3, "s")
-                return label, _fmt(value * scale) + unit
+                if unit.startswith(" "):
+                    return label, _fmt(value * scale) + unit
+                return label, format_si(value * scale, unit)
         if key == "carbon_footprint":
             return "carbon footprint", f"{_fmt(value)} tCO2e"
     return key.replace("_", " "), _fmt(value)

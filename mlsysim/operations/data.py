@@ -21,7 +21,7 @@ from ..hardware.links import SOURCES as LINK_SOURCES
 from ..models.types import Workload
 from ..run import resolve_hardware, resolve_model
 from ..solver import Result, Solver, verdict
-from ..units import format_si, parse, quantity
+from ..units import format_number, format_si, parse, quantity
 
 #: a stored ImageNet training image: ILSVRC-2012's 1,281,167 training JPEGs take 138 GB
 IMAGENET_JPEG_BYTES = 138e9 / 1_281_167
@@ -214,7 +214,7 @@ class TransformationResult(Result):
 
     def summary(self) -> str:
         return (f"CPU {self.cpu_samples_per_s:,.0f} samples/s vs accelerator {self.accelerator_samples_per_s:,.0f}/s: "
-                f"accelerator busy {self.accelerator_utilization:.0%}, {self.cores_needed:,.1f} cores needed")
+                f"accelerator busy {self.accelerator_utilization:.0%}, {format_number(self.cores_needed)} cores needed")
 
 
 class TransformationModel(Solver):

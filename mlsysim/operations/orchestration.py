@@ -11,7 +11,7 @@ from ..errors import InputError
 from ..run import positive, whole
 from ..serving.queueing import TailLatencyModel
 from ..solver import Result, Solver, verdict
-from ..units import quantity
+from ..units import format_number, quantity
 
 _DAY, _HOUR = 86400.0, 3600.0
 
@@ -47,8 +47,9 @@ class OrchestrationResult(Result):
 
     def summary(self) -> str:
         return (f"{self.servers} job slots at {self.utilization:.0%}: P(wait) {self.wait_probability:.2f}, "
-                f"mean wait {self.mean_wait_s / _HOUR:.2f} h, P95 {self.p95_wait_s / _HOUR:.2f} h, "
-                f"{self.mean_queue_length:.2f} jobs queued")
+                f"mean wait {format_number(self.mean_wait_s / _HOUR)} h, "
+                f"P95 {format_number(self.p95_wait_s / _HOUR)} h, "
+                f"{format_number(self.mean_queue_length)} jobs queued")
 
 
 class OrchestrationModel(Solver):

@@ -28,6 +28,7 @@ from ..run import Layout as RunLayout
 from ..solver import Result, Solver
 from ..training.distributed import BUBBLE_SLOTS, DEFAULT_OVERLAP, _links, _split_times, step_terms
 from ..training.memory import FRAMEWORK_BYTES, _matrices, _stage, chunked, optimizer_name
+from ..units import format_si
 
 _MODES = ("none", "selective", "full")
 _CP = (1, 2, 4, 8, 16)
@@ -134,12 +135,13 @@ class ParallelismOptimizer(Solver):
         n = len(step)
         binding = (f"tp={best.tp} cp={best.cp} pp={best.pp} dp={best.dp} ep={best.ep} v={best.v_stages} "
                    f"zero={best.zero_stage} recompute={best.recompute} micro-batch={best.micro_batch}: "
-                   f"{best.step_time_s:.3g} s per step, MFU {best.mfu:.1%}" if best else
+                   f"{format_si(best.step_time_s, 's')} per step, MFU {best.mfu:.1%}" if best else
                    "no layout fits the accelerators' memory; add accelerators, ZeRO sharding or recomputation")
         return ParallelismResult(best, tuple(layouts), n, int(np.sum(~fits)), pruned, n / elapsed, elapsed,
                                  binding=binding,
-                                 assumptions=(f"{n:,} layouts timed in {elapsed:.2f} s; DistributedModel's step and "
-                                              "TrainingMemoryModel's memory for each", f"optimizer {opt}",
+                                 assumptions=(f"{n:,} layouts timed in {format_si(elapsed, 's')}; "
+                                              "DistributedModel's step and TrainingMemoryModel's memory for each",
+                                              f"optimizer {opt}",
                                               f"schedules tried: {', '.join(schedules)}"))
 
 

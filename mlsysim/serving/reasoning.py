@@ -24,7 +24,7 @@ from ..operations.economics import EconomicsModel
 from ..operations.sustainability import KWH_J, resolve_site
 from ..run import Layout, Run, check_sizes
 from ..solver import Result, Solver, only_run, real
-from ..units import SIValue, format_si, quantity
+from ..units import SIValue, format_number, format_si, quantity
 from .serving import serve
 
 #: decode steps summed one by one; longer generations are sampled at this many contexts
@@ -123,7 +123,7 @@ class InferenceScalingResult(Result):
     def summary(self) -> str:
         lat, tok = float(np.max(self.latency_s)), float(np.max(self.tokens_generated))
         cost = "" if self.usd_per_query is None else \
-            f", ${1e3 * float(np.max(self.usd_per_query)):,.2f} per 1,000 queries ({self.cost_basis})"
+            f", ${format_number(1e3 * float(np.max(self.usd_per_query)))} per 1,000 queries ({self.cost_basis})"
         return (f"{tok:,.0f} tokens in {format_si(lat, 's')} (TTFT {format_si(self.ttft_s, 's')}), "
                 f"{format_si(float(np.max(self.energy_per_query_j)), 'J')} per query{cost}")
 
@@ -305,7 +305,8 @@ def _costs(hw, energy_j, device_s, grid, datacenter, region, cloud_rate, kwh_pri
                      + ("" if cloud_rate is not None else " (pricing zoo)"))
     else:
         out.update(usd_per_query=out["owned_usd_per_query"], cost_basis="owned")
-        notes.append(f"dollars: owning {hw.name} (${owning_per_s * 3600:.3g} per device-hour of write-off and "
+        notes.append(f"dollars: owning {hw.name} (${format_number(owning_per_s * 3600)} per device-hour of write-off "
+                     "and "
                      f"maintenance over {econ.life_years:g} years, at full occupancy) plus electricity at "
                      f"${econ.kwh_price_usd:g}/kWh x PUE {econ.pue:g} in {econ.region_name}"
                      + ("" if hw.unit_cost else f"; {hw.name} has no price in the zoo, so electricity only"))

@@ -24,7 +24,7 @@ from ..hardware.power import accelerator_power
 from ..models.families.base import LM_CONTEXT
 from ..run import Run, resolve_model
 from ..solver import Result, Solver, only_run, real, verdict
-from ..units import format_si, parse, quantity
+from ..units import format_number, format_si, parse, quantity
 
 #: operators outside the repeated layers: the embedding lookup, the final norm and the LM head
 ENDS = ("embedding", "final_norm", "lm_head")
@@ -118,7 +118,7 @@ class WeightStreamingResult(Result):
         return (f"{self.model_name} on {self.hardware_name}, {self.phase}: layer injection "
                 f"{format_si(self.layer_injection_s, 's')} vs compute {compute}"
                 f"; step {format_si(step, 's')}, {float(np.max(self.tokens_per_s)):,.0f} tokens/s; balancing batch "
-                f"{bal:,.1f}" + ("" if np.all(self.feasible) else "; does not fit on chip"))
+                f"{format_number(bal)}" + ("" if np.all(self.feasible) else "; does not fit on chip"))
 
 
 
@@ -290,7 +290,7 @@ def _binding(bound, t_inj, t_c, feasible, balance, max_batch) -> str:
             fits = float(np.min(max_batch))
             room = f", beyond the {fits:,.0f} that fit on chip" if bal > fits else ""
             return (f"{b}: a layer's weights take {format_si(t_inj, 's')} to arrive and "
-                    f"{format_si(c, 's')} to use; compute catches up at a batch of {bal:,.1f}{room}")
+                    f"{format_si(c, 's')} to use; compute catches up at a batch of {format_number(bal)}{room}")
         return f"{b}: a layer computes for {format_si(c, 's')}, longer than its {format_si(t_inj, 's')} injection"
     n = int(np.sum(np.asarray(bound) == INJECTION_BOUND))
     return f"{INJECTION_BOUND} in {n} of {np.size(bound)} configurations, {COMPUTE_BOUND} in the rest"

@@ -179,7 +179,7 @@ def _links(fleet, notes) -> _Links:
     port = min(float(fab.bandwidth), float(node.nic_bandwidth or math.inf))
     nic = port * min(1.0, node.nics_per_node / g) / fab.oversubscription_ratio    # NIC ports shared by g
     if not fab.latency:
-        notes.append(f"fabric latency not given; {FABRIC_ALPHA * 1e6:g} us assumed")
+        notes.append(f"fabric latency not given; {format_si(FABRIC_ALPHA, 's')} assumed")
     return _Links(g, float(node.intra_node_bw) or nic,                            # no scale-up link: the NIC
                   float(getattr(node.scale_up, "latency", None) or NVLINK_ALPHA), nic,
                   float(fab.latency or FABRIC_ALPHA))

@@ -74,7 +74,7 @@ class AnchorResult:
         if dim == "s":
             return format_si(si, "s")
         if dim.endswith("/s"):
-            return f"{si:,.1f} /s"
+            return f"{format_number(si)} /s"
         return format_number(si / factor) + ("" if self.unit == "count" else f" {self.unit}")
 
 

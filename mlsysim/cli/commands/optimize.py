@@ -5,6 +5,7 @@ import typer
 
 from ...evaluation import format_metric
 from ...models.families.base import LM_CONTEXT
+from ...units import format_number, format_si
 from ..output import EXIT_ASSERT, Finished, choose, dumps, is_file, progress_bar
 
 optimize_app = typer.Typer(no_args_is_help=True, help="Search a design space for the best configuration.")
@@ -98,7 +99,7 @@ def placement_command(
     rows = [f"{c.name:<28} {_usd(c.tco_usd):>12} {c.carbon_t:>10,.1f} t {_usd(c.total_usd):>12}" for c in r.regions]
     if fmt == "markdown":
         print(f"## {head}\n\n| region | TCO | carbon | total |\n|---|---|---|---|")
-        print("\n".join(f"| {c.name} | {_usd(c.tco_usd)} | {c.carbon_t:,.1f} t | {_usd(c.total_usd)} |"
+        print("\n".join(f"| {c.name} | {_usd(c.tco_usd)} | {format_number(c.carbon_t)} t | {_usd(c.total_usd)} |"
                         for c in r.regions))
     else:
         print(head + f"\n  {'region':<28} {'TCO':>12} {'carbon':>12} {'total':>12}\n  " + "\n  ".join(rows))
@@ -182,12 +183,13 @@ def parallelism_command(
                      "layouts_per_s": r.layouts_per_s, "binding": r.binding}))
     else:
         head = (f"Parallel layouts of {model} on {fleet.total_accelerators} x {hw.name}, {global_batch} sequences of "
-                f"{seq_len} tokens: {r.total_searched:,} timed ({r.infeasible:,} do not fit) in {r.search_s:.2f} s")
-        rows = [f"{_shape(c):<58} {c.step_time_s:8.3g} s  MFU {c.mfu:5.1%}  {c.reason or 'best'}"
+                f"{seq_len} tokens: {r.total_searched:,} timed ({r.infeasible:,} do not fit) in "
+                f"{format_si(r.search_s, 's')}")
+        rows = [f"{_shape(c):<58} {format_si(c.step_time_s, 's'):>9}  MFU {c.mfu:5.1%}  {c.reason or 'best'}"
                 for c in r.top_candidates]
         if fmt == "markdown":
             print(f"## {head}\n\n| layout | step | MFU | why not |\n|---|---|---|---|")
-            print("\n".join(f"| {_shape(c)} | {c.step_time_s:.3g} s | {c.mfu:.1%} | {c.reason or 'best'} |"
+            print("\n".join(f"| {_shape(c)} | {format_si(c.step_time_s, 's')} | {c.mfu:.1%} | {c.reason or 'best'} |"
                             for c in r.top_candidates))
         else:
             print(head + "\n  " + "\n  ".join(rows) + f"\n  {r.binding}")
