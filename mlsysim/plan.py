@@ -330,7 +330,7 @@ def plan_run(plan: Plan) -> Run:
                     pp=par.pp, region=ops.region if ops else None,
                     duration_days=ops.duration_days if ops else None, utilization=ops.utilization if ops else None,
                     **training)
-    refuse_sequence(run.workload, w.seq_len)
+    refuse_sequence(run, w.seq_len)
     return run
 
 

@@ -423,11 +423,22 @@ _LAYOUT_FIELDS = ("tp", "pp", "dp", "ep", "microbatches", "v_stages", "zero_stag
 _ONE_DEVICE_FIELDS = tuple(getattr(_ONE_DEVICE, name) for name in _LAYOUT_FIELDS)
 
 
-def refuse_sequence(workload, seq_len) -> None:
-    """A sequence length given for a model whose step does not depend on one (it would be ignored)."""
-    if seq_len is not None and not workload.family.language_model:
-        raise InputError(f"seq_len is the sequence of a language model; {workload.name} is a "
-                         f"{workload.architecture}, whose step does not depend on it (drop seq_len)")
+def refuse_sequence(run: Run, seq_len, past_len=0) -> None:
+    """A sequence length or cached context given where the step does not depend on it (it would be ignored):
+    a model with no sequence, or a recurrent state of fixed size (a state-space model's decode step, or the
+    tokens already folded into that state before a prefill)."""
+    w = run.workload
+    if seq_len is not None and not w.family.language_model:
+        raise InputError(f"seq_len is the sequence of a language model; {w.name} is a "
+                         f"{w.architecture}, whose step does not depend on it (drop seq_len)")
+    if not w.family.fixed_state:
+        return
+    if seq_len is not None and run.step_phase() == "decode":
+        raise InputError(f"seq_len does not change a decode step of {w.name}: a state-space model carries a "
+                         f"fixed-size state instead of a KV cache (drop seq_len, or time phase='prefill')")
+    if np.any(past_len):
+        raise InputError(f"past_len does not change a step of {w.name}: a state-space model's cached context is "
+                         f"a fixed-size state, whatever its length (drop past_len)")
 
 
 def _refuse_training_inputs(zero_stage, optimizer, lora, recompute, dp) -> None:

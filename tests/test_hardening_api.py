@@ -114,3 +114,24 @@ def test_the_cli_refuses_a_sequence_for_a_model_without_one():
 
     out = cli("eval", "ResNet50", "A100", "--seq-len", "512")
     assert out.returncode == 1 and "seq_len is the sequence of a language model" in out.stderr
+
+
+def test_a_context_a_state_space_decode_step_cannot_use_is_refused():
+    """Mamba's decode step once took seq_len=65536 and returned the same step as seq_len=512: its state has one
+    size whatever the context, so the input was silently ignored."""
+    with pytest.raises(InputError, match="seq_len does not change a decode step of Mamba-2.8B: a state-space model"):
+        Engine.solve("Mamba_2_8B", "H100", seq_len=65536)
+    with pytest.raises(InputError, match="past_len does not change a step of Mamba-2.8B"):
+        Engine.solve("Mamba_2_8B", "H100", phase="prefill", seq_len=512, past_len=4096)
+    short, long = (Engine.solve("Mamba_2_8B", "H100", phase="prefill", seq_len=s).latency_s for s in (512, 4096))
+    assert long > short                                  # where the context is used, it changes the answer
+
+
+def test_a_device_without_a_published_tdp_has_unknown_energy_not_zero():
+    """TPU v5e's step once cost 0 J: its datasheet gives no power, and zero read as a free step."""
+    from conftest import cli
+
+    assert math.isnan(Engine.solve("Llama3_8B", "TPUv5e", batch_size=8).energy_j)
+    out = cli("eval", "Llama3_1B", "TPUv5e", "-b", "8")
+    assert out.returncode == 0 and "energy per step              unknown" in out.stdout
+    assert Engine.solve("Llama3_8B", "H100", batch_size=8).energy_j > 0

@@ -66,9 +66,10 @@ def phases_of(model) -> tuple:
     return ("prefill", "decode") if model.family.language_model else ("forward",)
 
 
-def context_of(model):
-    """The context a language model is solved at (None for the rest: the family's default)."""
-    if not model.family.language_model:
+def context_of(model, phase="train"):
+    """The context a language model is solved at in ``phase`` (None for the rest, and for a state-space model's
+    decode step, whose fixed-size state does not depend on it)."""
+    if not model.family.language_model or (model.family.fixed_state and phase == "decode"):
         return None
     return min(LM_CONTEXT, getattr(model, "context_length", None) or LM_CONTEXT)
 
@@ -94,8 +95,8 @@ def solve_cases(model, hw, precision, calibration=None, training=True):
     """(label, kwargs) of every step solved for ``model``: each phase over BATCHES, and (``training``) a
     training step over TRAIN_BATCHES."""
     S = context_of(model)
-    cases = [(ph, dict(batch_size=BATCHES, seq_len=S, precision=precision, phase=ph, calibration=calibration))
-             for ph in phases_of(model)]
+    cases = [(ph, dict(batch_size=BATCHES, seq_len=context_of(model, ph), precision=precision, phase=ph,
+                       calibration=calibration)) for ph in phases_of(model)]
     if training:
         cases.append(("train", dict(batch_size=MOE_TRAIN_BATCHES if model.name in MOE_NAMES else TRAIN_BATCHES,
                                     seq_len=S, precision=precision, is_training=True, calibration=calibration)))
@@ -108,10 +109,13 @@ def profile_problems(prof, hw) -> list[str]:
     lat = np.asarray(prof.latency_s, dtype=float)
     shape = lat.shape
     parts = [np.asarray(v, dtype=float) for v in prof.memory_parts.values()]
-    figures = [lat, prof.latency_compute_s, prof.latency_memory_s, prof.latency_overhead_s, prof.energy_j, prof.mfu,
-               prof.hfu, prof.flops_total, prof.bytes_total, np.asarray(prof.samples_per_step) / lat, *parts]
+    # a device whose datasheet gives no TDP has an unknown energy (NaN), never a made-up one
+    known = bool(hw.tdp)
+    figures = [lat, prof.latency_compute_s, prof.latency_memory_s, prof.latency_overhead_s, prof.mfu,
+               prof.hfu, prof.flops_total, prof.bytes_total, np.asarray(prof.samples_per_step) / lat, *parts,
+               *([prof.energy_j] if known else [])]
     flat = np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in figures])
-    tdp = float(hw.tdp or 0.0)
+    tdp = float(hw.tdp or np.nan)
     busy = np.asarray(prof.latency_compute_s, dtype=float) + np.asarray(prof.latency_memory_s, dtype=float)
     energy = np.asarray(prof.energy_j, dtype=float)
     # 3. energy = the engine's average power x time: busy time (compute + memory) at TDP, the rest at idle power
@@ -125,9 +129,11 @@ def profile_problems(prof, hw) -> list[str]:
         "latency is not positive": lat.min() > 0,
         "MFU or HFU above 1": max(np.max(prof.mfu), np.max(prof.hfu)) <= 1,
         "FLOP per second above the peak": raw.max() <= 1 + REL,
-        "energy != average power x latency": bool((np.abs(energy - power * lat) <= REL * np.abs(power * lat)).all()),
-        "energy outside [idle power, TDP] x latency": bool(((energy >= IDLE_FRACTION * tdp * lat * (1 - REL)) &
-                                                            (energy <= tdp * lat * (1 + REL))).all()),
+        "energy without a TDP is not unknown (NaN)": known or bool(np.isnan(energy).all()),
+        "energy != average power x latency": not known or bool((np.abs(energy - power * lat) <=
+                                                                 REL * np.abs(power * lat)).all()),
+        "energy outside [idle power, TDP] x latency": not known or bool(
+            ((energy >= IDLE_FRACTION * tdp * lat * (1 - REL)) & (energy <= tdp * lat * (1 + REL))).all()),
         # 5. the fit decision is the memory breakdown against the capacity
         "feasible disagrees with the memory breakdown": bool(np.array_equal(
             np.broadcast_to(np.asarray(prof.feasible), shape),
@@ -279,7 +285,7 @@ CLI_SAMPLE = [("Llama3_8B", "H100", False), ("Llama3_8B", "H100", True), ("ResNe
 def test_api_cli_and_plan_agree(model_key, hw_key, training, tmp_path):
     hw, model = Hardware.get(hw_key), Models.get(model_key)
     precision = precision_of(hw)
-    seq = context_of(model)
+    seq = context_of(model, "train" if training else model.family.default_phase(model, False))
     flags = ["-p", precision] + (["-s", str(seq)] if seq else []) + (["--training"] if training else [])
     out = cli("eval", model_key, hw_key, "-b", "4", "-o", "json", *flags)
     assert out.returncode in (0, 2), out.stderr          # 2: it does not fit (still scored)
@@ -288,7 +294,10 @@ def test_api_cli_and_plan_agree(model_key, hw_key, training, tmp_path):
     # like with like: both take the default stack of their purpose
     assert data["p_stack"] == prof.stack == DEFAULT_STACK["train" if training else "inference"]
     assert data["p_latency_ms"] == prof.latency_s * 1e3
-    assert data["p_energy_per_step_j"] == pytest.approx(prof.energy_j, rel=1e-12)
+    if hw.tdp:
+        assert data["p_energy_per_step_j"] == pytest.approx(prof.energy_j, rel=1e-12)
+    else:                                                 # unknown: null in JSON, NaN in the API
+        assert data["p_energy_per_step_j"] is None and math.isnan(prof.energy_j)
     assert (data["f_status"] == "PASS") == prof.feasible
     plan = tmp_path / "plan.yaml"
     plan.write_text("\n".join([

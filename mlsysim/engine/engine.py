@@ -16,7 +16,7 @@ import numpy as np
 from ..core.slices import map_slices
 from ..errors import InputError, OOMError
 from ..hardware.links import host_link_bw
-from ..hardware.power import step_energy
+from ..hardware.power import rated_power, step_energy
 from ..ops import Template
 from ..run import Run, refuse_sequence, resolve_hardware
 from ..solver import Solver
@@ -63,7 +63,7 @@ class Engine:
                         activation_precision=activation_precision, kv_precision=kv_precision, stack=stack,
                         efficiency=efficiency, dp=dp_size, zero_stage=zero_stage, recompute=activation_recomputation,
                         optimizer=optimizer, lora=is_lora, runtime_overhead=runtime_overhead, calibration=calibration)
-        refuse_sequence(run.workload, seq_len)
+        refuse_sequence(run, seq_len, past_len)
         return solve_step(run, raise_errors)
 
     @staticmethod
@@ -236,7 +236,7 @@ def _profile(run, phase, B, S, parts, capacity, ops, t, dev, peak, lat_c, lat_m,
         "flops_total": ops.flops_total, "bytes_total": ops.bytes_total, "samples_per_step": samples,
         "bottleneck": bottleneck, "memory_parts": parts, "memory_capacity_b": capacity,
         "peak_flops_b": peak if efficiency is None else peak * efficiency, "peak_bw_b": dev.mem_bw, "mfu": mfu,
-        "hfu": hfu, "energy_j": step_energy(float(run.hardware.tdp or 0.0), latency, lat_c + lat_m),
+        "hfu": hfu, "energy_j": step_energy(rated_power(run.hardware), latency, lat_c + lat_m),
         "feasible": feasible, "offload_spill_bytes": spill, "throughput_unit": unit, "op_table": ops, "op_times": t,
         "execution_profile": run.profile})
 
@@ -263,7 +263,7 @@ class _Structure:
         self.phase, self.workload = phase, w
         self.template = Template.trace(lowering, footprint)
         self.weights = self.dev = self.timer = self.peak = None
-        self.capacity, self.tdp, self.host_bw = float(hw.memory.capacity), float(hw.tdp or 0.0), host_link_bw(hw)
+        self.capacity, self.tdp, self.host_bw = float(hw.memory.capacity), rated_power(hw), host_link_bw(hw)
         self.runtime = float(profile.runtime_bytes)
         self.cal = calibration_of(run)
 

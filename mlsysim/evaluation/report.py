@@ -106,7 +106,10 @@ def _band_text(key: str, metrics: dict) -> str:
 
 
 def _labelled(key: str, value) -> tuple[str, str]:
-    """A metric as a person reads it: 'latency' 6.62 ms, 'mfu' 2.0%, 'tco' $1,234."""
+    """A metric as a person reads it: 'latency' 6.62 ms, 'mfu' 2.0%, 'tco' $1,234; NaN (a figure the data
+    cannot give, such as the energy of a device with no published TDP) is 'unknown'."""
+    if isinstance(value, float) and value != value:
+        return key.replace("_", " ").removesuffix(_split(key)[1].replace("_", " ")), "unknown"
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if key in ("mfu", "memory_utilization", "comm_overhead", "scaling_efficiency"):
             return key.replace("_", " "), f"{value:.1%}"

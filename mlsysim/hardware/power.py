@@ -6,6 +6,8 @@ them and the fleet power model (``operations.power``) builds on them.
 """
 from __future__ import annotations
 
+import math
+
 from ..zoo.registry import load_data
 
 _FACTS = load_data("power")
@@ -28,6 +30,11 @@ SWITCH_PORT_W = float(_FACTS["switch_power_w"]["value"]) / SWITCH_RADIX
 def accelerator_power(tdp_w, utilization, idle_fraction=IDLE_FRACTION):
     """Average draw of an accelerator of TDP ``tdp_w`` at activity ``utilization`` (0 to 1)."""
     return tdp_w * (idle_fraction + (1.0 - idle_fraction) * utilization)
+
+
+def rated_power(hw) -> float:
+    """A device's TDP in watts, or NaN where its datasheet gives none: its energy is then unknown, not zero."""
+    return float(hw.tdp) if hw.tdp else math.nan
 
 
 def step_energy(tdp_w, latency_s, busy_s):

@@ -90,6 +90,9 @@ class Family:
     sample = None
     #: the context length a step assumes when none is given
     default_seq_len = 128
+    #: carries a recurrent state of one size whatever the context (a state-space model): the context a decode
+    #: step has seen changes nothing
+    fixed_state = False
 
     def __str__(self) -> str:
         return self.name

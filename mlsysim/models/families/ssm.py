@@ -19,6 +19,7 @@ class SSMFamily(Family):
     language_model = True
     sample = "token"
     default_seq_len = LM_CONTEXT
+    fixed_state = True
 
     def default_phase(self, w, training: bool) -> str:
         return "train" if training else "decode"
