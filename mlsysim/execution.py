@@ -79,6 +79,8 @@ class ExecutionProfile(Record):
     #: were measured on (calibration/README.md): an eager stack's per-kernel host costs divide by it; a
     #: graph replayed on the GPU does not depend on it
     host_speed: float = Field(default=1.0, gt=0)
+    #: an LLM engine (vLLM, SGLang, TensorRT-LLM, llama.cpp) that runs language models only
+    language_models_only: bool = False
     #: what the stack's process holds on the device before any model tensor (CUDA context, framework
     #: kernels, workspaces), in every memory fit; ``runtime_source`` says where the figure comes from
     runtime_bytes: Bytes = 0.0

@@ -314,6 +314,9 @@ class Run:
                                  f"at (its times overflow); give at least {MIN_EFFICIENCY:g}")
         purpose = "train" if phase == "train" else purpose
         profile = execution_profile(stack if stack is not None else DEFAULT_STACK[purpose])
+        if stack is not None and profile.language_models_only and not family.language_model:
+            raise InputError(f"{profile.name} runs language models, and {w.name} is a {w.architecture} (use a "
+                             f"general stack such as torch_compile, tensorrt or pytorch_eager)")
         if host_speed is not None:
             if profile.launch != "eager" and not profile.host_dispatch:
                 raise InputError(f"host_speed scales the host's cost of launching kernels one by one; {profile.key} "

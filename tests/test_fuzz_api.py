@@ -52,8 +52,66 @@ def test_engine(model, hw, batch, seq, precision, stack, efficiency, kv, phase):
                          efficiency=efficiency, kv_precision=kv, phase=phase)
     except MlsysimError:
         return
-    finite(r.latency_s, r.energy_j, r.mfu, sum(r.memory_parts.values()))
+    finite(r.latency_s, r.mfu, sum(r.memory_parts.values()))
+    if resolve_hardware(hw).tdp:
+        finite(r.energy_j)
+    else:                                    # no published TDP: the energy is unknown, never a made-up zero
+        assert np.all(np.isnan(r.energy_j))
     assert np.all(np.asarray(r.mfu) <= 1.0)
+
+
+#: the inputs of one step, each with values a user would give
+STEP_INPUTS = {"batch_size": [1, 2, 8, 64], "seq_len": [None, 256, 1024, 4096],
+               "precision": ["fp16", "bf16", "fp8", "int8", "int4", "fp32"], "kv_precision": [None, "fp8", "int4"],
+               "stack": [None, "vllm", "pytorch_eager", "torch_compile", "tensorrt", "tensorrt_llm", "llama_cpp"],
+               "efficiency": [None, 0.3, 0.7], "phase": [None, "prefill", "decode", "forward"],
+               "past_len": [0, 128, 2048]}
+
+
+def answer(r) -> tuple:
+    """The figures of a step a user reads: its time and parts, work, utilization, peak and memory."""
+    return tuple(np.round(np.ravel(np.asarray(v, dtype=float)), 12).tobytes() for v in
+                 (r.latency_s, r.latency_overhead_s, r.flops_total, r.bytes_total, r.mfu, r.peak_flops_b,
+                  sum(r.memory_parts.values())))
+
+
+@settings(max_examples=max(settings.default.max_examples * 3, 10))
+@given(st.sampled_from(MODELS[:-2]), st.sampled_from(DEVICES[:-1]),
+       st.fixed_dictionaries({k: st.sampled_from(v) for k, v in STEP_INPUTS.items()}),
+       st.sampled_from(sorted(STEP_INPUTS)), st.data())
+def test_every_accepted_input_changes_the_answer_or_is_refused(model, hw, base, key, data):
+    """Change one input of a step that solves: the new step is refused in one sentence, or some figure moves.
+    Equal answers are allowed only where the physics makes them equal: a phase, context, stack or KV-cache
+    precision given as its own default, two precisions of the same width that the device runs at the same rate (or stores the cache in),
+    or two stacks that launch and fuse a model that is no transformer alike."""
+    changed = dict(base, **{key: data.draw(st.sampled_from([v for v in STEP_INPUTS[key] if v != base[key]]))})
+    try:
+        before, after = Engine.solve(model, hw, **base), Engine.solve(model, hw, **changed)
+    except MlsysimError:
+        return
+    if answer(before) != answer(after):
+        return
+    echo = {"phase": "phase", "seq_len": "seq_len", "stack": "stack", "kv_precision": "precisions"}.get(key)
+    if echo and np.array_equal(getattr(before, echo), getattr(after, echo)):
+        return                                           # None resolved to the default the profile states
+    from mlsysim.ops import PRECISION_BYTES
+
+    if key == "precision":
+        device = resolve_hardware(hw).compute
+        p, q = base[key], changed[key]
+        assert PRECISION_BYTES[p] == PRECISION_BYTES[q] and device.rate(p) == device.rate(q), f"{p} -> {q}"
+    elif key == "kv_precision":                          # a cache of the same width holds the same bytes
+        p, q = before.precisions.kv, after.precisions.kv
+        assert PRECISION_BYTES[p] == PRECISION_BYTES[q], f"KV cache {p} -> {q}"
+    elif key == "stack" and not hasattr(Models.get(model), "heads"):
+        # a model that is no transformer reads of a stack how it launches, fuses and holds memory, not the
+        # transformer kernels it picks: two stacks equal in those run it alike
+        a, b = before.execution_profile, after.execution_profile
+        assert before.precisions == after.precisions and all(
+            getattr(a, f) == getattr(b, f) for f in ("launch", "host_dispatch", "host_ahead", "fuses",
+                                                     "runtime_bytes")), f"{a} -> {b}"
+    else:
+        raise AssertionError(f"{key} {base[key]!r} -> {changed[key]!r} changed nothing for {model} on {hw} ({base})")
 
 
 @given(st.sampled_from(LMS), st.sampled_from(DEVICES), numbers, numbers, precisions, stacks, degrees,

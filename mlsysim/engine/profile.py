@@ -60,6 +60,9 @@ class PerformanceProfile:
     op_times: tuple = field(default=(), repr=False)
     #: the execution profile the step was timed under (how launch time adds up)
     execution_profile: object = field(default=None, repr=False)
+    #: the precision of each kind of tensor the step used (weights, activations, KV cache, matmuls), as resolved
+    #: from ``precision``, the per-tensor overrides and the stack's rules
+    precisions: object = field(default=None, repr=False)
 
     def __post_init__(self):
         if isinstance(self.feasible, np.bool_):
