@@ -82,8 +82,8 @@ def answer(r) -> tuple:
 def test_every_accepted_input_changes_the_answer_or_is_refused(model, hw, base, key, data):
     """Change one input of a step that solves: the new step is refused in one sentence, or some figure moves.
     Equal answers are allowed only where the physics makes them equal: a phase, context, stack or KV-cache
-    precision given as its own default, two precisions of the same width that the device runs at the same rate (or stores the cache in),
-    or two stacks that launch and fuse a model that is no transformer alike."""
+    precision given as its own default, two precisions of the same width that the device runs at the same rate
+    (or stores the cache in), or two stacks that launch and fuse a model that is no transformer alike."""
     changed = dict(base, **{key: data.draw(st.sampled_from([v for v in STEP_INPUTS[key] if v != base[key]]))})
     try:
         before, after = Engine.solve(model, hw, **base), Engine.solve(model, hw, **changed)

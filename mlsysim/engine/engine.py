@@ -231,7 +231,8 @@ def _profile(run, phase, B, S, parts, capacity, ops, t, dev, peak, lat_c, lat_m,
     efficiency = run.efficiency
     return PerformanceProfile.of({
         "model_name": run.workload.name, "hardware_name": run.hardware.name, "phase": phase, "batch_size": B,
-        "seq_len": S, "precision": run.precision, "precisions": run.precisions, "stack": run.profile.key, "latency_s": latency,
+        "seq_len": S, "precision": run.precision, "precisions": run.precisions, "stack": run.profile.key,
+        "latency_s": latency,
         "latency_compute_s": lat_c, "latency_memory_s": lat_m, "latency_overhead_s": lat_o,
         "flops_total": ops.flops_total, "bytes_total": ops.bytes_total, "samples_per_step": samples,
         "bottleneck": bottleneck, "memory_parts": parts, "memory_capacity_b": capacity,
