@@ -107,6 +107,8 @@ class Metadata(Record):
     url: str | None = None
     description: str | None = None
     last_verified: str | None = None
+    #: the Hugging Face repository of the weights (what a serving engine loads)
+    checkpoint: str | None = None
 
     @property
     def source_url(self) -> str | None:

@@ -25,7 +25,7 @@ _CLASSES = {"transformer": TransformerWorkload, "moe": SparseTransformerWorkload
             "vit": CNNWorkload, "mlp": CNNWorkload, "ssm": SSMWorkload, "diffusion": DiffusionWorkload,
             "opaque": Workload}
 #: facts-file keys that are not workload fields
-_META = ("source", "type", "macs", "notes")
+_META = ("source", "type", "macs", "notes", "checkpoint")
 
 
 def workload_from_fact(fact: dict) -> Workload:
@@ -38,7 +38,8 @@ def _workload(fact: dict) -> Workload:
     fields = {_RENAME.get(k, k): v for k, v in fact.items() if k not in _META}
     if "training" in fields:
         fields["training"] = TrainingRecord(**fields["training"])
-    return _CLASSES[fact.get("type", "opaque")](**fields, metadata=Metadata(source=fact["source"]))
+    return _CLASSES[fact.get("type", "opaque")](**fields, metadata=Metadata(source=fact["source"],
+                                                                             checkpoint=fact.get("checkpoint")))
 
 
 def _build() -> Registry:

@@ -10,7 +10,8 @@ from ..output import EXIT_ASSERT, EXIT_INFEASIBLE, Finished, choose, dumps
 EXAMPLES = """Examples:
   mlsysim serve Llama3_8B H100 --prompt-len 1024 --output-len 256 --batch-size 16
   mlsysim serve Llama3_70B H100 --tp 8 --kv-precision fp8 -o json
-  mlsysim serve Llama3_8B H100 --qps 20 --p99 2000 --output-len 256"""
+  mlsysim serve Llama3_8B H100 --qps 20 --p99 2000 --output-len 256
+  mlsysim serve Llama3_70B H100 --tp 4 --batch-size 64 --kv-precision fp8 --emit vllm"""
 
 
 def register(app: typer.Typer) -> None:
@@ -44,14 +45,26 @@ def register(app: typer.Typer) -> None:
         qps: float = typer.Option(None, "--qps", help="request rate to size replicas for"),
         p99_ms: float = typer.Option(None, "--p99", help="P99 request latency target in ms (with --qps)"),
         service_cv: float = typer.Option(1.0, "--service-cv", help="variability of request times (0: all alike)"),
+        emit: str = typer.Option(None, "--emit",
+                                 help="print the launch command of vllm, sglang or trtllm for this configuration"),
         output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
     ):
         """Time to first token, inter-token latency, tokens/s and memory; replicas for a load with --qps."""
         from ...errors import InputError
+        from ...execution import execution_profile
         from ...run import Run
+        from ...serving.launch import ENGINE_STACKS, launch_command
         from ...serving.serving import ServingOptions, serve
 
         fmt = choose(ctx, output)
+        if emit is not None:
+            if emit not in ENGINE_STACKS:
+                raise InputError(f"unknown engine '{emit}' for --emit; use one of {', '.join(ENGINE_STACKS)}")
+            engine_stack = ENGINE_STACKS[emit]
+            if stack is not None and execution_profile(stack).key != engine_stack:
+                raise InputError(f"--emit {emit} launches the {engine_stack} stack, and --stack {stack} models "
+                                 f"another; drop --stack or give --stack {engine_stack}")
+            stack = engine_stack
         if (qps is None) != (p99_ms is None):
             raise InputError("--qps and --p99 go together: the load and its P99 latency target")
         if qps is None and service_cv != 1.0:
@@ -75,10 +88,14 @@ def register(app: typer.Typer) -> None:
             rows += _capacity_rows(capacity)
         missed = capacity is not None and not capacity.feasible
         status = "infeasible" if not r.feasible else ("sla_failed" if missed else "ok")
+        launch = None if emit is None else launch_command(r, run, options, emit)
         if fmt == "json":
             payload = {"status": status, "model": r.model_name, "hardware": r.hardware_name,
-                       **{k: v for k, _, v in rows}, "assumptions": list(r.assumptions)}
+                       **{k: v for k, _, v in rows}, "assumptions": list(r.assumptions),
+                       **({} if launch is None else {"launch_command": launch})}
             print(dumps(payload))
+        elif launch is not None:                       # the script alone, to pipe into a file or a shell
+            print(f"```bash\n{launch}\n```" if fmt == "markdown" else launch)
         elif fmt == "markdown":
             print(f"## Serving {r.model_name} on {r.hardware_name}\n\n| figure | value |\n|---|---|")
             print("\n".join(f"| {label} | {format_metric(k, v)} |" for k, label, v in rows))

@@ -21,7 +21,8 @@ FAMILIES = ("language", "vision", "tiny", "recommendation", "state_space", "gene
 
 TRAINING = block(tokens=positive, gpu_hours=positive, accelerators=count, days=positive, hardware=text,
                  energy_mwh=positive, co2_t=positive, flops=positive)
-COMMON = dict(name=required(text), type=text, training=TRAINING, source=required(text), notes=text)
+COMMON = dict(name=required(text), type=text, training=TRAINING, source=required(text), notes=text,
+              checkpoint=text)
 ATTENTION = dict(
     parameters=required(positive), layers=required(count), hidden=required(count), heads=required(count),
     kv_heads=count, head_dim=count, gated_ffn=flag, activation=text, norm=choice("layernorm", "rmsnorm"),
