@@ -122,21 +122,28 @@ def evaluate_run(scenario_name: str, run: Run, *, sla_latency_s=None, system=Non
 
 def _device_lenses(run: Run):
     p = solve_step(run.at(site=None))
-    used, cap = sum(p.memory_parts.values()), p.memory_capacity_b
-    feas = EvaluationLevel("Feasibility", PASS if p.feasible else FAIL,
-                           f"{format_si(used, 'B')} of {format_si(cap, 'B')} memory"
-                           + ("" if p.feasible else " (does not fit)"),
-                           {"memory_used_gb": used / 1e9, "memory_capacity_gb": cap / 1e9,
-                            "memory_utilization": used / cap})
-    feas = _data_rate_check(run.workload, run.hardware, feas)
-    perf = EvaluationLevel("Performance", PASS if p.feasible else FAIL,
-                           f"{p.bottleneck} bound ({p.bottleneck_op})" + ("" if p.feasible else " (infeasible)"),
-                           {"latency_ms": p.latency_s * 1e3, **_band_ms("latency", p.latency_range),
-                            "throughput": float(p.throughput),
-                            "throughput_unit": p.throughput_unit, "mfu": p.mfu, "bottleneck": p.bottleneck,
-                            "energy_per_step_j": p.energy_j, "stack": run.profile.key})
+    feas, perf = device_levels(run, sum(p.memory_parts.values()), p.memory_capacity_b, p.feasible, p.latency_s,
+                               p.latency_range, float(p.throughput), p.throughput_unit, p.mfu, p.bottleneck,
+                               p.bottleneck_op, p.energy_j)
     busy = (p.latency_compute_s + p.latency_memory_s) / p.latency_s
     return feas, perf, p, busy
+
+
+def device_levels(run: Run, used, cap, fits, latency_s, band, throughput, unit, mfu, bottleneck, bottleneck_op,
+                  energy_j) -> tuple[EvaluationLevel, EvaluationLevel]:
+    """The feasibility and performance lenses of one device's step, from its figures (one configuration; a
+    sweep calls it once per point of an array solve)."""
+    feas = EvaluationLevel("Feasibility", PASS if fits else FAIL,
+                           f"{format_si(used, 'B')} of {format_si(cap, 'B')} memory"
+                           + ("" if fits else " (does not fit)"),
+                           {"memory_used_gb": used / 1e9, "memory_capacity_gb": cap / 1e9,
+                            "memory_utilization": used / cap})
+    perf = EvaluationLevel("Performance", PASS if fits else FAIL,
+                           f"{bottleneck} bound ({bottleneck_op})" + ("" if fits else " (infeasible)"),
+                           {"latency_ms": latency_s * 1e3, **_band_ms("latency", band), "throughput": throughput,
+                            "throughput_unit": unit, "mfu": mfu, "bottleneck": bottleneck,
+                            "energy_per_step_j": energy_j, "stack": run.profile.key})
+    return _data_rate_check(run.workload, run.hardware, feas), perf
 
 
 def _band_ms(name: str, band) -> dict:

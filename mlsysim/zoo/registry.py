@@ -89,6 +89,8 @@ class Registry:
         self._aliases: dict[str, str] = dict(aliases or {})
         self._build = build
         self._records: dict[str, object] = {}      # built from ``entries`` when ``build`` is given
+        self._keys: dict[int, str] | None = None    # id(entry) -> key, and -> tier: built on first use
+        self._tiers: dict[int, str] | None = None
 
     # -- lookup -------------------------------------------------------------------------------
     def __getattr__(self, name: str):
@@ -174,16 +176,21 @@ class Registry:
         return [k for k, _ in self.items()] + [a for a, _ in self._all_aliases()]
 
     def key_of(self, entry) -> str | None:
-        for key, value in self.items():
-            if value is entry:
-                return key
-        return None
+        """The registry key of ``entry``, or None (a table built once: sweeps ask it per point)."""
+        if self._keys is None:
+            self._keys = {}
+            for key, value in self.items():
+                self._keys.setdefault(id(value), key)
+        return self._keys.get(id(entry))
 
     def tier_of(self, entry) -> str | None:
-        for tier, child in self._children.items():
-            if any(v is entry for _, v in child.items()):
-                return tier
-        return None
+        """The sub-namespace (tier) holding ``entry``, or None."""
+        if self._tiers is None:
+            self._tiers = {}
+            for tier, child in self._children.items():
+                for _, value in child.items():
+                    self._tiers.setdefault(id(value), tier)
+        return self._tiers.get(id(entry))
 
     def list(self, sort_by: str | None = None, reverse: bool = False) -> list:
         """Every entry here and below; optionally sorted by a dotted attribute path."""
