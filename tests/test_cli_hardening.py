@@ -307,3 +307,21 @@ def test_text_and_markdown_numbers_have_three_significant_figures(args):
     digits = {m.group(): len(re.sub(r"^[0,.]*", "", m.group()).replace(",", "").replace(".", ""))
               for m in _DECIMAL.finditer(text)}
     assert not {n for n, d in digits.items() if d > 3}, f"numbers with more than 3 significant figures in {args}"
+
+
+def test_a_group_alone_in_json_answers_with_one_object():
+    """The long fuzz run found `mlsysim -o json optimize` printing the help (many lines) with exit 0."""
+    out = cli("-o", "json", "optimize")
+    assert out.returncode == 1 and out.stdout.count("\n") == 1
+    assert json.loads(out.stdout)["error"] == "mlsysim optimize needs one of its commands: batching, parallelism, " \
+                                              "placement"
+    assert cli("optimize").returncode == 0                   # on a terminal the help is the answer
+
+
+def test_training_a_state_space_model_at_scale_is_one_sentence(tmp_path):
+    """The long fuzz run found a plan training Mamba on 8 accelerators ending in "internal error: 'SSMWorkload'
+    object has no attribute 'heads'"."""
+    out = cli("eval", plan_file(tmp_path, "version: '1.0'\nname: m\nworkload: {name: Mamba_130M, batch_size: 8, "
+                                          "training: true}\nhardware: {name: H100, accelerators: 8}\n"))
+    assert out.returncode == 1
+    assert "training at scale is modelled for transformers and vision models; Mamba-130M is a ssm" in out.stderr

@@ -20,7 +20,7 @@ LAYERS = [
     {"serving", "training", "operations", "analysis"},                # lenses
     {"optimize"},                                                     # search
     {"evaluation", "plan", "scenarios"},                              # composition
-    {"cli", "show", "viz", "validation", "solvers", "__main__", ""},  # surfaces (and the package itself)
+    {"cli", "show", "viz", "validation", "solvers", "sweep", "ui", "labs", "mcp_server", "__main__", ""},  # surfaces
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 

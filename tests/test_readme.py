@@ -23,7 +23,8 @@ def test_command_examples_run(command, tmp_path, monkeypatch):
     if "--plot" in command:
         pytest.importorskip("matplotlib")
     monkeypatch.chdir(ROOT)
-    args = [str(tmp_path / a) if a.endswith((".png", ".svg")) else a for a in shlex.split(command)[1:]]
+    written = (".png", ".svg", ".csv", ".parquet")             # files a command writes go to a temporary folder
+    args = [str(tmp_path / a) if a.endswith(written) else a for a in shlex.split(command)[1:]]
     out = cli(*args)
     assert out.returncode in (0, 2, 3), f"{command}: {out.stderr}"
     assert out.stdout.strip()

@@ -14,7 +14,8 @@ import typer
 from ..errors import InputError, MlsysimError, OOMError
 from .output import EXIT_INFEASIBLE, EXIT_INPUT, EXIT_OK, Finished, dumps, nesting_problem, scan_format
 
-COMMANDS = ("eval", "serve", "optimize", "fit", "cheapest", "audit", "zoo", "schema", "explain", "validate")
+COMMANDS = ("eval", "serve", "optimize", "fit", "cheapest", "audit", "zoo", "schema", "explain",
+            "validate", "mcp", "ui", "sweep")
 
 app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
@@ -57,12 +58,17 @@ def _root(ctx: typer.Context,
 _REGISTERED: set[str] = set()
 
 
+def _words(args: list[str]) -> list[str]:
+    """The command line's words that are no option or format name: the command, its subcommand, arguments."""
+    return [a for i, a in enumerate(args)
+            if not a.startswith("-") and (i == 0 or args[i - 1] not in ("-o", "--output"))]
+
+
 def _register(args: list[str]) -> None:
     """Load only the command being run (each one imports what it needs); all of them for help."""
     import importlib
 
-    words = [a for i, a in enumerate(args)
-             if not a.startswith("-") and (i == 0 or args[i - 1] not in ("-o", "--output"))]
+    words = _words(args)
     if not words and "--version" in args and not {"-h", "--help"} & set(args):
         return                                      # nothing but the version: no command to load
     wanted = [words[0]] if words and words[0] in COMMANDS else COMMANDS
@@ -82,6 +88,8 @@ def main(argv=None) -> None:
     _register(args)
     try:
         _check_arguments(args)
+        if fmt == "json":
+            _refuse_bare_group(args)
         app(args, standalone_mode=False, prog_name="mlsysim")
     except Finished as done:
         sys.exit(done.code)
@@ -111,6 +119,17 @@ def main(argv=None) -> None:
             sys.exit(EXIT_INPUT)
         _fail(f"internal error: {exc}", EXIT_INPUT, fmt, debug, exc)
     sys.exit(EXIT_OK)
+
+
+def _refuse_bare_group(args: list[str]) -> None:
+    """A command that groups others (``optimize``) given alone answers with its help on a terminal; in JSON the
+    answer is one object, so it says which commands it takes."""
+    words = _words(args)
+    if len(words) != 1 or {"-h", "--help"} & set(args):
+        return
+    group = typer.main.get_group(app).commands.get(words[0])
+    if getattr(group, "commands", None):              # a group (typer's own click, so no isinstance)
+        raise InputError(f"mlsysim {words[0]} needs one of its commands: {', '.join(sorted(group.commands))}")
 
 
 def _check_arguments(args: list[str]) -> None:

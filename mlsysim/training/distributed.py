@@ -291,6 +291,10 @@ def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1
         raise InputError(f"tp={tp} exceeds the {g} accelerators {fleet.node.name} joins on its scale-up link; "
                          f"tensor parallelism all-reduces every layer, so keep tp <= {g}")
     lm = family.language_model
+    if lm and not hasattr(model, "attention_matrices"):
+        raise InputError(f"training at scale is modelled for transformers and vision models; {model.name} is a "
+                         f"{model.architecture} (time one device's training step with Engine.solve(..., "
+                         f"is_training=True), or eval without accelerators)")
     S = run.context if lm else None
     if cp > 1 and not lm:
         raise InputError(f"context parallelism splits sequences; {model.name} has none (use cp=1)")

@@ -277,8 +277,11 @@ def training_memory(m, hw, layout: tuple, S: int, mb: int, M: int, *, tp=1, cp=1
 
 def check_layout(m, tp, cp, pp, ep, v, layers_per_stage, seq_len) -> tuple[int, ...]:
     """The layers of each pipeline stage, after every constraint of the layout is checked (one sentence each)."""
-    if m.heads % tp:
-        raise InputError(f"tp={tp} must divide {m.name}'s {m.heads} attention heads")
+    heads = getattr(m, "heads", None)
+    if heads is None and tp > 1:
+        raise InputError(f"tp={tp} splits attention heads, and {m.name} is a {m.architecture} with none (use tp=1)")
+    if heads is not None and heads % tp:
+        raise InputError(f"tp={tp} must divide {m.name}'s {heads} attention heads")
     experts = getattr(m, "experts", 0)
     if ep > 1 and not experts:
         raise InputError(f"ep={ep} needs a mixture-of-experts model; {m.name} is dense (use ep=1)")
