@@ -14,6 +14,7 @@ def register(app: typer.Typer) -> None:
     ):
         """Open the interactive page in a browser; Ctrl-C stops it."""
         import errno
+        import signal
         import sys
         import webbrowser
 
@@ -36,6 +37,9 @@ def register(app: typer.Typer) -> None:
               flush=True)
         if not no_browser:
             webbrowser.open(url)
+        # Ctrl-C stops it even when started from a shell that ignores SIGINT in its children (a job started with &
+        # or nohup), where Python would otherwise keep the inherited "ignore"
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
