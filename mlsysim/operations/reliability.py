@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError, OOMError
+from ..formulas import memory as _mem
+from ..formulas import reliability as _rel
 from ..models.families.base import LM_CONTEXT, OPTIMIZERS, optimizer_state_bytes
 from ..ops import PRECISION_BYTES
 from ..run import resolve_fleet, resolve_model, whole
@@ -32,27 +34,15 @@ WEIGHT_BYTES = PRECISION_BYTES["bf16"]
 STATE_BYTES = {name: WEIGHT_BYTES + optimizer_state_bytes(name, WEIGHT_BYTES) for name in OPTIMIZERS}
 
 
-# --- pure functions (floats or arrays, SI) ---------------------------------------------------------
-def young_interval(delta_s, mtbf_s):
-    """Young's first-order optimum: the interval that balances writing against lost work."""
-    return np.sqrt(2.0 * delta_s * mtbf_s)
-
-
-def daly_interval(delta_s, mtbf_s):
-    """Daly's higher-order optimum (2006, eq. 37); the MTBF itself once δ reaches 2M."""
-    x = delta_s / (2.0 * mtbf_s)
-    tau = np.sqrt(2.0 * delta_s * mtbf_s) * (1 + np.sqrt(x) / 3 + x / 9) - delta_s
-    return np.where(delta_s < 2.0 * mtbf_s, tau, mtbf_s)
-
-
-def daly_wall_time(work_s, tau_s, delta_s, mtbf_s, restart_s):
-    """Expected wall time of ``work_s`` of computing under exponential failures (Daly 2006, eq. 20).
-
-    Every segment of τ work plus δ writing must run unbroken; each failure costs R and the partial
-    segment: T = M·e^{R/M}·(e^{(τ+δ)/M} − 1)·W/τ.
-    """
-    m = mtbf_s
-    return m * np.exp(restart_s / m) * np.expm1((tau_s + delta_s) / m) * work_s / tau_s
+# --- pure functions (floats or arrays, SI): the formula library's cores, under this module's names ----------
+#: Young's first-order optimum √(2δM): the interval that balances writing against lost work
+young_interval = _rel.young_daly_interval_si
+#: Daly's higher-order optimum (2006, eq. 37); the MTBF itself once δ reaches 2M
+daly_interval = _rel.daly_interval_si
+#: expected wall time of work under exponential failures, T = M·e^{R/M}·(e^{(τ+δ)/M} − 1)·W/τ (Daly 2006, eq. 20)
+daly_wall_time = _rel.daly_wall_time_si
+#: 0.1.0's defaults for the checkpoint write and the recovery ReliabilityModel charges (s)
+DEFAULT_CHECKPOINT_S = 60.0
 
 
 # --- inputs --------------------------------------------------------------------------------------
@@ -105,7 +95,12 @@ def _units_per_node(node) -> dict[str, int]:
 # --- ReliabilityModel ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ReliabilityResult(Result):
-    """Mean times between failures (s) and the failures expected over a job; arrays for sweeps."""
+    """Mean times between failures (s) and the failures expected over a job; arrays for sweeps.
+
+    With a checkpoint write of ``checkpoint_time_s`` and a recovery of ``recovery_time_s`` per failure
+    (0.1.0's inputs), ``optimal_checkpoint_interval_s`` is Young's √(2δM) and ``goodput_ratio`` the
+    first-order 1 − δ/τ − R/M.
+    """
 
     node_mtbf_s: float
     fleet_mtbf_s: object
@@ -114,6 +109,10 @@ class ReliabilityResult(Result):
     expected_failures: object
     failure_probability: object
     failures_by_component: dict
+    checkpoint_time_s: float = DEFAULT_CHECKPOINT_S
+    recovery_time_s: float = DEFAULT_RESTART_S
+    optimal_checkpoint_interval_s: object = None
+    goodput_ratio: object = None
 
     @property
     def node_mtbf(self): return quantity(self.node_mtbf_s, "h")
@@ -124,6 +123,9 @@ class ReliabilityResult(Result):
     @property
     def fleet_mtbf_hours(self): return self.fleet_mtbf_s / HOUR
 
+    @property
+    def optimal_checkpoint_interval(self): return quantity(self.optimal_checkpoint_interval_s, "min")
+
 
 class ReliabilityModel(Solver):
     """How often a fleet interrupts a synchronous job, from per-component failure rates (wall 15)."""
@@ -131,42 +133,70 @@ class ReliabilityModel(Solver):
     walls = (15,)
 
     def solve(self, fleet, job_days=None, *, job_hours=None, nodes=None, profile="measured", rates=None,
-              **legacy) -> ReliabilityResult:
-        """Failures over a job of ``job_days`` (or ``job_hours``) on ``fleet``.
+              job_duration_hours=None, checkpoint_time_s=None, avg_recovery_time_s=None,
+              **unknown) -> ReliabilityResult:
+        """Failures over a job of ``job_days`` (or ``job_hours``, or 0.1.0's ``job_duration_hours``) on ``fleet``.
 
         ``nodes`` replaces the fleet's node count (an array sweeps fleet sizes); ``profile`` picks
         the rates in ``zoo/data/reliability.yaml`` ("measured": Llama 3's 54-day log; "datasheet":
         vendor-style MTTFs); ``rates`` overrides components in failures per unit-hour.
+        ``checkpoint_time_s`` (default 60 s) and ``avg_recovery_time_s`` (default 300 s), times in seconds
+        as in 0.1.0, set the checkpoint write δ and the recovery R behind the optimal interval √(2δM) and
+        the goodput ratio 1 − δ/τ − R/M.
         """
-        if "job_duration_hours" in legacy:
-            job_hours = legacy.pop("job_duration_hours")
-        if legacy:
-            raise InputError(f"ReliabilityModel.solve got an unknown argument '{next(iter(legacy))}'")
+        if unknown:
+            raise InputError(f"ReliabilityModel.solve got an unknown argument '{next(iter(unknown))}'")
+        if job_duration_hours is not None:
+            if job_hours is not None:
+                raise InputError("give job_hours or job_duration_hours (the same thing), not both")
+            job_hours = job_duration_hours
         fleet = resolve_fleet(fleet)
         job = _job_seconds(job_days, job_hours)
         n = fleet.count if nodes is None else _positive("nodes", nodes)
+        delta = DEFAULT_CHECKPOINT_S if checkpoint_time_s is None else parse(checkpoint_time_s, "s",
+                                                                             "checkpoint_time_s")
+        recovery = DEFAULT_RESTART_S if avg_recovery_time_s is None else parse(avg_recovery_time_s, "s",
+                                                                               "avg_recovery_time_s")
         units = _units_per_node(fleet.node)
         per_node = {name: units[per] * rate for name, (per, rate) in component_rates(profile, rates).items()}
-        node_rate = sum(per_node.values())
-        if node_rate <= 0:
+        failing = [(units[per], 1.0 / rate) for per, rate in component_rates(profile, rates).values() if rate > 0]
+        if not any(count for count, _ in failing):
             raise InputError("every component rate is zero: the fleet would never fail; give a positive rate")
-        fleet_mtbf = 1.0 / (node_rate * n)
+        node_mtbf = _rel.series_mtbf_si(*zip(*failing))
+        fleet_mtbf = _rel.cluster_mtbf_si(node_mtbf, n)
         expected = job / fleet_mtbf
+        tau = _rel.young_daly_interval_si(delta, fleet_mtbf)
         worst = max(per_node, key=per_node.get)
         return ReliabilityResult(
-            node_mtbf_s=1.0 / node_rate, fleet_mtbf_s=fleet_mtbf, job_s=job, nodes=n, expected_failures=expected,
-            failure_probability=-np.expm1(-expected),
+            node_mtbf_s=node_mtbf, fleet_mtbf_s=fleet_mtbf, job_s=job, nodes=n, expected_failures=expected,
+            failure_probability=_rel.failure_probability_si(fleet_mtbf, job),
             failures_by_component={k: v * n * job for k, v in per_node.items()},
-            binding=f"{worst} failures, {per_node[worst] / node_rate:.0%} of the node's failure rate",
+            checkpoint_time_s=delta, recovery_time_s=recovery, optimal_checkpoint_interval_s=tau,
+            goodput_ratio=_rel.checkpoint_goodput_si(delta, tau, recovery, fleet_mtbf) if delta > 0 else
+            np.maximum(0.0, 1.0 - recovery / fleet_mtbf),
+            binding=f"{worst} failures, {per_node[worst] * node_mtbf:.0%} of the node's failure rate",
             assumptions=(f"'{profile}' failure rates ({load_data('reliability')['profiles'][profile]['name']})",
                          "exponential lifetimes; any failure anywhere stops the synchronous job (parts in series)",
-                         "planned maintenance and stragglers are not failures"))
+                         "planned maintenance and stragglers are not failures",
+                         f"checkpoint write {delta:g} s at Young's interval sqrt(2*delta*M); recovery {recovery:g} s "
+                         "per failure; goodput ratio 1 - delta/tau - R/M"))
 
 
 # --- CheckpointModel -----------------------------------------------------------------------------
+#: 0.1.0's defaults for a checkpoint described by one accelerator: every 4 h, one writer at the device's
+#: storage bandwidth (1 GB/s when it has none), at most 500 GB/s into the filesystem
+V010_INTERVAL_H, V010_WRITER_BW, V010_FILESYSTEM_GBS = 4.0, 1e9, 500.0
+#: a checkpoint write longer than this stalls training noticeably (0.1.0's ``storage_bottleneck`` flag)
+SLOW_WRITE_S = 60.0
+
+
 @dataclass(frozen=True)
 class CheckpointResult(Result):
-    """Checkpoint size (bytes), write time, interval and losses (s), goodput (fraction of wall time)."""
+    """Checkpoint size (bytes), write time, interval and losses (s), goodput (fraction of wall time).
+
+    ``mfu_penalty_pct`` is 0.1.0's δ/τ: the fraction of each interval spent writing (a fraction, despite
+    the name).
+    """
 
     checkpoint_bytes: float
     write_bandwidth: float
@@ -176,6 +206,7 @@ class CheckpointResult(Result):
     restart_s: float
     lost_per_failure_s: object
     goodput: object
+    mfu_penalty_pct: object = None
 
     @property
     def checkpoint_size(self): return quantity(self.checkpoint_bytes, "GB")
@@ -184,7 +215,26 @@ class CheckpointResult(Result):
     def write_time(self): return quantity(self.write_time_s, "s")
 
     @property
+    def write_time_seconds(self): return quantity(self.write_time_s, "s")
+
+    @property
+    def max_bandwidth_required(self): return quantity(self.write_bandwidth, "GB/s")
+
+    @property
+    def storage_bottleneck(self): return self.write_time_s > SLOW_WRITE_S
+
+    @property
     def checkpoint_interval(self): return quantity(self.interval_s, "min")
+
+
+def _one_node(hardware):
+    """A fleet of one server holding one ``hardware`` accelerator (0.1.0 described a checkpoint by a device)."""
+    from ..systems.registry import Systems
+    from ..systems.types import Fleet, Node
+
+    node = Node(name=f"1x {hardware.name}", accelerator=hardware, accelerators_per_node=1,
+                intra_node_bw=float(hardware.memory.bandwidth))
+    return Fleet(name=f"1x {hardware.name}", node=node, count=1, fabric=Systems.Fabrics.get("InfiniBand_NDR"))
 
 
 class CheckpointModel(Solver):
@@ -192,24 +242,79 @@ class CheckpointModel(Solver):
 
     walls = (19,)
 
-    def solve(self, model, fleet, storage_bandwidth, *, writers=None, writer_bandwidth=None, optimizer="adam",
-              restart_overhead_s=DEFAULT_RESTART_S, interval=None, daly=False, mtbf=None, profile="measured",
-              rates=None) -> CheckpointResult:
+    def solve(self, model, fleet=None, storage_bandwidth=None, *args, hardware=None, writers=None,
+              writer_bandwidth=None, optimizer="adam", restart_overhead_s=DEFAULT_RESTART_S, interval=None, daly=False,
+              mtbf=None, profile="measured", rates=None, checkpoint_interval_hours=None, n_writers=None,
+              filesystem_limit_gbs=None) -> CheckpointResult:
         """Checkpointing ``model``'s training state on ``fleet`` to storage of ``storage_bandwidth``.
 
         ``writers`` (default: every node) each push at most ``writer_bandwidth`` (default: one of
         the node's NIC ports). ``interval`` fixes the work between checkpoints; by default Young's
         √(2δM), or Daly's higher-order optimum with ``daly=True``. ``mtbf`` (a time) overrides the
         fleet MTBF that ReliabilityModel derives from ``profile`` and ``rates``.
+
+        0.1.0's call, ``solve(model, hardware, optimizer="adam", checkpoint_interval_hours=4.0, n_writers=1,
+        filesystem_limit_gbs=500.0)``, works too: ``hardware`` (one accelerator) stands for a one-node fleet
+        whose writers each write at the device's storage bandwidth (1 GB/s without one); ``n_writers`` is
+        ``writers``, ``filesystem_limit_gbs`` (GB/s) the storage bandwidth, ``checkpoint_interval_hours`` the
+        interval. With a fleet these keywords are accepted as the same aliases.
         """
+        if fleet is not None and not hasattr(fleet, "total_accelerators") and not isinstance(fleet, str):
+            if hardware is not None:                  # 0.1.0 positional: (model, hardware, optimizer, ...)
+                raise InputError("give the hardware once (positionally or as hardware=)")
+            hardware, fleet = fleet, None
+            legacy = (storage_bandwidth,) + args
+            storage_bandwidth = None
+            names = ("optimizer", "checkpoint_interval_hours", "n_writers", "filesystem_limit_gbs")
+            if len(legacy) > len(names):
+                raise InputError(f"CheckpointModel.solve takes at most {len(names) + 2} positional arguments")
+            given = dict(zip(names, legacy))
+            optimizer = given.get("optimizer", optimizer)
+            checkpoint_interval_hours = given.get("checkpoint_interval_hours", checkpoint_interval_hours)
+            n_writers = given.get("n_writers", n_writers)
+            filesystem_limit_gbs = given.get("filesystem_limit_gbs", filesystem_limit_gbs)
+        elif args:
+            raise InputError("CheckpointModel.solve takes (model, fleet, storage_bandwidth) positionally; "
+                             "give the rest by keyword")
+        legacy_call = fleet is None
+        if legacy_call:
+            if hardware is None:
+                raise InputError("CheckpointModel.solve needs a fleet (or 0.1.0's hardware)")
+            from ..run import resolve_hardware
+
+            hw = resolve_hardware(hardware)
+            fleet = _one_node(hw)
+            device_bw = float(hw.storage.bandwidth) if hw.storage is not None and hw.storage.bandwidth else 0.0
+            writer_bandwidth = writer_bandwidth if writer_bandwidth is not None else (device_bw or V010_WRITER_BW)
+            n_writers = 1 if n_writers is None and writers is None else n_writers
+            checkpoint_interval_hours = V010_INTERVAL_H if checkpoint_interval_hours is None and interval is None \
+                else checkpoint_interval_hours
+            filesystem_limit_gbs = V010_FILESYSTEM_GBS if filesystem_limit_gbs is None and storage_bandwidth is None \
+                else filesystem_limit_gbs
+        elif hardware is not None:
+            raise InputError("give a fleet or 0.1.0's hardware, not both")
+        if n_writers is not None:
+            if writers is not None:
+                raise InputError("give writers or n_writers (the same thing), not both")
+            writers = n_writers
+        if filesystem_limit_gbs is not None:
+            if storage_bandwidth is not None:
+                raise InputError("give storage_bandwidth or filesystem_limit_gbs (the same thing), not both")
+            storage_bandwidth = parse(filesystem_limit_gbs, "GB/s", "filesystem_limit_gbs", positive=True)
+        if checkpoint_interval_hours is not None:
+            if interval is not None:
+                raise InputError("give interval or checkpoint_interval_hours (the same thing), not both")
+            interval = _positive("checkpoint_interval_hours", checkpoint_interval_hours, "h")
+        if storage_bandwidth is None:
+            raise InputError("CheckpointModel.solve needs the storage_bandwidth checkpoints are written at")
         model, fleet = resolve_model(model), resolve_fleet(fleet)
         params = getattr(model, "parameters", None)
         if not params:
             raise InputError(f"{model.name} has no parameter count; a checkpoint's size needs one")
-        key = optimizer
+        key = optimizer.lower() if isinstance(optimizer, str) else optimizer
         if key not in STATE_BYTES:
             raise InputError(f"optimizer '{optimizer}' is unknown; choose one of {sorted(STATE_BYTES)}")
-        size = float(params) * STATE_BYTES[key]
+        size = _mem.checkpoint_size_si(float(params), STATE_BYTES[key])
         storage = parse(storage_bandwidth, "B/s", "storage_bandwidth", positive=True)
         n_writers = fleet.count if writers is None else whole("writers", writers)
         port = parse(writer_bandwidth, "B/s", "writer_bandwidth", positive=True) if writer_bandwidth is not None \
@@ -225,10 +330,11 @@ class CheckpointModel(Solver):
         else:
             tau, rule = _positive("interval", interval, "s"), "given"
         goodput = 1.0 / daly_wall_time(1.0, tau, delta, m, restart)
-        limit = "storage bandwidth" if storage <= n_writers * port else f"{n_writers} writers' NIC ports"
+        limit = "storage bandwidth" if storage <= n_writers * port else \
+            f"{n_writers} writers' {'storage links' if legacy_call else 'NIC ports'}"
         return CheckpointResult(
             checkpoint_bytes=size, write_bandwidth=bw, write_time_s=delta, fleet_mtbf_s=m, interval_s=tau,
-            restart_s=restart, lost_per_failure_s=tau / 2 + restart, goodput=goodput,
+            restart_s=restart, lost_per_failure_s=tau / 2 + restart, goodput=goodput, mfu_penalty_pct=delta / tau,
             binding=f"checkpoint write: {format_si(size, 'B')} at {format_si(bw, 'B/s')} ({limit}) takes "
                     f"{delta:.3g} s",
             assumptions=(f"checkpoint = bf16 weights 2 + {key} state {STATE_BYTES[key] - WEIGHT_BYTES:g} = "

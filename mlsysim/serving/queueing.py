@@ -18,6 +18,7 @@ import numpy as np
 
 from ..core.slices import map_slices
 from ..errors import InputError
+from ..formulas import queueing as _q
 from ..solver import Result, Solver, verdict
 from ..units import format_number, parse, quantity
 
@@ -27,61 +28,11 @@ _QUANTILES = (0.5, 0.95, 0.99)
 
 
 # --- the pure functions -------------------------------------------------------------------------
-def erlang_b(load, servers):
-    """Probability that ``servers`` servers offered ``load`` Erlangs are all busy (loss system).
-
-    By the recursion B_k = a·B_{k-1} / (k + a·B_{k-1}): every step stays in [0, 1], so a pool of
-    thousands of servers neither overflows (a^c / c!) nor loses precision. Below k = a - 12√a
-    the recursion contracts any starting value to B_k by a factor e^-72, so it starts there
-    from 1 rather than from k = 0; once B is below 1e-300 it can only shrink, and stops.
-    ``servers`` may be an array too (a scan over pool sizes).
-    """
-    c = np.asarray(servers)
-    if np.ndim(load) == 0 and c.ndim == 0:
-        a, b = float(load), 1.0
-        for k in range(_first_step(a), int(c) + 1):
-            b = a * b / (k + a * b)
-            if b < _NEGLIGIBLE:
-                return 0.0
-        return b
-    a = np.asarray(load, dtype=float)
-    shape = np.broadcast_shapes(a.shape, c.shape)
-    b, t = np.ones(shape), np.empty(shape)
-    out = np.zeros(shape) if c.ndim else None
-    for k in range(_first_step(float(a.min())), int(c.max()) + 1):
-        np.multiply(a, b, out=t)
-        np.add(t, k, out=b)
-        np.divide(t, b, out=b)
-        if out is not None:
-            np.copyto(out, b, where=c == k)
-        if k % 64 == 0 and b.max() < _NEGLIGIBLE:
-            b[:] = 0.0
-            break
-    return b if out is None else out
-
-
-#: an Erlang B below this is zero for every purpose (and arithmetic on it would turn subnormal)
-_NEGLIGIBLE = 1e-300
-
-
-def _first_step(load: float) -> int:
-    return max(1, int(load - 12.0 * math.sqrt(load)))
-
-
-def erlang_c(load, servers):
-    """Probability that an arrival waits in an M/M/c queue (1 when the queue is unstable)."""
-    rho = np.asarray(load, dtype=float) / servers
-    b = erlang_b(load, servers)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c = b / (1.0 - rho * (1.0 - b))
-    return _like(np.where(rho < 1.0, np.clip(c, 0.0, 1.0), 1.0), load, servers)
-
-
-def wait_quantile(q, wait_probability, wait_rate):
-    """Time below which a fraction ``q`` of requests start service: P(W > t) = C·e^(-rate·t)."""
-    with np.errstate(divide="ignore"):
-        t = np.log(wait_probability / (1.0 - q)) / wait_rate
-    return np.where(wait_probability > 1.0 - q, t, 0.0)
+# Erlang B and C and the wait quantile are the formula library's cores (``mlsysim.formulas.queueing``),
+# under this module's names: the book's equation and the solver's answer are one implementation.
+erlang_b = _q.erlang_b_si
+erlang_c = _q.erlang_c_si
+wait_quantile = _q.wait_quantile_si
 
 
 def service_phases(service_time, cv):

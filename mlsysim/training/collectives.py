@@ -9,41 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..formulas import network
 from ..hardware.links import COLLECTIVE_BASE, FABRIC_ALPHA, NVLINK_ALPHA
 
-
-def point_to_point(M, bw, alpha=0.0):
-    """One message: the latency, then the bytes."""
-    return alpha + M / bw
-
-
-def ring_all_reduce(M, N, bw, alpha=0.0):
-    """Reduce-scatter then all-gather around a ring: 2(N−1) steps, each moving M/N."""
-    return 2 * (N - 1) / N * M / bw + 2 * (N - 1) * alpha
-
-
-def tree_all_reduce(M, N, bw, alpha=0.0):
-    """Pipelined double binary tree (NCCL; Sanders et al. 2009): ring bandwidth, log₂N latency.
-
-    Reducing up one tree and broadcasting down the other moves the same bytes per rank as a
-    ring, but a message crosses only 2⌈log₂N⌉ hops instead of 2(N−1): trees win on small buffers.
-    """
-    return 2 * (N - 1) / N * M / bw + 2 * np.ceil(np.log2(N)) * alpha
-
-
-def reduce_scatter(M, N, bw, alpha=0.0):
-    """Each rank ends with 1/N of the reduced buffer: N−1 steps of M/N."""
-    return (N - 1) / N * M / bw + (N - 1) * alpha
-
-
-def all_gather(M, N, bw, alpha=0.0):
-    """Each rank ends with the whole M from N slices: the mirror image of reduce-scatter."""
-    return reduce_scatter(M, N, bw, alpha)
-
-
-def all_to_all(M, N, bw, alpha=0.0):
-    """Pairwise exchange: each rank keeps 1/N of its M and sends the rest in N−1 messages."""
-    return (N - 1) / N * M / bw + (N - 1) * alpha
+# The collectives' equations live in the formula library (one implementation for the book and the
+# solvers); these are its SI cores under the names the solvers use.
+point_to_point = network.point_to_point_si
+ring_all_reduce = network.ring_all_reduce_si
+#: NCCL's pipelined double binary tree: ring bandwidth, 2⌈log₂N⌉ latency (Sanders et al. 2009)
+tree_all_reduce = network.double_tree_all_reduce_si
+reduce_scatter = network.reduce_scatter_si
+all_gather = network.all_gather_si
+all_to_all = network.all_to_all_si
 
 
 def hierarchical_all_reduce(M, local, nodes, bw_intra, bw_inter, alpha_intra=NVLINK_ALPHA,
@@ -53,8 +30,7 @@ def hierarchical_all_reduce(M, local, nodes, bw_intra, bw_inter, alpha_intra=NVL
     ``local`` ranks per node share the scale-up link; ``bw_inter`` is what one rank gets of the
     fabric (its NIC), so all ``local`` slices cross the fabric in parallel.
     """
-    inside = reduce_scatter(M, local, bw_intra, alpha_intra)
-    return 2 * inside + ring_all_reduce(M / local, nodes, bw_inter, alpha_inter)
+    return network.hierarchical_all_reduce_si(M, local, nodes, bw_intra, bw_inter, alpha_intra, alpha_inter)
 
 
 # --- the parallel layouts' traffic -------------------------------------------------------------

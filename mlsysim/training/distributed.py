@@ -17,6 +17,7 @@ from ..engine.device import resident
 from ..engine.engine import solve_step
 from ..engine.timing import step_times
 from ..errors import InputError
+from ..formulas.training import bubble_fraction_si
 from ..hardware.links import FABRIC_ALPHA, NVLINK_ALPHA
 from ..models.families.base import LM_CONTEXT
 from ..models.families.decoder import LORA_RANK
@@ -380,7 +381,7 @@ def train_step(run: Run, overlap=DEFAULT_OVERLAP, moe_routing_imbalance_factor=1
              "data-parallel gradient sync": dp_exposed}
     return DistributedResult(
         step_time_s=step, compute_time_s=compute, bubble_time_s=bubble,
-        bubble_fraction=bubble_slots / (M + bubble_slots), tp_comm_s=M * tp_mb, pp_comm_s=M * pp_mb,
+        bubble_fraction=bubble_fraction_si(bubble_slots, M), tp_comm_s=M * tp_mb, pp_comm_s=M * pp_mb,
         ep_comm_s=M * ep_mb, dp_comm_s=dp_comm, dp_exposed_s=dp_exposed, cp_comm_s=M * cp_mb,
         scaling_efficiency=eff, samples_per_s=samples, tokens_per_s=samples * S if lm else None, mfu=mfu, hfu=hfu,
         weights_b=weights, gradients_b=gradients, optimizer_b=optimizer, activations_b=activations,

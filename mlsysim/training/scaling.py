@@ -5,12 +5,11 @@ import math
 from dataclasses import dataclass
 
 from ..errors import InputError, UnitError
+from ..formulas.training import TRAIN_FLOPS_PER_PARAM_TOKEN
 from ..run import positive, resolve_hardware
 from ..solver import Result, Solver
 from ..units import format_si, parse
 
-#: training FLOPs per parameter per token (forward 2, backward 4; Kaplan et al. 2020)
-TRAIN_FLOPS_PER_PARAM_TOKEN = 6.0
 #: compute-optimal tokens per parameter (Hoffmann et al. 2022, Chinchilla: 70B parameters, 1.4T tokens)
 CHINCHILLA_TOKENS_PER_PARAM = 20.0
 #: sustained MFU assumed when the budget is given as accelerator time

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ...errors import InputError
+from ...formulas.memory import kv_cache_si
 from ...ops import ATTN_DECODE, ATTN_PREFILL, QUANTIZED_MATMUL, OpBuilder
 from ...units import SIValue
 from .base import LM_CONTEXT, Family, Shard
@@ -113,7 +114,8 @@ class DecoderFamily(Family):
 
     # -- memory -----------------------------------------------------------------------------------
     def kv_bytes_per_layer_token(self, m, kv_bytes: float) -> float:
-        return 2 * m.n_kv_heads * m.d_head * kv_bytes
+        """K and V of one token in one layer: the formula library's 2·L·H_kv·d_head·S·B·bytes at L = S = B = 1."""
+        return kv_cache_si(1, m.n_kv_heads, m.d_head, 1, 1, kv_bytes)
 
     def kv_cache_bytes(self, m, S, B, kv_bytes: float):
         """KV-cache bytes for ``B`` sequences of ``S`` tokens (sliding-window layers capped at the window)."""
