@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from .errors import InputError, UnknownNameError, UnsupportedPrecisionError
-from .execution import ExecutionProfile, execution_profile, on_host, with_runtime
+from .execution import ExecutionProfile, configured_stack, execution_profile, on_host, with_runtime
 from .hardware.types import HardwareNode
 from .models.families import TrainingState
 from .models.families.base import OPTIMIZERS as _OPTIMIZER_FACTS
@@ -24,8 +24,8 @@ from .models.types import Workload
 from .ops import GGUF_BYTES, PHASES, PRECISION_BYTES, QUANTIZED_MATMUL, WEIGHT_ONLY, Precisions, normalize_precision
 from .units import parse
 
-#: the stack a step runs under when none is given: training in PyTorch eager, one inference step
-#: compiled, LLM serving in a serving engine
+#: the stack a step runs under when none is given or configured (``mlsysim.core.config``: a SimulationConfig's
+#: stack, then MLSYSIM_STACK): training in PyTorch eager, one inference step compiled, LLM serving in a serving engine
 DEFAULT_STACK = {"train": "pytorch_eager", "inference": "torch_compile", "serving": "vllm"}
 #: generated tokens per request when a serving question needs one and none is given
 DEFAULT_OUTPUT_LEN = 128
@@ -313,7 +313,11 @@ class Run:
                 raise InputError(f"efficiency {efficiency:.3g} is no fraction of a device's peak that a step could run "
                                  f"at (its times overflow); give at least {MIN_EFFICIENCY:g}")
         purpose = "train" if phase == "train" else purpose
-        profile = execution_profile(stack if stack is not None else DEFAULT_STACK[purpose])
+        if stack is None:               # configured (a SimulationConfig, MLSYSIM_STACK), else the purpose's default
+            stack = configured_stack()
+            profile = execution_profile(DEFAULT_STACK[purpose] if stack is None else stack)
+        else:
+            profile = execution_profile(stack)
         if stack is not None and profile.language_models_only and not family.language_model:
             raise InputError(f"{profile.name} runs language models, and {w.name} is a {w.architecture} (use a "
                              f"general stack such as torch_compile, tensorrt or pytorch_eager)")

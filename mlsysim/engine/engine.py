@@ -3,7 +3,8 @@
 The workload's family lowers the step to operators, the execution profile decides how they are
 launched and fused, the calibrated timing layer times each one, and :func:`step_times` adds them
 up. A run (``mlsysim.run.Run``) carries every input; ``Engine.solve`` with the 0.1.0 keywords
-builds one.
+builds one. A first-order profile (``stack="textbook"``) replaces the operator-level structure with
+0.1.0's single roofline (:mod:`.first_order`).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from ..run import Run, refuse_sequence, resolve_hardware
 from ..solver import Solver
 from ..units import format_si
 from .device import device_for
+from .first_order import FirstOrderStep
 from .profile import PerformanceProfile
 from .timing import device_calibration, load_calibration, step_times, timer, times
 
@@ -99,6 +101,8 @@ def solve_step(run: Run, raise_errors: bool = False) -> PerformanceProfile:
     """One step of ``run`` on its one device."""
     phase, B, S, past, sweep = _checked(run)
     if not sweep:
+        return _structure(run, phase).profile(run, B, S, past, raise_errors)
+    if run.profile.first_order is not None:          # one roofline: its formula takes arrays as they are
         return _structure(run, phase).profile(run, B, S, past, raise_errors)
     shape = np.broadcast_shapes(*(np.shape(x) for x in (B, S, past)))
     if math.prod(shape) > 2 * SWEEP_CHUNK:
@@ -357,7 +361,8 @@ def _structure(run: Run, phase: str) -> _Structure:
             found.hardware is not run.hardware:
         if len(_STRUCTURES) > 4096:
             _STRUCTURES.clear()
-        found = _STRUCTURES[key] = _Structure(run, phase)
+        found = _STRUCTURES[key] = _Structure(run, phase) if run.profile.first_order is None else \
+            FirstOrderStep(run, phase, _zoo_key(run.hardware))
     return found
 
 

@@ -134,19 +134,25 @@ class PerformanceProfile:
         """(low, high) seconds: the 10th-90th percentile band where a measurement of this step is expected,
         from the validation suite's errors (``mlsysim.validation.bands``); None where the suite has none."""
         from ..zoo.bands import band
-        return band(self._band_category, self.latency_s, self.hardware_name)
+        return None if self._unbanded else band(self._band_category, self.latency_s, self.hardware_name)
 
     @property
     def throughput_range(self):
         """(low, high) of the throughput, in its unit: the band of :attr:`latency_range`, inverted."""
         from ..zoo.bands import band
-        return band(self._band_category, self.samples_per_step / self.latency_s, self.hardware_name, rate=True)
+        return None if self._unbanded else band(self._band_category, self.samples_per_step / self.latency_s,
+                                                 self.hardware_name, rate=True)
 
     @property
     def energy_range(self):
         """(low, high) joules per step: the step-time band at the step's power (energy = power x time)."""
         from ..zoo.bands import band
-        return band(self._band_category, self.energy_j, self.hardware_name)
+        return None if self._unbanded else band(self._band_category, self.energy_j, self.hardware_name)
+
+    @property
+    def _unbanded(self) -> bool:
+        """A first-order step (``textbook``): the suite's errors are the calibrated model's, not its own."""
+        return getattr(self.execution_profile, "first_order", None) is not None
 
     @property
     def _band_category(self) -> str:

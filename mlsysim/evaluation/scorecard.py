@@ -116,7 +116,7 @@ def evaluate_run(scenario_name: str, run: Run, *, sla_latency_s=None, system=Non
             perf = EvaluationLevel(perf.level_name, FAIL, f"{format_si(latency, 's')} misses the "
                                    f"{format_si(sla_latency_s, 's')} target", perf.metrics)
     site = run.site
-    macro = _macro_lens(system or run.fleet or run.hardware, site, busy)
+    macro = _macro_lens(system or run.fleet or run.hardware, site, busy, run.profile)
     return SystemEvaluation(scenario_name, feas, perf, macro, details)
 
 
@@ -144,6 +144,18 @@ def device_levels(run: Run, used, cap, fits, latency_s, band, throughput, unit, 
                             "throughput_unit": unit, "mfu": mfu, "bottleneck": bottleneck,
                             "energy_per_step_j": energy_j, "stack": run.profile.key})
     return _data_rate_check(run.workload, run.hardware, feas), perf
+
+
+def _first_order_macro(system, grid, days, util, stack) -> EvaluationLevel:
+    """The macro lens by a first-order stack's site rules (accelerators at TDP x PUE, its grid table, its prices)."""
+    from ..engine.first_order import fleet_footprint
+
+    f = fleet_footprint(system, days, grid, utilization=util, stack=stack)
+    tco = f.capex_usd + f.energy_cost_usd + f.maintenance_usd
+    return EvaluationLevel("Macro", PASS, f"TCO ${tco:,.0f} over {days:g} days in {grid.name} ({stack.key} site rules)",
+                           {"tco_usd": tco, "capex_usd": f.capex_usd, "energy_cost_usd": f.energy_cost_usd,
+                            "energy_kwh": f.total_energy_kwh, "carbon_footprint": f.carbon_footprint_kg / 1000.0,
+                            "water_liters": f.water_usage_liters, "region": grid.name})
 
 
 def _band_ms(name: str, band) -> dict:
@@ -218,7 +230,9 @@ def _serving_lenses(run: Run):
     return feas, perf, r, r.busy_fraction
 
 
-def _macro_lens(system, site, utilization) -> EvaluationLevel:
+def _macro_lens(system, site, utilization, stack=None) -> EvaluationLevel:
+    """Cost, energy, carbon and water of the system over the site's days; a first-order stack (``textbook``)
+    brings its own site rules (0.1.0's), every other stack this package's economics and sustainability models."""
     if site is None or site.duration_days is None:
         return EvaluationLevel("Macro", SKIPPED, "no operations plan (region and duration) given")
     from ..infra.registry import Grids
@@ -227,6 +241,9 @@ def _macro_lens(system, site, utilization) -> EvaluationLevel:
     grid = Grids.get(site.region or DEFAULT_REGION)
     util = site.utilization if site.utilization is not None else min(max(float(utilization), 0.0), 1.0)
     days = site.duration_days
+    first_order = getattr(stack, "first_order", None)
+    if first_order is not None and first_order.site is not None:      # 0.1.0's fixed activity unless one is given
+        return _first_order_macro(system, grid, days, site.utilization, stack)
     eco = EconomicsModel().solve(fleet=system, duration_days=days, grid=grid, utilization=util)
     sus = eco.footprint
     kwh, tco, cost = float(sus.total_energy_kwh.magnitude), eco.tco_usd, eco.energy_cost_usd

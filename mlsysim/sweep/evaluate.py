@@ -98,7 +98,7 @@ def _lenses(p, points: list) -> list[SystemEvaluation]:
         feas, perf = device_levels(run, used[i], cap, bool(fits[i]), latency[i],
                                    None if band is None else (low[i], high[i]), float(throughput[i]),
                                    p.throughput_unit, mfu[i], bound[i], classes[i], energy[i])
-        macro = _macro_lens(run.hardware, run.site, (compute[i] + memory[i]) / latency[i])
+        macro = _macro_lens(run.hardware, run.site, (compute[i] + memory[i]) / latency[i], run.profile)
         out.append(SystemEvaluation(plan.name, feas, perf, macro))
     return out
 
