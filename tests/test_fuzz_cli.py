@@ -226,7 +226,7 @@ def command_lines(draw):
         args.insert(draw(st.integers(1, len(args))), draw(st.one_of(STRAY, garbage)))
     elif mangle == "drop" and len(args) > 1:                 # a word left out (an option's value, an argument)
         del args[draw(st.integers(1, len(args) - 1))]
-    fmt = draw(pick(None, None, None, "json", "json", "json", "json", "text", "markdown", "markdown", "xml"))
+    fmt = draw(pick(None, None, None, "json", "json", "json", "json", "text", "markdown", "markdown", "html", "xml"))
     if fmt is not None:
         where = draw(st.sampled_from(["front", "end", "equals"]))
         args = ["-o", fmt] + args if where == "front" else args + (["-o", fmt] if where == "end"

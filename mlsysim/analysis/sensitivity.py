@@ -88,13 +88,17 @@ class SensitivitySolver(Solver):
     walls = (21,)
 
     def solve(self, model, hardware, solver: str = "engine", perturbation: float = 0.1, precision="fp16",
-              *, perturbation_pct: float | None = None, metric: str | None = None, **solve_kw) -> SensitivityResult:
+              *, perturbation_pct: float | None = None, metric: str | None = None, efficiency: float | None = None,
+              **solve_kw) -> SensitivityResult:
         """Central differences of ln(latency) in ln(figure), each figure scaled by 1 ± ``perturbation``.
 
         ``solver`` is ``engine`` (``Engine.solve``; latency of one step) or ``serving``
         (``ServingModel``; ``metric`` ``itl_s`` by default, or ``ttft_s`` / ``request_latency_s``).
-        Other keywords go to that solver unchanged.
+        ``efficiency`` (0.1.0's keyword) replaces the calibrated compute efficiency in the baseline and every
+        perturbed solve. Other keywords go to that solver unchanged.
         """
+        if efficiency is not None:
+            solve_kw["efficiency"] = efficiency
         if perturbation_pct is not None:
             perturbation = perturbation_pct / 100.0
         if isinstance(perturbation, bool) or not isinstance(perturbation, (int, float)) \
@@ -126,7 +130,9 @@ class SensitivitySolver(Solver):
                                  tuple(trace), assumptions=(f"central differences at ±{h:.0%} of each figure",
                                                             "peak FLOP/s scaled at every precision together",
                                                             "memory bandwidth scaled on every tier (HBM, SRAM, "
-                                                            "flash)"),
+                                                            "flash)",
+                                                            *((f"compute efficiency {efficiency:g} of peak",)
+                                                              if efficiency is not None else ())),
                                  binding=binding)
 
 

@@ -1,9 +1,11 @@
 """The ``mlsysim`` command: one module per command under ``cli/commands``.
 
 Errors reach the user as one sentence (on stderr, or as ``{"status": "error"}`` on stdout with
-``-o json``) and an exit code: 0 ok, 1 bad input, 2 does not fit, 3 an assert failed; whatever a user
-types, never "internal error" (tests/test_fuzz_cli.py generates command lines and plans to hold it to that).
-``--debug`` shows the traceback instead; ``--version`` prints the installed version.
+``-o json``; with ``-o html`` stdout stays empty) and an exit code: 0 ok, 1 bad input, 2 does not fit,
+3 an assert failed; whatever a user types, never "internal error" (tests/test_fuzz_cli.py generates
+command lines and plans to hold it to that). ``-o html`` is every command's markdown output made one
+standalone page (``_html_main``). ``--debug`` shows the traceback instead; ``--version`` prints the
+installed version.
 """
 from __future__ import annotations
 
@@ -45,7 +47,7 @@ def version() -> str:
 
 @app.callback()
 def _root(ctx: typer.Context,
-          output: str = typer.Option("text", "--output", "-o", help="text, json or markdown (any command)"),
+          output: str = typer.Option("text", "--output", "-o", help="text, json, markdown or html (any command)"),
           _version: bool = typer.Option(False, "--version", is_eager=True, callback=_ask_version,
                                         help="print the version and exit")):
     """MLSys·im: predict latency, throughput, memory, cost and carbon of ML systems.
@@ -85,11 +87,54 @@ def main(argv=None) -> None:
     if debug:
         args.remove("--debug")
     fmt = scan_format(args)
+    if fmt == "html":
+        _html_main(args, debug)
+    _run(args, fmt, debug)
+
+
+def _html_main(args: list[str], debug: bool) -> None:
+    """``-o html``: the command runs in markdown mode (``output.choose`` hands it ``markdown``) and what it
+    prints becomes one standalone page (``output.markdown_to_html``). Errors stay one sentence on stderr with
+    their exit code, and stdout stays empty; help and shell-completion scripts are passed through as text."""
+    import contextlib
+    import io
+
+    from .output import markdown_to_html
+
+    captured, shown_help = io.StringIO(), {"help": False}
+    code = EXIT_OK
+    with contextlib.redirect_stdout(captured):
+        try:
+            _run(args, "html", debug, shown_help)
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else (EXIT_OK if done.code is None else EXIT_INPUT)
+    text = captured.getvalue()
+    passthrough = shown_help["help"] or bool({"-h", "--help", "--show-completion", "--install-completion"}
+                                             & set(args))
+    if code == EXIT_INPUT and not passthrough:        # an error: its sentence is on stderr, and stdout stays
+        text = ""                                     # empty even if the command had begun its output
+    if text.strip():
+        words = _words(args)
+        named = words[:2] if words[:1] == ["optimize"] else words[:1]
+        title = " ".join(["mlsysim", *(w for w in named if w.isidentifier())])
+        try:
+            sys.stdout.write(text if passthrough else markdown_to_html(text, title))
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _quiet_stdout()
+            sys.exit(EXIT_INPUT)
+    sys.exit(code)
+
+
+def _run(args: list[str], fmt: str, debug: bool, shown_help: dict | None = None) -> None:
+    """Parse and run one command line; always ends in ``sys.exit`` with the exit code."""
     _register(args)
     try:
         _check_arguments(args)
         if fmt == "json":
             _refuse_bare_group(args)
+        if fmt == "html" and _words(args)[:1] == ["mcp"] and not {"-h", "--help"} & set(args):
+            raise InputError("mlsysim mcp speaks the MCP protocol on stdout; -o html does not apply to it")
         app(args, standalone_mode=False, prog_name="mlsysim")
     except Finished as done:
         sys.exit(done.code)
@@ -110,7 +155,9 @@ def main(argv=None) -> None:
         _fail(_file_problem(exc), EXIT_INPUT, fmt, debug, exc)
     except Exception as exc:  # usage errors from the parser, and anything unforeseen: still one sentence
         if type(exc).__name__ == "NoArgsIsHelpError":  # a bare `mlsysim` or `mlsysim optimize`: the help
-            sys.exit(EXIT_OK)                          # is printed, and it is the answer
+            if shown_help is not None:                 # is printed, and it is the answer
+                shown_help["help"] = True
+            sys.exit(EXIT_OK)
         if hasattr(exc, "format_message"):            # a bad option, a missing argument
             _fail(exc.format_message(), EXIT_INPUT, fmt, debug, exc)
         if type(exc).__name__ == "Exit":              # --help and explicit exits

@@ -90,16 +90,26 @@ class ParallelismOptimizer(Solver):
     def solve(self, model, fleet, batch_size, seq_len=LM_CONTEXT, precision="bf16", *, tp=None, cp=None, pp=None,
               v_stages=None, ep=None, zero_stage=None, recompute=None, micro_batch=None,
               schedules=("1f1b", "interleaved"), optimizer="adam", stack=None, overlap=DEFAULT_OVERLAP, top=10,
-              max_tp=None, activation_recomputation=None, progress=None) -> ParallelismResult:
+              max_tp=None, activation_recomputation=None, progress=None, efficiency=None, max_pp=None,
+              overlap_comm=None) -> ParallelismResult:
         """Every layout of ``batch_size`` sequences of ``seq_len`` tokens on ``fleet``; the fastest that fits.
 
         Each dimension (``tp``, ``cp``, ``pp``, ``v_stages``, ``ep``, ``zero_stage``, ``recompute``,
         ``micro_batch``) may be one value or a list of the values to try (default: all that the constraints
         allow); ``schedules`` the pipeline schedules to try. ``progress(done, total)`` is called as chunks of
-        layouts are evaluated. 0.1.0's ``activation_recomputation`` flag fixes ``recompute``.
+        layouts are evaluated. 0.1.0's keywords: ``activation_recomputation`` fixes ``recompute``;
+        ``efficiency`` replaces the calibrated compute efficiency of every kernel timed; ``max_pp`` caps the
+        pipeline depth as ``max_tp`` caps TP; ``overlap_comm=False`` exposes all data-parallel communication
+        (``overlap`` 0), ``True`` keeps ``overlap``.
         """
         start = time.perf_counter()
         m, fleet = resolve_model(model), resolve_fleet(fleet)
+        if overlap_comm is not None:
+            if not isinstance(overlap_comm, bool):
+                raise InputError(f"overlap_comm is True or False, got {overlap_comm!r}")
+            overlap = overlap if overlap_comm else 0.0
+        if max_pp is not None:
+            max_pp = whole("max_pp", max_pp)
         if not isinstance(m, TransformerWorkload):
             raise InputError(f"ParallelismOptimizer searches transformer layouts; {m.name} is a {m.architecture}")
         B, S = whole("batch_size", batch_size), whole("seq_len", seq_len)
@@ -113,7 +123,8 @@ class ParallelismOptimizer(Solver):
             raise InputError(f"unknown pipeline schedule {bad[0] if bad else None!r}; use some of "
                              f"{', '.join(SCHEDULES)}")
         grid, pruned = _grid(m, fleet, B, S, tp=tp, cp=cp, pp=pp, v=v_stages, ep=ep, zero=zero_stage,
-                             modes=recompute, micro=micro_batch, schedules=tuple(schedules), max_tp=max_tp)
+                             modes=recompute, micro=micro_batch, schedules=tuple(schedules), max_tp=max_tp,
+                             max_pp=max_pp)
         if not len(grid["tp"]):
             reasons = "; ".join(f"{k} ({v})" for k, v in pruned.items()) or "none"
             raise InputError(f"no layout of {fleet.total_accelerators} accelerators takes a global batch of {B} "
@@ -121,7 +132,7 @@ class ParallelismOptimizer(Solver):
                              f"that is a multiple of the data-parallel degree")
         hw = fleet.node.accelerator
         template = Run.build(m, hw, training=True, batch_size=1, seq_len=S, precision=precision, stack=stack,
-                             optimizer=opt)
+                             optimizer=opt, efficiency=efficiency)
         step, mfu, memory, terms = _evaluate(m, fleet, template, grid, S, B, opt, overlap, progress)
         capacity = float(hw.memory.capacity)
         fits = memory <= capacity
@@ -142,7 +153,12 @@ class ParallelismOptimizer(Solver):
                                  assumptions=(f"{n:,} layouts timed in {format_si(elapsed, 's')}; "
                                               "DistributedModel's step and TrainingMemoryModel's memory for each",
                                               f"optimizer {opt}",
-                                              f"schedules tried: {', '.join(schedules)}"))
+                                              f"schedules tried: {', '.join(schedules)}",
+                                              *((f"compute efficiency {template.efficiency:g} for every kernel",)
+                                                if efficiency is not None else ()),
+                                              *((f"pipeline depth at most {max_pp}",) if max_pp else ()),
+                                              f"{overlap:.0%} of data-parallel communication hidden under "
+                                              f"the backward pass"))
 
 
 def _values(given, default, name):
@@ -154,7 +170,8 @@ def _values(given, default, name):
     return out
 
 
-def _grid(m, fleet, B, S, *, tp, cp, pp, v, ep, zero, modes, micro, schedules, max_tp) -> tuple[dict, dict]:
+def _grid(m, fleet, B, S, *, tp, cp, pp, v, ep, zero, modes, micro, schedules, max_tp,
+          max_pp=None) -> tuple[dict, dict]:
     """Every layout the constraints allow, as columns; and how many each constraint refused."""
     N, g, L = fleet.total_accelerators, fleet.node.accelerators_per_node, m.layers
     H, KV, E = m.heads, m.n_kv_heads, getattr(m, "experts", 0)
@@ -198,6 +215,9 @@ def _grid(m, fleet, B, S, *, tp, cp, pp, v, ep, zero, modes, micro, schedules, m
                 for p in pps:
                     if p > L:
                         refuse("pp beyond the layers")
+                        continue
+                    if max_pp is not None and p > max_pp:
+                        refuse(f"pp beyond max_pp={max_pp}")
                         continue
                     if N % (t * c * p * e):
                         refuse("degrees not dividing the accelerators")

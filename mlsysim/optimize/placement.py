@@ -46,10 +46,20 @@ class PlacementOptimizer(Solver):
     walls = (17, 18)
 
     def solve(self, fleet, duration_days, regions=None, carbon_price=100.0, *, carbon_tax_per_ton=None,
-              utilization=None, **economics_kw) -> PlacementResult:
-        """Costs per region at ``carbon_price`` ($/tCO2e), and the lower envelope over all prices."""
+              utilization=None, mfu=None, **economics_kw) -> PlacementResult:
+        """Costs per region at ``carbon_price`` ($/tCO2e), and the lower envelope over all prices.
+
+        ``mfu`` is 0.1.0's name for how busy the accelerators are (its power was idle plus a share of TDP in
+        proportion to it): it sets ``utilization``, the activity power follows, and is passed on as the MFU
+        of the useful FLOPs. Give one of the two.
+        """
         from ..infra.registry import Grids
 
+        if mfu is not None:
+            if utilization is not None:
+                raise InputError("give the accelerators' activity once: utilization (or 0.1.0's mfu)")
+            utilization = mfu
+            economics_kw["mfu"] = mfu
         price = carbon_tax_per_ton if carbon_tax_per_ton is not None else carbon_price
         if isinstance(price, bool) or not isinstance(price, (int, float)) or not price >= 0:
             raise InputError(f"carbon price must be a non-negative number of $/tCO2e, got {price!r}")
@@ -73,7 +83,9 @@ class PlacementOptimizer(Solver):
             binding=f"{costs[0].name} is cheapest at ${price:g}/t" + (
                 f"; above ${switch[0]:,.0f}/t {switch[1]} is" if switch[0] is not None else
                 "; no carbon price changes that"),
-            assumptions=("cost = TCO over the duration + carbon x price; the same fleet and utilization everywhere",))
+            assumptions=("cost = TCO over the duration + carbon x price; the same fleet and utilization everywhere",
+                         *((f"accelerators busy at mfu {mfu:g} of their peak; power follows that activity",)
+                           if mfu is not None else ())))
 
 
 def _lower_envelope(lines) -> list[tuple[float, str]]:

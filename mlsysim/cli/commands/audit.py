@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         write_calibration: Path = typer.Option(None, "--write-calibration",
                                                help="write the timing constants this machine implies"),
         write_device: Path = typer.Option(None, "--write-device", help="write a device file of the measured rates"),
-        output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
+        output: str = typer.Option(None, "--output", "-o", help="text, json, markdown or html"),
     ):
         """Matrix multiplies, memory bandwidth and launch cost of this machine, beside the closest zoo device."""
         import yaml

@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
         stack: str = typer.Option(None, "--stack", help="software stack"),
         hardware: list[str] = typer.Option(None, "--hardware", help="only these devices (repeatable)"),
         top: int = typer.Option(10, "--top", help="how many of the cheapest deployments to list"),
-        output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
+        output: str = typer.Option(None, "--output", "-o", help="text, json, markdown or html"),
     ):
         """The cheapest zoo devices (list price x devices) that meet a P99 latency target at a request rate."""
         from ...optimize.cheapest import CheapestHardwareModel

@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
         region: str = typer.Option(None, "--region", help="grid for the macro lens, e.g. Quebec"),
         duration_days: float = typer.Option(None, "--duration-days", help="days of operation (macro lens)"),
         plot: Path = typer.Option(None, "--plot", help="also write a figure: roofline (.png or .svg)"),
-        output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
+        output: str = typer.Option(None, "--output", "-o", help="text, json, markdown or html"),
     ):
         """Evaluate a model on hardware (or a plan file): feasibility, performance, macro."""
         from ...errors import InputError

@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         precision: str = typer.Option("fp16", "--precision", "-p"),
         seq_len: int = typer.Option(None, "--seq-len", "-s"),
         training: bool = typer.Option(False, "--training"),
-        output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
+        output: str = typer.Option(None, "--output", "-o", help="text, json, markdown or html"),
     ):
         """Compare hardware for one workload: speed-up, the bound on each side, and the resource ratio."""
         from ...analysis.explain import compare

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         kv_precision: str = typer.Option(None, "--kv-precision", help="KV cache precision, e.g. fp8"),
         stack: str = typer.Option(None, "--stack", help="software stack (its runtime footprint counts)"),
         tp: int = typer.Option(1, "--tp", help="tensor-parallel devices the context and batch answers use"),
-        output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
+        output: str = typer.Option(None, "--output", "-o", help="text, json, markdown or html"),
     ):
         """What fits: the longest context at a batch, the largest batch at a context, the fewest devices."""
         from ...optimize.fit import FitModel

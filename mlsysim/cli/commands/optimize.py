@@ -39,7 +39,7 @@ def batching_command(
     max_batch: int = typer.Option(256, "--max-batch", help="largest batch to consider"),
     precision: str = typer.Option("fp16", "--precision", "-p"),
     service_cv: float = typer.Option(1.0, "--service-cv", help="variability of request times (0: all alike)"),
-    output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
+    output: str = typer.Option(None, "--output", "-o", help="text, json, markdown or html"),
 ):
     """The batch size that maximizes throughput while the P99 latency meets the SLA."""
     from ...optimize.batching import BatchingOptimizer
@@ -75,7 +75,7 @@ def placement_command(
     plan_file: str = typer.Argument(..., help="a plan (.yaml): its hardware and ops.duration_days are used"),
     carbon_tax: float = typer.Option(100.0, "--carbon-tax", help="carbon price in $ per tonne CO2e"),
     regions: str = typer.Option(None, "--regions", help="comma-separated grid names (default: every priced grid)"),
-    output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
+    output: str = typer.Option(None, "--output", "-o", help="text, json, markdown or html"),
 ):
     """The region where the plan's system costs least, counting carbon at a price."""
     from ...optimize.placement import PlacementOptimizer
@@ -136,7 +136,7 @@ def parallelism_command(
     optimizer: str = typer.Option("adam", "--optimizer", help="adam, adamw, sgd, adafactor, adam8bit, none"),
     stack: str = typer.Option(None, "--stack", help="software stack (default: pytorch_eager; e.g. megatron)"),
     top: int = typer.Option(10, "--top", help="layouts to list, best first"),
-    output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
+    output: str = typer.Option(None, "--output", "-o", help="text, json, markdown or html"),
 ):
     """The fastest training layout that fits: TP, CP, PP, virtual stages, DP, EP, ZeRO, recomputation, micro-batch."""
 

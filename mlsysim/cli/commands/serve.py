@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         service_cv: float = typer.Option(1.0, "--service-cv", help="variability of request times (0: all alike)"),
         emit: str = typer.Option(None, "--emit",
                                  help="print the launch command of vllm, sglang or trtllm for this configuration"),
-        output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
+        output: str = typer.Option(None, "--output", "-o", help="text, json, markdown or html"),
     ):
         """Time to first token, inter-token latency, tokens/s and memory; replicas for a load with --qps."""
         from ...errors import InputError

@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         address: str = typer.Option(None, "--address", help="a Ray cluster's address (default: a local instance)"),
         chunk_size: int = typer.Option(None, "--chunk-size", min=1,
                                        help="grid points per chunk, one Ray task each (default: 256)"),
-        output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
+        output: str = typer.Option(None, "--output", "-o", help="text, json, markdown or html"),
     ):
         """Evaluate a plan at every point of a grid of its keys: a table, and the Pareto front of its objectives."""
         import time

@@ -12,7 +12,7 @@ def register(app: typer.Typer) -> None:
     def validate_command(
         ctx: typer.Context,
         category: str = typer.Option(None, "--category", "-c", help="only this category"),
-        output: str = typer.Option(None, "--output", "-o", help="text, json or markdown (the accuracy report)"),
+        output: str = typer.Option(None, "--output", "-o", help="text, json, markdown or html (the accuracy report)"),
     ):
         """Compare predictions with published measurements, anchor by anchor, with a summary per category."""
         from ...errors import InputError

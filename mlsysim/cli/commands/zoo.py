@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
                                                   "stacks: execution profiles)"),
         name: str = typer.Argument(None, help="one entry: show every figure and its source"),
         sort_by: str = typer.Option(None, "--sort-by", help="a dotted field, e.g. memory.bandwidth"),
-        output: str = typer.Option(None, "--output", "-o", help="text, json or markdown"),
+        output: str = typer.Option(None, "--output", "-o", help="text, json, markdown or html"),
         template: bool = typer.Option(False, "--template", help="hardware: print a commented device file to "
                                                                  "fill in from a spec sheet"),
         columns: str = typer.Option(None, "--columns", help="the columns to show, comma-separated (e.g. "
