@@ -50,12 +50,15 @@ _EXPORTS = {
     "MlsysimError": "errors", "InputError": "errors", "OOMError": "errors", "UnknownNameError": "errors",
     "UnsupportedPrecisionError": "errors", "UnitError": "errors", "SLAViolation": "errors",
     "Q_": "units", "SIValue": "units",
+    # 0.1.0 names kept at the top level
+    "Archetypes": "core.scenarios", "SimulationConfig": "core.config", "load_config": "core.config",
+    "plot_roofline": "viz.roofline", "plot_evaluation_scorecard": "viz.scorecard",
 }
 _MODULES = {"show", "units", "errors", "core", "hardware", "models", "systems", "infra", "engine", "validation",
             "zoo", "evaluation", "scenarios", "solvers", "plan", "viz", "run", "ops", "execution", "serving",
-            "training", "operations", "analysis", "optimize"}
+            "training", "operations", "analysis", "optimize", "sim", "fmt"}
 
-__all__ = sorted(set(_EXPORTS) | _MODULES | {"ureg"})
+__all__ = sorted(set(_EXPORTS) | _MODULES | {"ureg", "constants"})
 
 
 def __getattr__(name: str):
@@ -66,6 +69,8 @@ def __getattr__(name: str):
         value = units.ureg
     elif name in _MODULES:
         value = importlib.import_module(f".{name}", __name__)
+    elif name == "constants":                # 0.1.0 kept its constants at the top level
+        value = importlib.import_module(".core.constants", __name__)
     else:
         raise AttributeError(f"module 'mlsysim' has no attribute '{name}'")
     globals()[name] = value

@@ -43,13 +43,27 @@ def _bars(ax) -> int:
     return len(ax.patches)
 
 
+#: modules of mlsysim/labs/ that are not notebooks: the package, its listing, and 0.1.0's lab toolkit
+NOT_LABS = {"__init__", "__main__", "components", "state", "style"}
+
+
 def test_the_package_lists_exactly_its_labs(capsys):
-    assert set(LABS) == {p.stem for p in LAB_DIR.glob("*.py") if not p.stem.startswith("_")}
+    notebooks = {p.stem for p in LAB_DIR.glob("*.py")} - NOT_LABS
+    assert set(LABS) == notebooks and all("marimo.App" in (LAB_DIR / f"{name}.py").read_text() for name in LABS)
     from mlsysim.labs.__main__ import main
 
     main()
     out = capsys.readouterr().out
     assert all(f"marimo edit {LAB_DIR / f'{name}.py'}" in out for name in LABS)
+
+
+def test_listing_the_labs_imports_no_toolkit_and_no_marimo():
+    """``mlsysim.labs`` re-exports 0.1.0's toolkit (``Card``, ``DesignLedger`` ...) on first access only."""
+    code = ("import sys, mlsysim.labs as labs; assert labs.LABS; "
+            "assert not {'marimo', 'mlsysim.labs.components', 'mlsysim.labs.style'} & set(sys.modules); "
+            "assert labs.Card and labs.DesignLedger and labs.COLORS and 'marimo' not in sys.modules")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
 
 
 def test_geography_reruns_the_tutorial(lab):

@@ -12,7 +12,7 @@ PACKAGE = Path(mlsysim.__file__).parent
 #: lowest first; a module may import its own layer and those below. The operator vocabulary sits with
 #: units and errors at the bottom because the facts' schemas name operator kinds, precisions and fusions.
 LAYERS = [
-    {"units", "errors", "ops", "core"},                              # units, errors, the vocabulary
+    {"units", "errors", "ops", "core", "formulas"},                  # units, errors, the vocabulary, formulas
     {"zoo"},                                                          # facts and their schemas
     {"hardware", "models", "systems", "infra", "execution"},          # types and registries
     {"run", "solver"},                                                # the run description, the solver contract
@@ -20,9 +20,15 @@ LAYERS = [
     {"serving", "training", "operations", "analysis"},                # lenses
     {"optimize"},                                                     # search
     {"evaluation", "plan", "scenarios"},                              # composition
-    {"cli", "show", "viz", "validation", "solvers", "sweep", "ui", "labs", "mcp_server", "__main__", ""},  # surfaces
+    {"cli", "show", "viz", "validation", "solvers", "sweep", "ui", "labs", "mcp_server", "sim", "fmt", "__main__",
+     ""},                                                             # surfaces (and the package itself)
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
+#: ``core``'s own modules (the record base and slices); every other module under ``core/`` is one of 0.1.0's
+#: paths re-exporting the layered packages (a drop-in for 0.1.0), and sits with the surfaces
+CORE_OWN = {"core", "core.types", "core.slices"}
+#: ... except the configuration of runs (0.1.0's ``core.config``: the default stack), which the run description reads
+CORE_PLACED = {"core.config": LAYER["run"]}
 
 
 def _module(path: Path) -> str:
@@ -55,6 +61,8 @@ def _imports(path: Path) -> set[str]:
 
 def _layer_of(module: str) -> int | None:
     parts = module.split(".")
+    if len(parts) > 2 and parts[1] == "core" and ".".join(parts[1:3]) not in CORE_OWN:
+        return CORE_PLACED.get(".".join(parts[1:3]), len(LAYERS) - 1)
     return LAYER.get(parts[1] if len(parts) > 1 else "")
 
 

@@ -16,7 +16,7 @@ def test_every_accelerator_is_sane_and_sourced(key, hw):
     assert isinstance(hw, HardwareNode)
     assert hw.metadata.source, f"{key} has no source"
     assert float(hw.compute.peak_flops) > 0 and float(hw.memory.bandwidth) > 0 and float(hw.memory.capacity) > 0
-    assert 0 < hw.ridge_point() < 5000 or hw.memory.sram_capacity
+    assert 0 < hw.ridge_point().m_as("FLOP/byte") < 5000 or hw.memory.sram_capacity
     if hw.tdp is not None:
         assert 0 < float(hw.tdp) <= 150_000
     assert 1970 < hw.release_year <= 2026

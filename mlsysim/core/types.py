@@ -9,7 +9,15 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, ValidationError, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from ..errors import InputError
 from ..units import SIValue, parse, unit_factor
@@ -113,3 +121,26 @@ class Metadata(Record):
     @property
     def source_url(self) -> str | None:
         return self.url
+
+
+# -- 0.1.0's pint-valued field type, for records users declared with it ----------------------------
+def validate_quantity(v: Any):
+    """A pint Quantity from a Quantity, a number or a string such as ``"80 GiB"``."""
+    from ..units import ureg
+
+    if isinstance(v, ureg.Quantity):
+        return v
+    if isinstance(v, (int, float, str)) and not isinstance(v, bool):
+        try:
+            return ureg.Quantity(v)
+        except Exception as exc:
+            raise ValueError(f"cannot read a quantity from {v!r}: {exc}") from None
+    raise ValueError(f"expected a quantity, got {type(v).__name__}")
+
+
+def serialize_quantity(v) -> str:
+    return f"{v:~P}"
+
+
+#: a pydantic field holding a pint Quantity (0.1.0's ``Quantity``); this package's records use ``Bytes`` & co.
+Quantity = Annotated[Any, AfterValidator(validate_quantity), PlainSerializer(serialize_quantity, return_type=str)]

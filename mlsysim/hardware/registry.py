@@ -78,3 +78,7 @@ def _build() -> Registry:
 
 
 Hardware = _build()
+
+#: 0.1.0's tier registries: views of the tiers above (``CloudHardware.A100`` is ``Hardware.A100``)
+CloudHardware, WorkstationHardware, MobileHardware, EdgeHardware, TinyHardware = (
+    Hardware._children[t] for t in ("Cloud", "Workstation", "Mobile", "Edge", "Tiny"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..core.types import Bandwidth, Bytes, Dollars, FlopRate, Joules, Metadata, Record, Seconds, Watts
 from ..errors import UnsupportedPrecisionError
 from ..ops import PRECISION_BYTES, normalize_precision
+from ..units import Q_
 
 #: 16-bit formats share one tensor rate when a datasheet lists only one of them
 _SAME_RATE = {"fp16": "bf16", "bf16": "fp16"}
@@ -113,10 +114,11 @@ class HardwareNode(Record):
                 f"{self.name} has no datasheet rate for {p}; it supports {known}")
         return rate
 
-    def ridge_point(self, precision: str | None = None) -> float:
-        """FLOP per byte at which compute and memory time are equal (default: at the chip's peak)."""
+    def ridge_point(self, precision: str | None = None):
+        """FLOP per byte at which compute and memory time are equal (default: at the chip's peak), as a
+        pint Quantity in FLOP/byte, as 0.1.0 returned it (``.m_as("flop/byte")`` for the number)."""
         peak = self.peak_at(precision) if precision else float(self.compute.peak_flops)
-        return peak / float(self.memory.bandwidth)
+        return Q_(peak / float(self.memory.bandwidth), "FLOP/byte")
 
     @property
     def supported_precisions(self) -> list[str]:

@@ -35,3 +35,11 @@ def _build():
 
 Infra, Grids = _build()
 Infrastructure = Infra
+
+
+def __getattr__(name: str):
+    """0.1.0 kept the rack profiles here; they live with the systems now (``Systems.Racks``)."""
+    if name == "Racks":
+        from ..systems.registry import Racks
+        return Racks
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -77,3 +77,11 @@ class CoolingProfile(Record):
     pue: float = Field(ge=1.0)
     wue: float = Field(default=0.0, ge=0)
     metadata: Metadata = Metadata()
+
+
+def __getattr__(name: str):
+    """0.1.0 kept ``RackProfile`` here; it is a system type now (``mlsysim.systems.types``)."""
+    if name == "RackProfile":
+        from ..systems.types import RackProfile
+        return RackProfile
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -65,3 +65,8 @@ def _from_layers(layers, name=None, input_shape=None, **kw) -> Workload:
 
 Models.from_hf_config = _from_hf_config      # Models.from_hf_config(path): a model the zoo does not hold
 Models.from_layers = _from_layers            # Models.from_layers(list or path.yaml): a CNN given layer by layer
+
+#: 0.1.0's family registries: views of the families above (``VisionModels.ResNet50`` is ``Models.ResNet50``)
+(LanguageModels, VisionModels, TinyModels, RecommendationModels, StateSpaceModels,
+ GenerativeVisionModels) = (Models._children[f] for f in ("Language", "Vision", "Tiny", "Recommendation",
+                                                           "StateSpace", "GenerativeVision"))

@@ -66,3 +66,6 @@ def _build():
 
 
 Systems, Tiers = _build()
+
+#: 0.1.0's registries of nodes, fabrics, clusters and racks: views of ``Systems``' namespaces
+Nodes, Fabrics, Clusters, Racks = (Systems._children[k] for k in ("Nodes", "Fabrics", "Clusters", "Racks"))

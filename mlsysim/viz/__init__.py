@@ -10,7 +10,9 @@ import sys
 
 from ..errors import InputError, MlsysimError
 
-_EXPORTS = {"plot_roofline": "roofline", "plot_evaluation_scorecard": "scorecard"}
+_EXPORTS = {"plot_roofline": "roofline", "plot_evaluation_scorecard": "scorecard",
+            # 0.1.0's book style and fleet roofline
+            "COLORS": "plots", "set_book_style": "plots", "setup_plot": "plots", "plot_distributed_roofline": "plots"}
 __all__ = sorted(_EXPORTS)
 
 
