@@ -135,3 +135,11 @@ def test_a_device_without_a_published_tdp_has_unknown_energy_not_zero():
     out = cli("eval", "Llama3_1B", "TPUv5e", "-b", "8")
     assert out.returncode == 0 and "energy per step              unknown" in out.stdout
     assert Engine.solve("Llama3_8B", "H100", batch_size=8).energy_j > 0
+
+
+def test_an_llm_engine_for_a_model_that_is_no_language_model_is_refused():
+    """The long fuzz run of 'every accepted input changes the answer' found `stack='vllm'` on ResNet-50 accepted
+    and timed as a general graph engine: vLLM, SGLang, TensorRT-LLM and llama.cpp load language models only."""
+    with pytest.raises(InputError, match="vLLM runs language models, and ResNet-50 is a cnn"):
+        Engine.solve("ResNet50", "H100", stack="vllm")
+    assert Engine.solve("ResNet50", "H100", stack="tensorrt").latency_s > 0
