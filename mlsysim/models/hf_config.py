@@ -224,6 +224,13 @@ def _load(source) -> tuple[dict, str, str | None]:
     path = Path(source)
     if path.is_dir():
         path = path / "config.json"
+    config = read_config(path)
+    folder = path.resolve().parent.name if path.name == "config.json" else path.stem
+    return config, path.name, config.get("_name_or_path") or folder
+
+
+def read_config(path: Path) -> dict:
+    """A ``config.json`` as a mapping; an unreadable file, bad JSON or anything but an object is one sentence."""
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -232,8 +239,7 @@ def _load(source) -> tuple[dict, str, str | None]:
         raise InputError(f"{path} is not valid JSON ({exc})") from None
     if not isinstance(config, dict):
         raise InputError(f"{path} must hold a JSON object, got {type(config).__name__}")
-    folder = path.resolve().parent.name if path.name == "config.json" else path.stem
-    return config, path.name, config.get("_name_or_path") or folder
+    return config
 
 
 def _model_type(f: _Fields) -> str:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from ..errors import InputError
-from .hf_config import from_hf_config
+from .hf_config import from_hf_config, read_config
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def fetch_hf_config(model_id: str, max_retries: int = 3, timeout: int = 10, revi
         raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
     local = Path(model_id)
     if local.is_file() or (local.is_dir() and (local / "config.json").is_file()):
-        return _read(local / "config.json" if local.is_dir() else local)
+        return read_config(local / "config.json" if local.is_dir() else local)
     model_id = str(model_id)
     if not _MODEL_ID.match(model_id):
         raise InputError(f"{model_id!r} is neither a config.json file, a folder holding one, nor a Hugging Face "
@@ -72,20 +72,8 @@ def fetch_hf_config(model_id: str, max_retries: int = 3, timeout: int = 10, revi
     cached = cached_config(model_id, revision)
     if cached is not None:
         logger.debug("config.json of %s from the local cache: %s", model_id, cached)
-        return _read(cached)
+        return read_config(cached)
     return _download(model_id, revision, max_retries, timeout)
-
-
-def _read(path: Path) -> dict:
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(config, dict):
-        raise InputError(f"{path} must hold a JSON object, got {type(config).__name__}")
-    return config
 
 
 def _download(model_id: str, revision: str, max_retries: int, timeout: float) -> dict:
