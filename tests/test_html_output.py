@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import cli
 
-from mlsysim.cli.output import markdown_to_html
+from mlsysim.cli.html import markdown_to_html
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 VOID = {"meta", "br", "hr", "link", "img", "input"}

@@ -94,12 +94,12 @@ def main(argv=None) -> None:
 
 def _html_main(args: list[str], debug: bool) -> None:
     """``-o html``: the command runs in markdown mode (``output.choose`` hands it ``markdown``) and what it
-    prints becomes one standalone page (``output.markdown_to_html``). Errors stay one sentence on stderr with
+    prints becomes one standalone page (``cli.html.markdown_to_html``). Errors stay one sentence on stderr with
     their exit code, and stdout stays empty; help and shell-completion scripts are passed through as text."""
     import contextlib
     import io
 
-    from .output import markdown_to_html
+    from .html import markdown_to_html
 
     captured, shown_help = io.StringIO(), {"help": False}
     code = EXIT_OK
