@@ -315,9 +315,7 @@ class Run:
         purpose = "train" if phase == "train" else purpose
         if stack is None:               # configured (a SimulationConfig, MLSYSIM_STACK), else the purpose's default
             stack = configured_stack()
-            profile = execution_profile(DEFAULT_STACK[purpose] if stack is None else stack)
-        else:
-            profile = execution_profile(stack)
+        profile = execution_profile(DEFAULT_STACK[purpose] if stack is None else stack)
         if stack is not None and profile.language_models_only and not family.language_model:
             raise InputError(f"{profile.name} runs language models, and {w.name} is a {w.architecture} (use a "
                              f"general stack such as torch_compile, tensorrt or pytorch_eager)")

@@ -100,9 +100,7 @@ class SingleNodeModel(Solver):
 def solve_step(run: Run, raise_errors: bool = False) -> PerformanceProfile:
     """One step of ``run`` on its one device."""
     phase, B, S, past, sweep = _checked(run)
-    if not sweep:
-        return _structure(run, phase).profile(run, B, S, past, raise_errors)
-    if run.profile.first_order is not None:          # one roofline: its formula takes arrays as they are
+    if not sweep or run.profile.first_order is not None:     # a first-order roofline takes arrays as they are
         return _structure(run, phase).profile(run, B, S, past, raise_errors)
     shape = np.broadcast_shapes(*(np.shape(x) for x in (B, S, past)))
     if math.prod(shape) > 2 * SWEEP_CHUNK:

@@ -110,12 +110,18 @@ def _longest(fits, window: int, point, B: int, capacity: float, name: str):
         return None, f"not even one token: the weights alone take {format_si(weights, 'B')} of " \
                      f"{format_si(capacity, 'B')}"
     lo, hi = 1, window
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    lo, hi = _bisect(fits, lo, hi)
     over = point(B, hi)
     return lo, (f"memory: {hi:,} tokens would need {format_si(float(over.memory_bytes), 'B')} of "
                 f"{format_si(capacity, 'B')} per device (KV cache {format_si(float(over.kv_cache_bytes), 'B')})")
+
+
+def _bisect(fits, lo: int, hi: int) -> tuple[int, int]:
+    """Narrow ``lo`` (fits) and ``hi`` (does not) to neighbours."""
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo, hi
 
 
 def _largest(fits, point, S: int, capacity: float):
@@ -127,9 +133,7 @@ def _largest(fits, point, S: int, capacity: float):
         lo, hi = hi, hi * 2
     if hi > MAX_BATCH:
         return lo, f"the search bound of {MAX_BATCH:,} sequences"
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    lo, hi = _bisect(fits, lo, hi)
     over = point(hi, S)
     return lo, (f"memory: {hi:,} sequences would need {format_si(float(over.memory_bytes), 'B')} of "
                 f"{format_si(capacity, 'B')} per device (KV cache {format_si(float(over.kv_cache_bytes), 'B')})")

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
+from ..cli.output import is_file
 from ..errors import InputError
 from ..plan import Plan, _check_keys, _read_yaml
 from ..units import SIValue
@@ -66,11 +67,7 @@ class Sweep:
 def load_sweep(path) -> Sweep:
     """Read and check a sweep file; every problem is one sentence naming the file and the key."""
     path = Path(path)
-    try:
-        missing = not path.is_file()
-    except (OSError, ValueError):
-        missing = True
-    if missing:
+    if not is_file(str(path)):
         raise InputError(f"sweep file '{path}' not found")
     data = _read_yaml(path)
     if not isinstance(data, dict):
